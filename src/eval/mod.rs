@@ -1,0 +1,1 @@
+//! `cseek eval`: retrieval quality on repository suites and BEIR corpora.

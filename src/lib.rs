@@ -1,0 +1,12 @@
+//! cseek: embedded code search.
+//!
+//! (Crate documentation is written in full once the API settles; see README.md.)
+#![warn(missing_docs)]
+
+pub mod chunk;
+pub mod error;
+pub mod eval;
+pub mod lang;
+pub mod lexical;
+
+pub use error::{Error, Result};
