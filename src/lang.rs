@@ -167,6 +167,70 @@ impl Language {
     }
 }
 
+impl Language {
+    /// The tree-sitter grammar of this language, or `None` for languages chunked without
+    /// one ([`Language::Markdown`] is chunked by a heading scan, [`Language::Text`] by windows).
+    pub fn grammar(self) -> Option<tree_sitter::Language> {
+        let f: tree_sitter_language::LanguageFn = match self {
+            Language::Python => tree_sitter_python::LANGUAGE,
+            Language::Rust => tree_sitter_rust::LANGUAGE,
+            Language::Go => tree_sitter_go::LANGUAGE,
+            Language::Java => tree_sitter_java::LANGUAGE,
+            Language::JavaScript => tree_sitter_javascript::LANGUAGE,
+            Language::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT,
+            Language::Tsx => tree_sitter_typescript::LANGUAGE_TSX,
+            Language::C => tree_sitter_c::LANGUAGE,
+            Language::Cpp => tree_sitter_cpp::LANGUAGE,
+            Language::CSharp => tree_sitter_c_sharp::LANGUAGE,
+            Language::Ruby => tree_sitter_ruby::LANGUAGE,
+            Language::Php => tree_sitter_php::LANGUAGE_PHP,
+            Language::Kotlin => tree_sitter_kotlin_ng::LANGUAGE,
+            Language::Scala => tree_sitter_scala::LANGUAGE,
+            Language::Swift => tree_sitter_swift::LANGUAGE,
+            Language::Bash => tree_sitter_bash::LANGUAGE,
+            Language::Lua => tree_sitter_lua::LANGUAGE,
+            Language::Haskell => tree_sitter_haskell::LANGUAGE,
+            Language::Elixir => tree_sitter_elixir::LANGUAGE,
+            Language::Zig => tree_sitter_zig::LANGUAGE,
+            Language::Julia => tree_sitter_julia::LANGUAGE,
+            Language::Sql => tree_sitter_sequel::LANGUAGE,
+            Language::Markdown | Language::Text => return None,
+        };
+        Some(f.into())
+    }
+
+    /// The chunk query (`grammars/<name>.scm`) for this language's grammar, or `None` when
+    /// [`Language::grammar`] is `None`. See the module docs of [`crate::chunk`] for the
+    /// capture convention.
+    pub fn chunk_query_source(self) -> Option<&'static str> {
+        Some(match self {
+            Language::Python => include_str!("../grammars/python.scm"),
+            Language::Rust => include_str!("../grammars/rust.scm"),
+            Language::Go => include_str!("../grammars/go.scm"),
+            Language::Java => include_str!("../grammars/java.scm"),
+            Language::JavaScript => include_str!("../grammars/javascript.scm"),
+            Language::TypeScript => include_str!("../grammars/typescript.scm"),
+            Language::Tsx => include_str!("../grammars/tsx.scm"),
+            Language::C => include_str!("../grammars/c.scm"),
+            Language::Cpp => include_str!("../grammars/cpp.scm"),
+            Language::CSharp => include_str!("../grammars/csharp.scm"),
+            Language::Ruby => include_str!("../grammars/ruby.scm"),
+            Language::Php => include_str!("../grammars/php.scm"),
+            Language::Kotlin => include_str!("../grammars/kotlin.scm"),
+            Language::Scala => include_str!("../grammars/scala.scm"),
+            Language::Swift => include_str!("../grammars/swift.scm"),
+            Language::Bash => include_str!("../grammars/bash.scm"),
+            Language::Lua => include_str!("../grammars/lua.scm"),
+            Language::Haskell => include_str!("../grammars/haskell.scm"),
+            Language::Elixir => include_str!("../grammars/elixir.scm"),
+            Language::Zig => include_str!("../grammars/zig.scm"),
+            Language::Julia => include_str!("../grammars/julia.scm"),
+            Language::Sql => include_str!("../grammars/sql.scm"),
+            Language::Markdown | Language::Text => return None,
+        })
+    }
+}
+
 impl std::fmt::Display for Language {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

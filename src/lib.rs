@@ -6,7 +6,11 @@
 pub mod chunk;
 pub mod error;
 pub mod eval;
+pub mod index;
 pub mod lang;
 pub mod lexical;
+pub mod search;
+pub mod store;
+pub mod walk;
 
 pub use error::{Error, Result};

@@ -1,1 +1,7 @@
-fn main() {}
+//! The `cseek` command: a thin layer over the library (see `cli.rs`).
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

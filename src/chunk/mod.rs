@@ -1,9 +1,132 @@
 //! Chunking: split a source file into the units search returns — functions, methods,
 //! classes and other definitions, found by tree-sitter queries in `grammars/<lang>.scm`.
+//!
+//! # Query capture convention
+//!
+//! Each `grammars/<lang>.scm` marks a definition by capturing its whole node as
+//! `@definition.<kind>`, where `<kind>` is a [`ChunkKind::name`] of a definition kind
+//! (`function`, `method`, `class`, `struct`, `enum`, `trait`, `interface`, `impl`,
+//! `module`, `type`, `macro`), and its name as `@name`. An optional `@container` names the
+//! container when it is not the enclosing node (a Go method's receiver type, C++ `A::f`).
+//! When several patterns capture the same `@name` node, the largest definition node wins,
+//! so a pattern on a wrapper (`decorated_definition`, `export_statement`,
+//! `template_declaration`) pulls the wrapper into the chunk.
+//!
+//! # Rules
+//!
+//! * Every definition is its own chunk. A function whose nearest enclosing definition is
+//!   class-like (class, struct, enum, trait, interface, impl) is a [`ChunkKind::Method`];
+//!   definitions inside a function or method stay part of it.
+//! * A container with member definitions yields a header chunk (its start up to its first
+//!   member), the members, and `TopLevel` chunks (with `container` set) for code between
+//!   and after members; chunks with nothing but braces or `end` are dropped.
+//! * Comments and attributes directly above a definition (no blank line) belong to it.
+//! * Code between top-level definitions becomes `TopLevel` chunks; blank-only gaps vanish.
+//! * A chunk over [`ChunkOptions::max_chunk_bytes`] is split at syntactic boundaries
+//!   (children of its node, recursing into over-budget children), then whole lines, then
+//!   byte windows on char boundaries for a single over-long line.
+//! * Files without a grammar, whose parse fails or times out, that yield no definitions,
+//!   or that look minified are cut into line windows ([`ChunkKind::Window`]). Markdown is
+//!   cut into one [`ChunkKind::Section`] per heading.
+//!
+//! # Ranges and text
+//!
+//! Chunks of a file are in file order and never overlap. Lines are 1-based inclusive,
+//! bytes `[start_byte, end_byte)` index the file's text, and chunks start at line starts
+//! (only byte windows of an over-long line do not). For every chunk except the second and
+//! later parts of a split definition, `text == &file[start_byte..end_byte]`. Those later
+//! parts repeat the definition's signature line (the line holding its name, capped in
+//! length): `text == signature + "\n" + &file[start_byte..end_byte]`, so each part says
+//! what it belongs to, while the ranges cover only the part itself. All parts keep the
+//! definition's kind, symbol and container.
+
+mod lines;
+mod markdown;
+mod syntax;
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::lang::Language;
+
+/// Knobs of [`chunk_file`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkOptions {
+    /// Largest chunk, in bytes of the file (a split part's repeated signature aside).
+    pub max_chunk_bytes: usize,
+    /// Lines per window when a file is chunked by line windows.
+    pub window_lines: usize,
+    /// Time allowed for parsing and querying one file before falling back to windows,
+    /// so pathological input cannot stall indexing.
+    pub parse_timeout: Duration,
+    /// Files whose average line is longer than this (minified bundles, data blobs) skip
+    /// parsing and are cut into windows: their definitions are not useful chunks.
+    pub minified_line_bytes: usize,
+}
+
+impl Default for ChunkOptions {
+    fn default() -> Self {
+        ChunkOptions {
+            max_chunk_bytes: 2500,
+            window_lines: 40,
+            parse_timeout: Duration::from_millis(1500),
+            minified_line_bytes: 1000,
+        }
+    }
+}
+
+/// Split `text` (the file at root-relative `path`) into chunks.
+///
+/// Never fails: any problem (no grammar, parse failure, timeout) falls back to line
+/// windows. An empty file has no chunks. Thread-safe; grammars and queries are compiled
+/// once per process.
+pub fn chunk_file(path: &str, text: &str, language: Language, opts: &ChunkOptions) -> Vec<Chunk> {
+    let lines = lines::Lines::new(text);
+    let mut sink = lines::Sink::new(path, language, &lines);
+    let n = lines.count();
+    if text.trim().is_empty() {
+        return Vec::new();
+    }
+    let minified = text.len() / n.max(1) > opts.minified_line_bytes;
+    match language {
+        Language::Markdown => markdown::chunk(&mut sink, opts),
+        Language::Text => sink.windows(0, n, opts),
+        _ if minified => sink.windows(0, n, opts),
+        _ => {
+            if syntax::chunk(&mut sink, opts).is_none() {
+                sink.out.clear();
+                sink.windows(0, n, opts);
+            }
+        }
+    }
+    sink.out
+}
+
+/// For `cseek languages`: what counts as a chunk in this language (the definition kinds
+/// its query captures, `Method` where functions can be members, `Section` for Markdown,
+/// `Window` for plain text). Code between definitions is always `TopLevel` and not listed.
+pub fn chunk_kinds(language: Language) -> Vec<ChunkKind> {
+    match language {
+        Language::Markdown => vec![ChunkKind::Section],
+        Language::Text => vec![ChunkKind::Window],
+        _ => syntax::kinds(language),
+    }
+}
+
+/// Check that `language`'s grammar loads and its chunk query compiles (a test helper;
+/// a failure is a bug in cseek's `grammars/`). Languages without a grammar pass.
+pub fn check_query(language: Language) -> crate::Result<()> {
+    if language.grammar().is_none() {
+        return Ok(());
+    }
+    syntax::compiled(language)
+        .map(|_| ())
+        .map_err(|detail| crate::Error::Grammar {
+            language: language.name(),
+            detail,
+        })
+}
 
 /// What a chunk is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -1,0 +1,521 @@
+//! Tree-sitter chunking: parse, run the language's chunk query, turn the captured
+//! definitions into a tree of containers and members, and emit chunks in file order.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use tree_sitter::{Node, ParseOptions, Parser, Query, QueryCursor, QueryCursorOptions};
+use tree_sitter::StreamingIterator;
+
+use super::lines::{Lines, Sink};
+use super::{ChunkKind, ChunkOptions};
+use crate::lang::Language;
+
+/// A compiled grammar and chunk query, built once per language.
+pub(crate) struct Compiled {
+    pub grammar: tree_sitter::Language,
+    pub query: Query,
+    /// Capture index -> definition kind (`None` for `@name`/`@container`/others).
+    kinds: Vec<Option<ChunkKind>>,
+    name_capture: Option<u32>,
+    container_capture: Option<u32>,
+}
+
+/// The compiled query of `language`, or an error message when the grammar or query is
+/// broken (a cseek bug; callers fall back to windows, and a test compiles every query).
+pub(crate) fn compiled(language: Language) -> Result<&'static Compiled, String> {
+    static CACHE: OnceLock<HashMap<Language, Result<Compiled, String>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| {
+        Language::ALL
+            .into_iter()
+            .filter(|l| l.grammar().is_some())
+            .map(|l| (l, compile(l)))
+            .collect()
+    });
+    match cache.get(&language) {
+        Some(Ok(c)) => Ok(c),
+        Some(Err(e)) => Err(e.clone()),
+        None => Err(format!("{language} has no grammar")),
+    }
+}
+
+fn compile(language: Language) -> Result<Compiled, String> {
+    let grammar = language.grammar().ok_or("no grammar")?;
+    let source = language.chunk_query_source().ok_or("no query file")?;
+    let query = Query::new(&grammar, source).map_err(|e| e.to_string())?;
+    let mut kinds = Vec::new();
+    let mut name_capture = None;
+    let mut container_capture = None;
+    for (i, name) in query.capture_names().iter().enumerate() {
+        let i = u32::try_from(i).map_err(|e| e.to_string())?;
+        kinds.push(match *name {
+            "name" => {
+                name_capture = Some(i);
+                None
+            }
+            "container" => {
+                container_capture = Some(i);
+                None
+            }
+            other => match other.strip_prefix("definition.") {
+                Some(k) => Some(kind_from_capture(k).ok_or(format!("unknown capture @{other}"))?),
+                None => None,
+            },
+        });
+    }
+    Ok(Compiled {
+        grammar,
+        query,
+        kinds,
+        name_capture,
+        container_capture,
+    })
+}
+
+fn kind_from_capture(name: &str) -> Option<ChunkKind> {
+    ChunkKind::ALL
+        .into_iter()
+        .filter(|k| k.is_definition())
+        .find(|k| k.name() == name)
+}
+
+/// The kinds a language's query captures, plus `Method` where functions can sit in a
+/// class-like container.
+pub(crate) fn kinds(language: Language) -> Vec<ChunkKind> {
+    let Ok(c) = compiled(language) else {
+        return Vec::new();
+    };
+    let mut out: Vec<ChunkKind> = c.kinds.iter().flatten().copied().collect();
+    if out.contains(&ChunkKind::Function) && out.iter().any(|k| class_like(*k)) {
+        out.push(ChunkKind::Method);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Containers whose functions are methods. A module's functions stay functions.
+fn class_like(kind: ChunkKind) -> bool {
+    matches!(
+        kind,
+        ChunkKind::Class
+            | ChunkKind::Struct
+            | ChunkKind::Enum
+            | ChunkKind::Trait
+            | ChunkKind::Interface
+            | ChunkKind::Impl
+    )
+}
+
+/// Whether a definition of this kind has its member definitions split out.
+fn is_container(kind: ChunkKind) -> bool {
+    !matches!(kind, ChunkKind::Function | ChunkKind::Method)
+}
+
+/// A captured definition.
+struct Def<'t> {
+    node: Node<'t>,
+    kind: ChunkKind,
+    name: Option<String>,
+    /// Row of the name, whose line is repeated on later parts of a split definition.
+    name_row: usize,
+    /// Container named by the query itself (Go receiver, C++ `A::f`).
+    container: Option<String>,
+    /// Rows `[start, end]` after adding leading comments/attributes and trimming.
+    start_row: usize,
+    end_row: usize,
+    parent: Option<usize>,
+    children: Vec<usize>,
+    /// Pattern index and name position: deterministic tie-breaks between patterns.
+    order: (usize, usize),
+}
+
+/// Chunk `text` with tree-sitter. `None` means "use line windows": no grammar, a broken
+/// query, a failed or timed-out parse, or no definitions found.
+pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
+    let lines = sink.lines;
+    let text = lines.text;
+    let compiled = compiled(sink.language).ok()?;
+    let deadline = Instant::now() + opts.parse_timeout;
+
+    let mut parser = Parser::new();
+    parser.set_language(&compiled.grammar).ok()?;
+    let bytes = text.as_bytes();
+    let mut progress = |_: &tree_sitter::ParseState| {
+        if Instant::now() > deadline {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let tree = parser.parse_with_options(
+        &mut |i, _| bytes.get(i..).unwrap_or_default(),
+        None,
+        Some(ParseOptions::new().progress_callback(&mut progress)),
+    )?;
+    let root = tree.root_node();
+
+    let mut defs = collect_defs(compiled, root, bytes, deadline)?;
+    if defs.is_empty() {
+        return None;
+    }
+    build_tree(&mut defs, lines, sink.language);
+
+    let tops: Vec<usize> = (0..defs.len())
+        .filter(|&i| defs[i].parent.is_none())
+        .collect();
+    let cx = Cx {
+        defs: &defs,
+        lines,
+        opts,
+    };
+    cx.region(sink, 0, lines.count(), &tops, None, root);
+    Some(())
+}
+
+fn collect_defs<'t>(
+    c: &Compiled,
+    root: Node<'t>,
+    bytes: &[u8],
+    deadline: Instant,
+) -> Option<Vec<Def<'t>>> {
+    let mut cursor = QueryCursor::new();
+    let mut timed_out = false;
+    let mut progress = |_: &tree_sitter::QueryCursorState| {
+        if Instant::now() > deadline {
+            timed_out = true;
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let mut matches = cursor.matches_with_options(
+        &c.query,
+        root,
+        bytes,
+        QueryCursorOptions::new().progress_callback(&mut progress),
+    );
+    // Keyed by the name node: several patterns may capture the same name with nested
+    // nodes (`decorated_definition` around `function_definition`, `export_statement`
+    // around a class); the largest node wins, so wrappers come with the definition.
+    let mut by_name: HashMap<usize, Def<'t>> = HashMap::new();
+    let mut unnamed: Vec<Def<'t>> = Vec::new();
+    while let Some(m) = matches.next() {
+        let mut def_node = None;
+        let mut name_node = None;
+        let mut container = None;
+        for cap in m.captures() {
+            if Some(cap.index) == c.name_capture {
+                name_node.get_or_insert(cap.node);
+            } else if Some(cap.index) == c.container_capture {
+                container.get_or_insert(cap.node);
+            } else if let Some(Some(kind)) = c.kinds.get(cap.index as usize) {
+                def_node.get_or_insert((cap.node, *kind));
+            }
+        }
+        let Some((node, kind)) = def_node else {
+            continue;
+        };
+        let name = name_node.map(|n| clean_name(&String::from_utf8_lossy(&bytes[n.byte_range()])));
+        let def = Def {
+            node,
+            kind,
+            name,
+            name_row: name_node.unwrap_or(node).start_position().row,
+            container: container
+                .map(|n| clean_name(&String::from_utf8_lossy(&bytes[n.byte_range()]))),
+            start_row: 0,
+            end_row: 0,
+            parent: None,
+            children: Vec::new(),
+            order: (
+                m.pattern_index,
+                name_node.map_or(0, |n| n.start_byte()),
+            ),
+        };
+        match name_node {
+            Some(n) => match by_name.get(&n.id()) {
+                Some(old) if old.node.byte_range().len() >= node.byte_range().len() => {}
+                _ => {
+                    by_name.insert(n.id(), def);
+                }
+            },
+            None => unnamed.push(def),
+        }
+    }
+    drop(matches);
+    if timed_out {
+        return None;
+    }
+    let mut defs: Vec<Def<'t>> = by_name.into_values().chain(unnamed).collect();
+    // One definition per node (two patterns naming different parts of it): keep the
+    // earlier pattern, so files list specific patterns before catch-alls.
+    defs.sort_by_key(|d| {
+        (
+            d.node.start_byte(),
+            std::cmp::Reverse(d.node.end_byte()),
+            d.order,
+        )
+    });
+    defs.dedup_by(|b, a| a.node.id() == b.node.id());
+    Some(defs)
+}
+
+/// Collapse whitespace (multi-line generic types) and cap the length of a symbol name.
+fn clean_name(raw: &str) -> String {
+    let s: Vec<&str> = raw.split_whitespace().collect();
+    let s = s.join(" ");
+    let cut = super::lines::floor_boundary(&s, 200);
+    s[..cut].to_string()
+}
+
+/// Nest definitions by containment, drop those inside functions (they stay part of their
+/// function's chunk), fix kinds and containers, and compute each definition's rows.
+fn build_tree(defs: &mut Vec<Def>, lines: &Lines, language: Language) {
+    // Parents by containment; defs are sorted by (start asc, end desc).
+    let mut stack: Vec<usize> = Vec::new();
+    let mut parent = vec![None; defs.len()];
+    for i in 0..defs.len() {
+        let (s, e) = (defs[i].node.start_byte(), defs[i].node.end_byte());
+        while let Some(&top) = stack.last() {
+            if defs[top].node.start_byte() <= s && e <= defs[top].node.end_byte() {
+                break;
+            }
+            stack.pop();
+        }
+        parent[i] = stack.last().copied();
+        stack.push(i);
+    }
+    // Keep a definition only if every ancestor is a container.
+    let mut keep = vec![true; defs.len()];
+    for i in 0..defs.len() {
+        if let Some(p) = parent[i] {
+            keep[i] = keep[p] && is_container(defs[p].kind);
+        }
+    }
+    let old: Vec<Def> = std::mem::take(defs);
+    let mut remap = vec![None; old.len()];
+    for (i, d) in old.into_iter().enumerate() {
+        if keep[i] {
+            remap[i] = Some(defs.len());
+            let mut d = d;
+            d.parent = parent[i].and_then(|p| remap[p]);
+            defs.push(d);
+        }
+    }
+    for i in 0..defs.len() {
+        let parent = defs[i].parent;
+        if let Some(p) = parent {
+            defs[p].children.push(i);
+        }
+        let parent_kind = parent.map(|p| defs[p].kind);
+        if defs[i].container.is_none() {
+            defs[i].container = parent.and_then(|p| defs[p].name.clone());
+        }
+        defs[i].kind = match defs[i].kind {
+            ChunkKind::Function if parent_kind.is_some_and(class_like) => ChunkKind::Method,
+            ChunkKind::Method if parent.is_none() && defs[i].container.is_none() => {
+                ChunkKind::Function
+            }
+            k => k,
+        };
+        let node = defs[i].node;
+        defs[i].start_row = leading_start(node, lines, language);
+        defs[i].end_row = end_row(node);
+    }
+}
+
+/// Last row of a node, ignoring trailing comments (tree-sitter-python puts comments that
+/// precede a dedent inside the block) and a final newline the node may include.
+fn end_row(node: Node) -> usize {
+    let mut n = node;
+    loop {
+        let count = n.child_count();
+        let last = (0..count)
+            .rev()
+            .filter_map(|i| n.child(i as u32))
+            .find(|c| !(c.is_extra() && c.kind().contains("comment")) && c.byte_range().len() > 0);
+        match last {
+            Some(c) => n = c,
+            None => break,
+        }
+    }
+    let end = n.end_position();
+    if end.column == 0 && end.row > node.start_position().row {
+        end.row - 1
+    } else {
+        end.row
+    }
+}
+
+/// First row of a definition, extended upward over comments and attributes directly
+/// above it (no blank line between, each alone on its lines), so doc comments, Rust
+/// `#[...]`, Haskell signatures and Elixir `@doc` travel with the definition.
+fn leading_start(node: Node, lines: &Lines, language: Language) -> usize {
+    let mut row = node.start_position().row;
+    let root = {
+        let mut r = node;
+        while let Some(p) = r.parent() {
+            r = p;
+        }
+        r
+    };
+    while row > 0 {
+        let prev = row - 1;
+        let line = lines.line(prev);
+        let indent = line.len() - line.trim_start().len();
+        if line.trim().is_empty() {
+            break;
+        }
+        let p = lines.start(prev) + indent;
+        let Some(mut n) = root.descendant_for_byte_range(p, p + 1) else {
+            break;
+        };
+        // The largest node starting at `p` that is a comment or attribute.
+        let mut found = None;
+        loop {
+            if n.start_byte() != p {
+                break;
+            }
+            if attaches(n, lines, language) {
+                found = Some(n);
+            }
+            match n.parent() {
+                Some(par) => n = par,
+                None => break,
+            }
+        }
+        let Some(f) = found else { break };
+        // It must end on the line above, with nothing after it there.
+        // Rust doc comments include their newline, ending at column 0 of the next row.
+        let mut end = f.end_position();
+        if end.column == 0 && end.row > f.start_position().row {
+            end.row -= 1;
+            end.column = lines.line(end.row).len();
+        }
+        if end.row != prev || !lines.line(prev)[end.column.min(line.len())..].trim().is_empty() {
+            break;
+        }
+        row = f.start_position().row;
+    }
+    row
+}
+
+/// Nodes that belong to the definition below them.
+fn attaches(n: Node, lines: &Lines, language: Language) -> bool {
+    let kind = n.kind();
+    if kind.contains("comment") {
+        return true;
+    }
+    match language {
+        Language::Rust => kind == "attribute_item",
+        Language::Haskell => matches!(kind, "haddock" | "signature"),
+        Language::Elixir => {
+            kind == "unary_operator" && lines.text[n.byte_range()].starts_with('@')
+        }
+        Language::Java | Language::Kotlin => kind == "annotation",
+        _ => false,
+    }
+}
+
+/// Shared state for emitting one file.
+struct Cx<'a, 't> {
+    defs: &'a [Def<'t>],
+    lines: &'a Lines<'a>,
+    opts: &'a ChunkOptions,
+}
+
+impl Cx<'_, '_> {
+    /// Emit rows `[a, b)` holding the definitions `members` (in order) and the code
+    /// between them, which belongs to `container` (`node` supplies cut points).
+    fn region(
+        &self,
+        sink: &mut Sink,
+        a: usize,
+        b: usize,
+        members: &[usize],
+        container: Option<&str>,
+        node: Node,
+    ) {
+        let mut cur = a;
+        let gap_cuts = || self.cuts(node);
+        for &i in members {
+            let d = &self.defs[i];
+            let s = d.start_row.max(cur);
+            let e = d.end_row.min(b.saturating_sub(1));
+            if e < s {
+                // Shares its only line with the previous chunk, which already holds it.
+                continue;
+            }
+            sink.gap(container, cur, s, &gap_cuts, self.opts);
+            self.definition(sink, i, s, e + 1);
+            cur = e + 1;
+        }
+        sink.gap(container, cur, b, &gap_cuts, self.opts);
+    }
+
+    /// Emit definition `i` over rows `[s, e)`.
+    fn definition(&self, sink: &mut Sink, i: usize, s: usize, e: usize) {
+        let d = &self.defs[i];
+        let sig = self.lines.line(d.name_row.clamp(s, e.saturating_sub(1)));
+        let sym = d.name.as_deref();
+        let cont = d.container.as_deref();
+        let cuts = || self.cuts(d.node);
+        if is_container(d.kind) {
+            if let Some(&first) = d.children.first() {
+                let body = self.defs[first].start_row;
+                if body > s && body < e {
+                    let mut head_end = body;
+                    while head_end > s + 1 && self.lines.is_blank(head_end - 1) {
+                        head_end -= 1;
+                    }
+                    sink.definition(d.kind, sym, cont, s, head_end, &cuts, sig, self.opts);
+                    self.region(sink, body, e, &d.children, sym, d.node);
+                    return;
+                }
+            }
+        }
+        sink.definition(d.kind, sym, cont, s, e, &cuts, sig, self.opts);
+    }
+
+    /// Rows where an over-budget `node` may be cut: starts of its children, recursing
+    /// into children that are themselves over budget, but never inside a child kept whole.
+    fn cuts(&self, node: Node) -> Vec<usize> {
+        let budget = self.opts.max_chunk_bytes;
+        let mut cuts = vec![node.start_position().row];
+        let mut blocked: Vec<(usize, usize)> = Vec::new();
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            let mut walker = n.walk();
+            for c in n.children(&mut walker) {
+                let (sr, er) = (c.start_position().row, c.end_position().row);
+                cuts.push(sr);
+                let size = self.lines.size(sr, (er + 1).min(self.lines.count()));
+                if size > budget && c.child_count() > 0 {
+                    stack.push(c);
+                } else if er > sr {
+                    blocked.push((sr + 1, er));
+                }
+            }
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        blocked.sort_unstable();
+        // Drop cuts inside a blocked interval (sweep over sorted intervals).
+        let mut out = Vec::with_capacity(cuts.len());
+        let mut j = 0;
+        let mut reach = 0; // max end of intervals starting at or before the cut
+        for c in cuts {
+            while j < blocked.len() && blocked[j].0 <= c {
+                reach = reach.max(blocked[j].1 + 1);
+                j += 1;
+            }
+            if c >= reach {
+                out.push(c);
+            }
+        }
+        out
+    }
+}

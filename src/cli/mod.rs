@@ -1,0 +1,456 @@
+//! Command-line interface: argument parsing (clap), progress display (indicatif) and
+//! output formatting. All the work is done by the library; errors become one readable
+//! message on stderr and a non-zero exit code.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use console::style;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use cseek::chunk::{chunk_kinds, ChunkOptions};
+use cseek::index::{build_index, IndexOptions, IndexSummary, Progress};
+use cseek::lang::Language;
+use cseek::search::{Mode, SearchHit, SearchRequest, Searcher};
+use cseek::store::{self, Store};
+use cseek::walk::{WalkOptions, DEFAULT_EXCLUDED_DIRS};
+
+#[derive(Parser)]
+#[command(
+    name = "cseek",
+    version,
+    about = "Search a codebase by meaning or by symbol.",
+    long_about = "Search a codebase by meaning or by symbol.\n\n\
+        Index a repository once with `cseek index DIR`, then ask questions from anywhere \
+        inside it: `cseek query \"read a file\"` or `cseek query parseConfig`."
+)]
+struct Cli {
+    /// Index directory to use instead of looking for `.cseek/` upward from the current
+    /// directory (or, for `cseek index`, instead of `<DIR>/.cseek`).
+    #[arg(long, global = true, env = "CSEEK_INDEX", value_name = "DIR")]
+    index: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Index a directory (walk, chunk, build the search indexes).
+    Index(IndexArgs),
+    /// Search the index.
+    Query(QueryArgs),
+    /// Show what is indexed: files, chunks, languages, skipped files, format, age.
+    Status(StatusArgs),
+    /// List supported languages, their extensions and what counts as a chunk.
+    Languages(JsonFlag),
+    /// Measure retrieval quality on benchmark suites.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Args)]
+struct IndexArgs {
+    /// Directory to index.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Skip files larger than this (bytes; suffixes K, M, G allowed).
+    #[arg(long, default_value = "1M", value_parser = parse_size)]
+    max_file_size: u64,
+    /// Also leave out paths matching this gitignore-style glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Do not skip the well-known build and vendor directories (node_modules, target …).
+    #[arg(long)]
+    no_default_excludes: bool,
+    /// Follow symbolic links (loops are detected and skipped).
+    #[arg(long)]
+    follow: bool,
+    /// Skip files that are not valid UTF-8 instead of decoding them lossily.
+    #[arg(long)]
+    strict_utf8: bool,
+    /// Chunk size budget in bytes; larger definitions are split.
+    #[arg(long, default_value_t = ChunkOptions::default().max_chunk_bytes)]
+    max_chunk_bytes: usize,
+    /// No progress bar or summary line.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct QueryArgs {
+    /// The query: plain words ("read a file") or a symbol (parseConfig, Foo::bar).
+    #[arg(required = true, num_args = 1..)]
+    query: Vec<String>,
+    /// Number of results.
+    #[arg(long, short = 'k', default_value_t = 10)]
+    top_k: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Only files of this language (repeatable; see `cseek languages`).
+    #[arg(long, value_name = "LANG")]
+    lang: Vec<String>,
+    /// Only files whose path matches this glob (`*.rs`, `src/**/*.py`, `src/cli`).
+    #[arg(long, value_name = "GLOB")]
+    path: Option<String>,
+    /// Retrievers to use.
+    #[arg(long, default_value = "lexical", value_parser = ["lexical", "semantic", "hybrid"])]
+    mode: String,
+    /// Lines of each chunk to show (text output).
+    #[arg(long, default_value_t = 4)]
+    lines: usize,
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct JsonFlag {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Repository suite (the format of shared/bench): index each repo, score every query.
+    Repos(EvalReposArgs),
+    /// BEIR corpus (corpus.jsonl, queries.jsonl, qrels/test.tsv): one chunk per document.
+    Beir(EvalBeirArgs),
+}
+
+#[derive(Args)]
+struct EvalReposArgs {
+    /// Suite directory (holds the repos file and annotations/).
+    #[arg(long)]
+    suite: PathBuf,
+    /// Repos file, relative to the suite directory.
+    #[arg(long, default_value = "dev-repos.json")]
+    repos_file: String,
+    /// Directory holding the unpacked repositories (`<corpus>/<name>/`).
+    #[arg(long)]
+    corpus: PathBuf,
+    /// Only these repos (repeatable).
+    #[arg(long = "repo", value_name = "NAME")]
+    repos: Vec<String>,
+    #[command(flatten)]
+    common: EvalCommon,
+    /// Write one JSON line per query with its results (re-scorable).
+    #[arg(long, value_name = "FILE")]
+    results_out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct EvalBeirArgs {
+    /// BEIR directory.
+    dir: PathBuf,
+    #[command(flatten)]
+    common: EvalCommon,
+}
+
+#[derive(Args)]
+struct EvalCommon {
+    /// Retrievers to use.
+    #[arg(long, default_value = "lexical", value_parser = ["lexical", "semantic", "hybrid"])]
+    mode: String,
+    /// Write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Where built indexes are cached between runs.
+    #[arg(long, default_value = "target/cseek-eval-cache", value_name = "DIR")]
+    cache: PathBuf,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            // `{:#}` prints the chain of causes on one line: "context: cause".
+            eprintln!("{} {err:#}", style("error:").red().bold());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Index(args) => cmd_index(cli.index.as_deref(), args),
+        Command::Query(args) => cmd_query(cli.index.as_deref(), args),
+        Command::Status(args) => cmd_status(cli.index.as_deref(), args),
+        Command::Languages(args) => cmd_languages(args),
+        Command::Eval(cmd) => cmd_eval(cmd),
+    }
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let mult = match c.to_ascii_uppercase() {
+                'K' => 1024,
+                'M' => 1024 * 1024,
+                'G' => 1024 * 1024 * 1024,
+                _ => return Err(format!("unknown size suffix {c:?}; use K, M or G")),
+            };
+            (&s[..i], mult)
+        }
+        _ => (s, 1),
+    };
+    let n: u64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 1048576, 512K, 1M)"))?;
+    n.checked_mul(mult).ok_or_else(|| "size too large".into())
+}
+
+fn cwd() -> anyhow::Result<PathBuf> {
+    std::env::current_dir().context("cannot read the current directory")
+}
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, files: u64) {
+        self.0.set_length(files);
+        self.0.set_message("chunking");
+    }
+    fn file_done(&self) {
+        self.0.inc(1);
+    }
+    fn finishing(&self) {
+        self.0.set_message("writing index");
+    }
+}
+
+fn cmd_index(index: Option<&Path>, args: IndexArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = IndexOptions::new(&args.path);
+    if let Some(dir) = index {
+        opts.index_dir = dir.to_path_buf();
+    }
+    opts.walk = WalkOptions {
+        max_file_bytes: args.max_file_size,
+        exclude: args.exclude,
+        use_default_excludes: !args.no_default_excludes,
+        follow_links: args.follow,
+        lossy_utf8: !args.strict_utf8,
+    };
+    opts.chunk.max_chunk_bytes = args.max_chunk_bytes.max(256);
+
+    let show_bar = !args.quiet && std::io::stderr().is_terminal();
+    let bar = ProgressBar::new(0);
+    if show_bar {
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} files ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let result = build_index(&opts, &Bar(bar.clone()));
+    bar.finish_and_clear();
+    let summary = result.with_context(|| format!("indexing {}", args.path.display()))?;
+    if !args.quiet {
+        eprintln!("{}", summary_line(&summary));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summary_line(s: &IndexSummary) -> String {
+    let skipped: u64 = s.skipped.values().sum();
+    let detail = if skipped == 0 {
+        String::new()
+    } else {
+        let parts: Vec<String> = s.skipped.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        format!(" ({})", parts.join(", "))
+    };
+    format!(
+        "indexed {} files, {} chunks, skipped {skipped}{detail} in {:.2} s -> {}",
+        s.files,
+        s.chunks,
+        s.seconds,
+        s.index_dir.display()
+    )
+}
+
+fn open_searcher(index: Option<&Path>) -> anyhow::Result<Searcher> {
+    let dir = store::find_index_dir(index, &cwd()?)?;
+    Ok(Searcher::open(&dir)?)
+}
+
+fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> {
+    let query = args.query.join(" ");
+    if query.trim().is_empty() {
+        bail!("the query is empty; give some words or a symbol name");
+    }
+    let mut languages = Vec::new();
+    for name in &args.lang {
+        match Language::from_name(name) {
+            Some(l) => languages.push(l),
+            None => bail!("unknown language {name:?}; `cseek languages` lists them"),
+        }
+    }
+    let searcher = open_searcher(index)?;
+    let req = SearchRequest {
+        query: query.clone(),
+        top_k: args.top_k,
+        mode: Mode::from_name(&args.mode).unwrap_or_default(),
+        languages,
+        path_glob: args.path,
+    };
+    let hits = searcher.search(&req)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        // A struct, not `json!`, so keys keep this documented order.
+        #[derive(serde::Serialize)]
+        struct Output<'a> {
+            query: &'a str,
+            mode: Mode,
+            results: &'a [SearchHit],
+        }
+        let json = Output {
+            query: &query,
+            mode: req.mode,
+            results: &hits,
+        };
+        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+    } else if hits.is_empty() {
+        eprintln!("no results for {query:?}");
+    } else {
+        for hit in &hits {
+            print_hit(&mut out, hit, args.lines)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_hit(out: &mut impl Write, hit: &SearchHit, lines: usize) -> std::io::Result<()> {
+    let symbol = match (&hit.container, &hit.symbol) {
+        (Some(c), Some(s)) => format!("{c}.{s}"),
+        (None, Some(s)) => s.clone(),
+        _ => format!("<{}>", hit.kind),
+    };
+    writeln!(
+        out,
+        "{}  {}  {}",
+        style(format!("{}:{}-{}", hit.path, hit.start_line, hit.end_line))
+            .green()
+            .bold(),
+        style(symbol).cyan(),
+        style(format!("{:.3}", hit.score)).dim()
+    )?;
+    for line in hit.text.lines().take(lines) {
+        writeln!(out, "    {}", style(line).dim())?;
+    }
+    writeln!(out)
+}
+
+fn cmd_status(index: Option<&Path>, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let dir = store::find_index_dir(index, &cwd()?)?;
+    let store = Store::open(&dir)?;
+    let meta = store.meta();
+    let age = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs().saturating_sub(meta.created_unix))
+        .unwrap_or(0);
+    if args.json {
+        let json = serde_json::json!({
+            "index_dir": dir,
+            "generation": store.generation_dir().file_name().map(|n| n.to_string_lossy()),
+            "age_seconds": age,
+            "meta": meta,
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("index      {}", dir.display());
+    println!("root       {}", meta.root.display());
+    println!(
+        "format     v{} (written by cseek {})",
+        meta.format_version, meta.cseek_version
+    );
+    println!(
+        "built      {} ago, in {:.2} s",
+        human_duration(age),
+        meta.seconds
+    );
+    println!("files      {}", meta.files);
+    println!("chunks     {}", meta.chunks);
+    println!("semantic   off (no embedding model in this index)");
+    if !meta.languages.is_empty() {
+        println!("languages");
+        for (lang, c) in &meta.languages {
+            println!("  {:<12} {:>7} files {:>8} chunks", lang.name(), c.files, c.chunks);
+        }
+    }
+    let skipped: u64 = meta.skipped.values().sum();
+    println!("skipped    {skipped}");
+    for (reason, n) in &meta.skipped {
+        let examples = meta
+            .skipped_examples
+            .get(reason)
+            .map(|v| v.join(", "))
+            .unwrap_or_default();
+        println!("  {:<17} {n:>6}  e.g. {examples}", reason.name());
+    }
+    if meta.lossy_utf8_files > 0 {
+        println!(
+            "note       {} files were not valid UTF-8 and were decoded lossily",
+            meta.lossy_utf8_files
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn human_duration(secs: u64) -> String {
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3599 => format!("{} min", secs / 60),
+        3600..=86_399 => format!("{} h", secs / 3600),
+        _ => format!("{} days", secs / 86_400),
+    }
+}
+
+fn cmd_languages(args: JsonFlag) -> anyhow::Result<ExitCode> {
+    let rows: Vec<_> = Language::ALL
+        .iter()
+        .map(|l| {
+            let kinds: Vec<&str> = chunk_kinds(*l).iter().map(|k| k.name()).collect();
+            (l.name(), l.extensions(), kinds)
+        })
+        .collect();
+    if args.json {
+        let json: Vec<_> = rows
+            .iter()
+            .map(|(n, e, k)| serde_json::json!({"name": n, "extensions": e, "chunks": k}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<12} {:<32} chunks", "language", "extensions");
+    for (name, exts, kinds) in rows {
+        println!("{name:<12} {:<32} {}", exts.join(" "), kinds.join(", "));
+    }
+    println!(
+        "\nDirectories skipped by default: {}",
+        DEFAULT_EXCLUDED_DIRS.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_eval(cmd: EvalCommand) -> anyhow::Result<ExitCode> {
+    let _ = cmd;
+    bail!("eval is not wired yet")
+}

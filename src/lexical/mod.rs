@@ -1,0 +1,583 @@
+//! Lexical retrieval: a tantivy BM25 index over chunks with a code-aware tokenizer.
+//!
+//! One tantivy document per chunk. Fields (none stored; the caller keeps chunk text and
+//! metadata elsewhere and only needs `chunk_id` back):
+//!
+//! | field          | content                                   | analysis                     |
+//! |----------------|-------------------------------------------|------------------------------|
+//! | `text`         | chunk text                                | code analyzer, positions     |
+//! | `symbol`       | symbol name                               | code analyzer                |
+//! | `container`    | enclosing class / impl / module name      | code analyzer                |
+//! | `path`         | file path without extension               | code analyzer                |
+//! | `symbol_exact` | lowercased symbol keys (see [`symbol_keys`]) | raw, no field norms       |
+//! | `file_id`      | file id                                   | u64, indexed + fast (filter) |
+//! | `chunk_id`     | chunk id                                  | u64, fast (read back)        |
+//!
+//! A query is analyzed with the same code analyzer and becomes a disjunction of boosted
+//! term queries over `text`, `symbol`, `container` and `path`, plus exact-symbol term
+//! queries on `symbol_exact` that make a definition outrank its callers. Scores are BM25.
+//! User text never goes through tantivy's query parser, so it has no syntax to get wrong.
+
+mod tokenize;
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tantivy::collector::TopDocs;
+use tantivy::columnar::Column;
+use tantivy::indexer::NoMergePolicy;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery, TermSetQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::store::Compressor;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{
+    Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
+
+use crate::chunk::ChunkKind;
+use crate::error::{Error, Result};
+use crate::lang::Language;
+
+pub use tokenize::code_tokens;
+use tokenize::{identifiers, lowercase, parts, Analyzer, CodeTokenizer};
+
+/// Name under which the code analyzer is registered with tantivy.
+pub const TOKENIZER_NAME: &str = "cseek_code";
+
+/// Version of this module's on-disk layout *and* analysis. Bump it whenever the schema or
+/// the tokenizer changes, since an index is only searchable with the analyzer that built it.
+pub const LEXICAL_FORMAT_VERSION: u32 = 1;
+
+/// Written last by [`LexicalWriter::finish`]: its presence means the index is complete.
+const MARKER_FILE: &str = "cseek-lexical.version";
+const MARKER_PREFIX: &str = "cseek-lexical-format ";
+
+/// Indexing memory budget (shared by the indexing threads). Large enough that tens of
+/// thousands of chunks fit in one in-memory segment per thread.
+const WRITER_MEMORY_BYTES: usize = 192 << 20;
+/// Tantivy needs at least ~15 MB per indexing thread.
+const MIN_BYTES_PER_THREAD: usize = 32 << 20;
+
+/// At most this many distinct query tokens are searched (a pasted code snippet as a query
+/// would otherwise build a query with thousands of clauses).
+const MAX_QUERY_TOKENS: usize = 128;
+
+// Field boosts (multiplying BM25). A symbol-name hit is worth much more than a text hit:
+// the symbol field is short, so BM25 already favours it, and the boost makes one symbol
+// hit beat a chunk that mentions the name dozens of times (BM25's tf saturates).
+const BOOST_TEXT: f32 = 1.0;
+const BOOST_SYMBOL: f32 = 2.5;
+const BOOST_CONTAINER: f32 = 1.0;
+const BOOST_PATH: f32 = 0.6;
+// Exact-symbol boosts on `symbol_exact`: the whole query is the symbol (or qualified
+// symbol), in its own spelling or in normalised (snake) form; or one identifier of a
+// longer query is a symbol. Being BM25 term scores they scale with how rare the symbol
+// is, like everything else in the query.
+const BOOST_EXACT_FULL: f32 = 6.0;
+const BOOST_NORM_FULL: f32 = 3.0;
+const BOOST_EXACT_TOKEN: f32 = 1.5;
+const BOOST_NORM_TOKEN: f32 = 0.75;
+
+/// Small English function words dropped from multi-word queries (`where are retries
+/// configured`). A query made only of them is searched as is.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "of", "to", "in", "on",
+    "at", "by", "for", "with", "from", "and", "or", "how", "what", "where", "which", "who",
+    "when", "why", "does", "do", "did", "i", "we", "you", "it", "its", "this", "that", "there",
+    "can", "me", "my",
+];
+
+/// One chunk as the lexical index sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct LexicalDoc<'a> {
+    /// Id of the chunk, returned by searches.
+    pub chunk_id: u32,
+    /// Id of the chunk's file, used by the `allowed_files` filter.
+    pub file_id: u32,
+    /// Path of the file relative to the indexed root, `/`-separated.
+    pub path: &'a str,
+    /// Language of the file.
+    pub language: Language,
+    /// What the chunk is.
+    pub kind: ChunkKind,
+    /// Name of the defined symbol, if the chunk is a definition.
+    pub symbol: Option<&'a str>,
+    /// Name of the enclosing container (class, impl type, module), if any.
+    pub container: Option<&'a str>,
+    /// The chunk's text.
+    pub text: &'a str,
+}
+
+/// One search result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LexicalHit {
+    /// The chunk's id, as given to [`LexicalWriter::add`].
+    pub chunk_id: u32,
+    /// BM25 score (higher is better; comparable only within one query).
+    pub score: f32,
+}
+
+/// The schema's fields.
+#[derive(Clone, Copy)]
+struct Fields {
+    text: Field,
+    symbol: Field,
+    container: Field,
+    path: Field,
+    symbol_exact: Field,
+    file_id: Field,
+    chunk_id: Field,
+}
+
+impl Fields {
+    fn schema() -> (Schema, Fields) {
+        let mut b = Schema::builder();
+        let code = |record: IndexRecordOption| {
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(TOKENIZER_NAME)
+                    .set_index_option(record),
+            )
+        };
+        let text = b.add_text_field("text", code(IndexRecordOption::WithFreqsAndPositions));
+        let symbol = b.add_text_field("symbol", code(IndexRecordOption::WithFreqs));
+        let container = b.add_text_field("container", code(IndexRecordOption::WithFreqs));
+        let path = b.add_text_field("path", code(IndexRecordOption::WithFreqs));
+        // Field norms off: a chunk has 1–6 keys and how many must not change its score.
+        let symbol_exact = b.add_text_field(
+            "symbol_exact",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_index_option(IndexRecordOption::Basic)
+                    .set_fieldnorms(false),
+            ),
+        );
+        let file_id = b.add_u64_field("file_id", NumericOptions::default().set_indexed().set_fast());
+        let chunk_id = b.add_u64_field("chunk_id", NumericOptions::default().set_fast());
+        let fields = Fields {
+            text,
+            symbol,
+            container,
+            path,
+            symbol_exact,
+            file_id,
+            chunk_id,
+        };
+        (b.build(), fields)
+    }
+
+    /// The fields of an existing index, or `None` if its schema is not ours.
+    fn from_schema(schema: &Schema) -> Option<Fields> {
+        let f = |name: &str| schema.get_field(name).ok();
+        Some(Fields {
+            text: f("text")?,
+            symbol: f("symbol")?,
+            container: f("container")?,
+            path: f("path")?,
+            symbol_exact: f("symbol_exact")?,
+            file_id: f("file_id")?,
+            chunk_id: f("chunk_id")?,
+        })
+    }
+}
+
+fn register_tokenizer(index: &Index) {
+    index
+        .tokenizers()
+        .register(TOKENIZER_NAME, TextAnalyzer::from(CodeTokenizer::default()));
+}
+
+/// Lowercased identifiers of `s` joined with `::`, in their own spelling (`exact`) and
+/// normalised to snake case (`norm`): `Foo.parseJSON` → (`foo::parsejson`, `foo::parse_json`).
+/// Separators (`.`, `::`, `#`, `->`, spaces, parentheses) all become `::`, so a query
+/// `Foo.bar` or `Foo::bar()` meets a method `bar` in container `Foo` whatever the language.
+fn key_forms(s: &str) -> (String, String) {
+    let mut exact = String::new();
+    let mut norm = String::new();
+    for (start, end) in identifiers(s) {
+        let ident = &s[start..end];
+        let ps = parts(ident);
+        if ps.is_empty() {
+            continue;
+        }
+        if !exact.is_empty() {
+            exact.push_str("::");
+            norm.push_str("::");
+        }
+        exact.push_str(&lowercase(ident));
+        for (k, &(a, b)) in ps.iter().enumerate() {
+            if k > 0 {
+                norm.push('_');
+            }
+            norm.push_str(&lowercase(&ident[a..b]));
+        }
+    }
+    (exact, norm)
+}
+
+/// Drops generic arguments and parameter lists from a container name (`Foo<T>` → `Foo`),
+/// which users don't type when they qualify a symbol.
+fn strip_generics(container: &str) -> &str {
+    container
+        .find(['<', '[', '('])
+        .map_or(container, |i| &container[..i])
+}
+
+/// The `symbol_exact` keys of a chunk: its symbol, and qualified by the full container
+/// path and by the container's last component; each in exact and normalised form.
+fn symbol_keys(symbol: &str, container: Option<&str>) -> Vec<String> {
+    let (exact, norm) = key_forms(symbol);
+    if exact.is_empty() {
+        return Vec::new();
+    }
+    let mut keys = vec![exact.clone(), norm.clone()];
+    if let Some(container) = container {
+        let (cexact, cnorm) = key_forms(strip_generics(container));
+        if !cexact.is_empty() {
+            keys.push(format!("{cexact}::{exact}"));
+            keys.push(format!("{cnorm}::{norm}"));
+            let last = |s: &str| s.rsplit("::").next().unwrap_or_default().to_string();
+            keys.push(format!("{}::{exact}", last(&cexact)));
+            keys.push(format!("{}::{norm}", last(&cnorm)));
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The words of a path worth matching: the extension is dropped (`.rs` says nothing a
+/// query asks about and every file of the language has it).
+fn path_words(path: &str) -> &str {
+    let name_start = path.rfind('/').map_or(0, |i| i + 1);
+    match path[name_start..].rfind('.') {
+        Some(dot) if dot > 0 => &path[..name_start + dot],
+        _ => path,
+    }
+}
+
+fn corrupt(dir: &Path, what: &str, err: impl std::fmt::Display) -> Error {
+    Error::corrupt(dir, format!("{what}: {err}"))
+}
+
+/// Builds a lexical index in a directory.
+pub struct LexicalWriter {
+    dir: PathBuf,
+    index: Index,
+    writer: IndexWriter<TantivyDocument>,
+    fields: Fields,
+}
+
+impl LexicalWriter {
+    /// Starts a new index in `dir` (created if missing; must not already hold an index).
+    pub fn create(dir: &Path) -> Result<Self> {
+        fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
+        let (schema, fields) = Fields::schema();
+        // Nothing is stored, so the doc store only holds empty docs: don't compress it.
+        let settings = IndexSettings {
+            docstore_compression: Compressor::None,
+            ..IndexSettings::default()
+        };
+        let index = Index::builder()
+            .schema(schema)
+            .settings(settings)
+            .create_in_dir(dir)?;
+        register_tokenizer(&index);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, WRITER_MEMORY_BYTES / MIN_BYTES_PER_THREAD);
+        let writer = index.writer_with_num_threads(threads, WRITER_MEMORY_BYTES)?;
+        // Segments are merged once, at the end: merging while indexing would redo work.
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        Ok(LexicalWriter {
+            dir: dir.to_path_buf(),
+            index,
+            writer,
+            fields,
+        })
+    }
+
+    /// Adds one chunk.
+    pub fn add(&mut self, doc: &LexicalDoc) -> Result<()> {
+        let f = &self.fields;
+        let mut d = TantivyDocument::new();
+        d.add_u64(f.chunk_id, u64::from(doc.chunk_id));
+        d.add_u64(f.file_id, u64::from(doc.file_id));
+        d.add_text(f.text, doc.text);
+        d.add_text(f.path, path_words(doc.path));
+        if let Some(container) = doc.container {
+            d.add_text(f.container, container);
+        }
+        if let Some(symbol) = doc.symbol {
+            d.add_text(f.symbol, symbol);
+            for key in symbol_keys(symbol, doc.container) {
+                d.add_text(f.symbol_exact, key);
+            }
+        }
+        self.writer.add_document(d)?;
+        Ok(())
+    }
+
+    /// Commits, merges the segments into one (one segment searches fastest) and marks the
+    /// directory complete. The directory is immutable afterwards.
+    pub fn finish(mut self) -> Result<()> {
+        self.writer.commit()?;
+        let segments = self.index.searchable_segment_ids()?;
+        if segments.len() > 1 {
+            self.writer.merge(&segments).wait()?;
+        }
+        self.writer.garbage_collect_files().wait()?;
+        self.writer.wait_merging_threads()?;
+        let marker = self.dir.join(MARKER_FILE);
+        let mut file =
+            fs::File::create(&marker).map_err(|e| Error::io("creating", &marker, e))?;
+        file.write_all(format!("{MARKER_PREFIX}{LEXICAL_FORMAT_VERSION}\n").as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io("writing", &marker, e))?;
+        Ok(())
+    }
+}
+
+/// An opened (memory-mapped, read-only) lexical index.
+pub struct LexicalIndex {
+    // Kept so the searcher's segments stay registered with the index.
+    _reader: IndexReader,
+    searcher: Searcher,
+    fields: Fields,
+    /// `chunk_id` column of each segment, by segment ordinal.
+    chunk_ids: Vec<Column<u64>>,
+    dir: PathBuf,
+}
+
+impl LexicalIndex {
+    /// Opens the index in `dir`. A missing, incomplete or damaged directory gives
+    /// [`Error::CorruptIndex`]; one written by another format version gives
+    /// [`Error::FormatVersion`].
+    pub fn open(dir: &Path) -> Result<Self> {
+        let marker = dir.join(MARKER_FILE);
+        let content = match fs::read_to_string(&marker) {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let detail = if dir.is_dir() {
+                    "the lexical index is incomplete (its build did not finish)"
+                } else {
+                    "the lexical index directory is missing"
+                };
+                return Err(Error::corrupt(dir, detail));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(corrupt(dir, "unreadable lexical version marker", e))
+            }
+            Err(e) => return Err(Error::io("reading", marker, e)),
+        };
+        let found = content
+            .trim()
+            .strip_prefix(MARKER_PREFIX)
+            .and_then(|v| v.parse::<u32>().ok())
+            .ok_or_else(|| Error::corrupt(&marker, "malformed lexical version marker"))?;
+        if found != LEXICAL_FORMAT_VERSION {
+            return Err(Error::FormatVersion {
+                path: dir.to_path_buf(),
+                found,
+                supported: LEXICAL_FORMAT_VERSION,
+                hint: "rebuild it with `cseek index`",
+            });
+        }
+        let index = Index::open_in_dir(dir).map_err(|e| corrupt(dir, "cannot open", e))?;
+        let fields = Fields::from_schema(&index.schema())
+            .ok_or_else(|| Error::corrupt(dir, "the lexical index has an unexpected schema"))?;
+        register_tokenizer(&index);
+        let reader: IndexReader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| corrupt(dir, "cannot read segments", e))?;
+        let searcher = reader.searcher();
+        let chunk_ids = searcher
+            .segment_readers()
+            .iter()
+            .map(|seg| seg.fast_fields().u64("chunk_id"))
+            .collect::<tantivy::Result<Vec<_>>>()
+            .map_err(|e| corrupt(dir, "cannot read chunk ids", e))?;
+        Ok(LexicalIndex {
+            _reader: reader,
+            searcher,
+            fields,
+            chunk_ids,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Number of chunks in the index.
+    pub fn num_docs(&self) -> u64 {
+        self.searcher.num_docs()
+    }
+
+    /// The best `limit` chunks for `query`, best first. With `allowed_files`, only chunks of
+    /// those file ids are considered (the filter is part of the tantivy query, so the top
+    /// `limit` are the top among allowed chunks).
+    ///
+    /// An empty query, or one with nothing but punctuation, is [`Error::InvalidQuery`].
+    /// Any other text is valid: it is analyzed, never parsed.
+    pub fn search(
+        &self,
+        query: &str,
+        limit: usize,
+        allowed_files: Option<&[u32]>,
+    ) -> Result<Vec<LexicalHit>> {
+        let scoring = build_query(&self.fields, query)?;
+        if limit == 0 || allowed_files.is_some_and(|f| f.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let query: Box<dyn Query> = match allowed_files {
+            None => scoring,
+            Some(files) => {
+                let terms = files
+                    .iter()
+                    .map(|&id| Term::from_field_u64(self.fields.file_id, u64::from(id)));
+                // Boost 0: the filter restricts, it must not add to the score.
+                let filter = BoostQuery::new(Box::new(TermSetQuery::new(terms)), 0.0);
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, scoring),
+                    (Occur::Must, Box::new(filter)),
+                ]))
+            }
+        };
+        let top = self
+            .searcher
+            .search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        top.into_iter()
+            .map(|(score, addr)| {
+                let id = self
+                    .chunk_ids
+                    .get(addr.segment_ord as usize)
+                    .and_then(|col| col.first(addr.doc_id))
+                    .and_then(|id| u32::try_from(id).ok())
+                    .ok_or_else(|| Error::corrupt(&self.dir, "a document has no valid chunk id"))?;
+                Ok(LexicalHit {
+                    chunk_id: id,
+                    score,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One identifier of a query, analyzed.
+struct QueryIdent {
+    /// Lowercased identifier, as written.
+    whole: String,
+    /// The analyzer's tokens for it (what the index holds for the same identifier).
+    tokens: Vec<String>,
+    /// A single-part word (`where`), as opposed to `read_file` or `HTTPServer`.
+    single: bool,
+}
+
+fn analyze_query(query: &str) -> Vec<QueryIdent> {
+    let mut analyzer = Analyzer::default();
+    let mut out = Vec::new();
+    for (start, end) in identifiers(query) {
+        let ident = &query[start..end];
+        let mut tokens = Vec::new();
+        analyzer.analyze_ident(ident, 0, 0, &mut |e| tokens.push(e.text.to_string()));
+        if tokens.is_empty() {
+            continue;
+        }
+        out.push(QueryIdent {
+            whole: lowercase(ident),
+            single: parts(ident).len() == 1,
+            tokens,
+        });
+    }
+    out
+}
+
+/// Builds the scoring query for `query` (see the module docs).
+fn build_query(fields: &Fields, query: &str) -> Result<Box<dyn Query>> {
+    if query.trim().is_empty() {
+        return Err(Error::InvalidQuery("the query is empty".to_string()));
+    }
+    let mut idents = analyze_query(query);
+    if idents.is_empty() {
+        return Err(Error::InvalidQuery(format!(
+            "`{}` has no words or identifiers to search for",
+            query.trim()
+        )));
+    }
+
+    // Exact-symbol keys, each with the largest boost that applies.
+    let mut exact: HashMap<String, f32> = HashMap::new();
+    let mut put = |key: String, boost: f32| {
+        if !key.is_empty() {
+            let b = exact.entry(key).or_insert(0.0);
+            *b = b.max(boost);
+        }
+    };
+    let (full_exact, full_norm) = key_forms(query);
+    put(full_norm, BOOST_NORM_FULL);
+    put(full_exact, BOOST_EXACT_FULL);
+
+    if idents.len() > 1 {
+        let is_stop = |i: &QueryIdent| i.single && STOPWORDS.contains(&i.whole.as_str());
+        if !idents.iter().all(is_stop) {
+            idents.retain(|i| !is_stop(i));
+        }
+        // In a longer query each identifier may still name a symbol (`where is
+        // parseConfig called`), worth less than the whole query naming one.
+        for ident in &idents {
+            let (e, n) = key_forms(&ident.whole);
+            put(n, BOOST_NORM_TOKEN);
+            put(e, BOOST_EXACT_TOKEN);
+        }
+    }
+
+    let mut tokens: Vec<&str> = Vec::new();
+    for t in idents.iter().flat_map(|i| i.tokens.iter()) {
+        if tokens.len() >= MAX_QUERY_TOKENS {
+            break;
+        }
+        if !tokens.contains(&t.as_str()) {
+            tokens.push(t);
+        }
+    }
+
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let term_query = |field: Field, text: &str, boost: f32| -> (Occur, Box<dyn Query>) {
+        let q = TermQuery::new(
+            Term::from_field_text(field, text),
+            IndexRecordOption::WithFreqs,
+        );
+        (Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost)))
+    };
+    for t in &tokens {
+        clauses.push(term_query(fields.text, t, BOOST_TEXT));
+        clauses.push(term_query(fields.symbol, t, BOOST_SYMBOL));
+        clauses.push(term_query(fields.container, t, BOOST_CONTAINER));
+        clauses.push(term_query(fields.path, t, BOOST_PATH));
+    }
+    let mut exact: Vec<(String, f32)> = exact.into_iter().collect();
+    exact.sort_by(|a, b| a.0.cmp(&b.0)); // deterministic query shape
+    for (key, boost) in exact {
+        clauses.push(term_query(fields.symbol_exact, &key, boost));
+    }
+    Ok(Box::new(BooleanQuery::new(clauses)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        assert_eq!(key_forms("Foo.parseJSON"), ("foo::parsejson".into(), "foo::parse_json".into()));
+        assert_eq!(
+            symbol_keys("bar", Some("Foo<T>")),
+            ["bar", "foo::bar"]
+        );
+    }
+}

@@ -1,0 +1,704 @@
+//! Storage: the index directory, its generations, and the memory-mapped chunk store.
+//!
+//! An index directory holds a small `manifest.json` that names the current
+//! *generation*: a directory of immutable files written once by `cseek index`. A new
+//! index is written into a fresh generation and made current by atomically renaming a
+//! new manifest over the old one, so an interrupted run leaves the previous index
+//! usable and readers never see a half-written index. The byte layouts are specified in
+//! `index-format/README.md`; keep the two in step.
+//!
+//! Chunk metadata is a fixed-size record per chunk (`chunks.bin`, read zero-copy through
+//! `memmap2` + `bytemuck`), with the variable-length strings (symbol, container, text) in
+//! `text.bin`; opening an index maps the files and reads nothing else, so it is instant
+//! and memory use is what the OS pages in.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use bytemuck::{Pod, Zeroable};
+use memmap2::Mmap;
+use serde::{Deserialize, Serialize};
+
+use crate::chunk::{Chunk, ChunkKind};
+use crate::error::{Error, Result};
+use crate::lang::Language;
+use crate::walk::{SkipReason, WalkOptions};
+
+/// The on-disk format version this build reads and writes. Bump it on any incompatible
+/// change to a file of a generation (see `index-format/README.md`).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Name of the manifest file in an index directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// Default name of the index directory inside an indexed root.
+pub const DEFAULT_DIR_NAME: &str = ".cseek";
+
+const CHUNKS_FILE: &str = "chunks.bin";
+const TEXT_FILE: &str = "text.bin";
+const FILES_FILE: &str = "files.postcard";
+const META_FILE: &str = "meta.json";
+/// Subdirectory of a generation holding the tantivy index.
+pub const LEXICAL_DIR: &str = "lexical";
+const CHUNKS_MAGIC: [u8; 8] = *b"CSKCHNK\0";
+const HEADER_LEN: usize = 16;
+const LOCK_FILE: &str = "lock";
+
+/// The small file that names the current generation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always `"cseek-index"`; tells a cseek index apart from other JSON.
+    pub format: String,
+    /// On-disk format version of the generation it points to.
+    pub format_version: u32,
+    /// Directory name of the current generation, inside the index directory.
+    pub generation: String,
+}
+
+/// Per-language counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LanguageCounts {
+    /// Files of this language.
+    pub files: u64,
+    /// Chunks of this language.
+    pub chunks: u64,
+}
+
+/// Everything `cseek status` shows, stored per generation as `meta.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexMeta {
+    /// On-disk format version.
+    pub format_version: u32,
+    /// Version of the cseek that wrote it.
+    pub cseek_version: String,
+    /// Absolute path of the indexed root.
+    pub root: PathBuf,
+    /// Unix time (seconds) the generation was committed.
+    pub created_unix: u64,
+    /// Seconds the indexing run took.
+    pub seconds: f64,
+    /// Indexed files.
+    pub files: u64,
+    /// Chunks.
+    pub chunks: u64,
+    /// Counts per language.
+    pub languages: BTreeMap<Language, LanguageCounts>,
+    /// Skipped files per reason.
+    pub skipped: BTreeMap<SkipReason, u64>,
+    /// A few example paths per skip reason.
+    pub skipped_examples: BTreeMap<SkipReason, Vec<String>>,
+    /// Files decoded lossily because they were not valid UTF-8.
+    pub lossy_utf8_files: u64,
+    /// Walk settings used.
+    pub walk: WalkOptions,
+    /// Chunk size budget used, in bytes.
+    pub max_chunk_bytes: usize,
+}
+
+/// One indexed file, stored in `files.postcard`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Root-relative path with `/` separators.
+    pub path: String,
+    /// Language it was chunked as.
+    pub language: Language,
+    /// Size in bytes.
+    pub size: u64,
+    /// blake3 of the raw bytes.
+    pub hash: [u8; 32],
+    /// Index of its first chunk.
+    pub first_chunk: u32,
+    /// Number of chunks.
+    pub chunk_count: u32,
+}
+
+/// Fixed-size chunk record of `chunks.bin` (48 bytes, little-endian, see index-format).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+struct ChunkRecord {
+    text_offset: u64,
+    file_id: u32,
+    start_line: u32,
+    end_line: u32,
+    start_byte: u32,
+    end_byte: u32,
+    symbol_len: u32,
+    container_len: u32,
+    text_len: u32,
+    kind: u8,
+    flags: u8,
+    reserved: [u8; 6],
+}
+
+const FLAG_SYMBOL: u8 = 1;
+const FLAG_CONTAINER: u8 = 2;
+const RECORD_LEN: usize = std::mem::size_of::<ChunkRecord>();
+
+fn kind_code(kind: ChunkKind) -> u8 {
+    ChunkKind::ALL.iter().position(|k| *k == kind).unwrap_or(0) as u8
+}
+
+/// Find an index: `explicit` if given (from `--index` / `CSEEK_INDEX`), otherwise the
+/// first `.cseek/` holding a manifest in `start` or one of its ancestors.
+pub fn find_index_dir(explicit: Option<&Path>, start: &Path) -> Result<PathBuf> {
+    if let Some(dir) = explicit {
+        if dir.join(MANIFEST_FILE).is_file() {
+            return Ok(dir.to_path_buf());
+        }
+        return Err(Error::NoIndex {
+            where_: format!("at {}", dir.display()),
+        });
+    }
+    for dir in start.ancestors() {
+        let candidate = dir.join(DEFAULT_DIR_NAME);
+        if candidate.join(MANIFEST_FILE).is_file() {
+            return Ok(candidate);
+        }
+    }
+    Err(Error::NoIndex {
+        where_: format!("in {} or any parent directory", start.display()),
+    })
+}
+
+/// Read and check the manifest of an index directory.
+pub fn read_manifest(index_dir: &Path) -> Result<Manifest> {
+    let path = index_dir.join(MANIFEST_FILE);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::NoIndex {
+                where_: format!("at {}", index_dir.display()),
+            }
+        } else {
+            Error::io("reading", &path, e)
+        }
+    })?;
+    let manifest: Manifest = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::corrupt(&path, format!("unreadable manifest: {e}")))?;
+    if manifest.format != "cseek-index" {
+        return Err(Error::corrupt(&path, "not a cseek index manifest"));
+    }
+    check_version(index_dir, manifest.format_version)?;
+    if manifest.generation.contains(['/', '\\']) || manifest.generation.starts_with('.') {
+        return Err(Error::corrupt(&path, "bad generation name"));
+    }
+    Ok(manifest)
+}
+
+fn check_version(index_dir: &Path, found: u32) -> Result<()> {
+    if found == FORMAT_VERSION {
+        return Ok(());
+    }
+    Err(Error::FormatVersion {
+        path: index_dir.to_path_buf(),
+        found,
+        supported: FORMAT_VERSION,
+        hint: if found > FORMAT_VERSION {
+            "it was written by a newer cseek: upgrade cseek, or rebuild the index with this one (`cseek index`)"
+        } else {
+            "it was written by an older cseek: rebuild it with `cseek index`"
+        },
+    })
+}
+
+/// Writes one new generation. Nothing is visible to readers until [`commit`].
+///
+/// [`commit`]: GenerationWriter::commit
+pub struct GenerationWriter {
+    index_dir: PathBuf,
+    tmp_dir: PathBuf,
+    name: String,
+    chunks: BufWriter<File>,
+    text: BufWriter<File>,
+    text_len: u64,
+    files: Vec<FileRecord>,
+    n_chunks: u32,
+    _lock: File,
+}
+
+impl GenerationWriter {
+    /// Start a new generation in `index_dir` (created if missing, with a `.gitignore`
+    /// so it is never committed). Takes an exclusive lock: two `cseek index` runs on the
+    /// same index do not interleave.
+    pub fn create(index_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(index_dir)
+            .map_err(|e| Error::io("creating directory", index_dir, e))?;
+        let gitignore = index_dir.join(".gitignore");
+        if !gitignore.exists() {
+            std::fs::write(&gitignore, "# cseek index: never commit\n*\n")
+                .map_err(|e| Error::io("writing", &gitignore, e))?;
+        }
+        let lock_path = index_dir.join(LOCK_FILE);
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io("opening", &lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::InvalidOption(format!(
+                    "another `cseek index` is writing {} right now; wait for it to finish",
+                    index_dir.display()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io("locking", &lock_path, e))
+            }
+        }
+        remove_stale_tmp(index_dir);
+
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let name = format!("gen-{}-{}", now.as_millis(), std::process::id());
+        let tmp_dir = index_dir.join(format!("tmp-{name}"));
+        std::fs::create_dir_all(&tmp_dir)
+            .map_err(|e| Error::io("creating directory", &tmp_dir, e))?;
+        let mut chunks = BufWriter::new(create_file(&tmp_dir.join(CHUNKS_FILE))?);
+        // Header: magic, version, count (patched at commit), reserved.
+        let mut header = [0u8; HEADER_LEN];
+        header[..8].copy_from_slice(&CHUNKS_MAGIC);
+        header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        chunks
+            .write_all(&header)
+            .map_err(|e| Error::io("writing", tmp_dir.join(CHUNKS_FILE), e))?;
+        let text = BufWriter::new(create_file(&tmp_dir.join(TEXT_FILE))?);
+        Ok(GenerationWriter {
+            index_dir: index_dir.to_path_buf(),
+            tmp_dir,
+            name,
+            chunks,
+            text,
+            text_len: 0,
+            files: Vec::new(),
+            n_chunks: 0,
+            _lock: lock,
+        })
+    }
+
+    /// The directory the generation is being written to (for the lexical index).
+    pub fn dir(&self) -> &Path {
+        &self.tmp_dir
+    }
+
+    /// Number of chunks added so far; the id the next chunk gets.
+    pub fn next_chunk_id(&self) -> u32 {
+        self.n_chunks
+    }
+
+    /// Number of files added so far; the id the next file gets.
+    pub fn next_file_id(&self) -> u32 {
+        self.files.len() as u32
+    }
+
+    /// Add a file and its chunks (chunk ids are assigned consecutively).
+    pub fn add_file(
+        &mut self,
+        path: &str,
+        language: Language,
+        size: u64,
+        hash: [u8; 32],
+        chunks: &[Chunk],
+    ) -> Result<()> {
+        let file_id = self.files.len() as u32;
+        let first_chunk = self.n_chunks;
+        for chunk in chunks {
+            self.add_chunk(file_id, chunk)?;
+        }
+        self.files.push(FileRecord {
+            path: path.to_string(),
+            language,
+            size,
+            hash,
+            first_chunk,
+            chunk_count: self.n_chunks - first_chunk,
+        });
+        Ok(())
+    }
+
+    fn add_chunk(&mut self, file_id: u32, chunk: &Chunk) -> Result<()> {
+        let symbol = chunk.symbol.as_deref().unwrap_or("");
+        let container = chunk.container.as_deref().unwrap_or("");
+        let mut flags = 0;
+        if chunk.symbol.is_some() {
+            flags |= FLAG_SYMBOL;
+        }
+        if chunk.container.is_some() {
+            flags |= FLAG_CONTAINER;
+        }
+        let too_big = |what: &str| {
+            Error::InvalidOption(format!(
+                "{}: {what} too large for the index format",
+                chunk.path
+            ))
+        };
+        let record = ChunkRecord {
+            text_offset: self.text_len,
+            file_id,
+            start_line: chunk.start_line,
+            end_line: chunk.end_line,
+            start_byte: u32::try_from(chunk.start_byte).map_err(|_| too_big("offset"))?,
+            end_byte: u32::try_from(chunk.end_byte).map_err(|_| too_big("offset"))?,
+            symbol_len: u32::try_from(symbol.len()).map_err(|_| too_big("symbol"))?,
+            container_len: u32::try_from(container.len()).map_err(|_| too_big("container"))?,
+            text_len: u32::try_from(chunk.text.len()).map_err(|_| too_big("chunk"))?,
+            kind: kind_code(chunk.kind),
+            flags,
+            reserved: [0; 6],
+        };
+        let text_path = || self.tmp_dir.join(TEXT_FILE);
+        for part in [symbol, container, chunk.text.as_str()] {
+            self.text
+                .write_all(part.as_bytes())
+                .map_err(|e| Error::io("writing", text_path(), e))?;
+            self.text_len += part.len() as u64;
+        }
+        self.chunks
+            .write_all(bytemuck::bytes_of(&record))
+            .map_err(|e| Error::io("writing", self.tmp_dir.join(CHUNKS_FILE), e))?;
+        self.n_chunks = self
+            .n_chunks
+            .checked_add(1)
+            .ok_or_else(|| too_big("chunk count"))?;
+        Ok(())
+    }
+
+    /// Finish the files, move the generation into place and make it current, then
+    /// remove generations older than the previous one.
+    pub fn commit(self, meta: &IndexMeta) -> Result<()> {
+        let GenerationWriter {
+            index_dir,
+            tmp_dir,
+            name,
+            chunks,
+            text,
+            files,
+            n_chunks,
+            _lock,
+            ..
+        } = self;
+        let chunks_path = tmp_dir.join(CHUNKS_FILE);
+        let mut chunks = chunks
+            .into_inner()
+            .map_err(|e| Error::io("writing", &chunks_path, e.into_error()))?;
+        // Patch the record count into the header.
+        use std::io::{Seek, SeekFrom};
+        chunks
+            .seek(SeekFrom::Start(12))
+            .and_then(|_| chunks.write_all(&n_chunks.to_le_bytes()))
+            .and_then(|_| chunks.sync_all())
+            .map_err(|e| Error::io("writing", &chunks_path, e))?;
+        let text_path = tmp_dir.join(TEXT_FILE);
+        text.into_inner()
+            .map_err(|e| Error::io("writing", &text_path, e.into_error()))?
+            .sync_all()
+            .map_err(|e| Error::io("writing", &text_path, e))?;
+        let files_bytes = postcard::to_stdvec(&files)
+            .map_err(|e| Error::corrupt(&tmp_dir, format!("encoding file table: {e}")))?;
+        write_synced(&tmp_dir.join(FILES_FILE), &files_bytes)?;
+        let meta_bytes = serde_json::to_vec_pretty(meta)
+            .map_err(|e| Error::corrupt(&tmp_dir, format!("encoding meta: {e}")))?;
+        write_synced(&tmp_dir.join(META_FILE), &meta_bytes)?;
+
+        let final_dir = index_dir.join(&name);
+        std::fs::rename(&tmp_dir, &final_dir)
+            .map_err(|e| Error::io("renaming", &tmp_dir, e))?;
+        let previous = read_manifest(&index_dir).ok().map(|m| m.generation);
+        let manifest = Manifest {
+            format: "cseek-index".into(),
+            format_version: FORMAT_VERSION,
+            generation: name.clone(),
+        };
+        let manifest_bytes = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| Error::corrupt(&index_dir, format!("encoding manifest: {e}")))?;
+        let tmp_manifest = index_dir.join(format!("{MANIFEST_FILE}.tmp"));
+        write_synced(&tmp_manifest, &manifest_bytes)?;
+        // The atomic step: readers see either the old or the new manifest.
+        let manifest_path = index_dir.join(MANIFEST_FILE);
+        std::fs::rename(&tmp_manifest, &manifest_path)
+            .map_err(|e| Error::io("renaming", &tmp_manifest, e))?;
+        if let Ok(d) = File::open(&index_dir) {
+            let _ = d.sync_all(); // persist the rename; best effort on platforms without dir fsync
+        }
+        // Keep the previous generation: a reader that read the old manifest a moment
+        // ago may still be opening it. Older ones go.
+        remove_old_generations(&index_dir, &name, previous.as_deref());
+        Ok(())
+    }
+}
+
+fn create_file(path: &Path) -> Result<File> {
+    File::create(path).map_err(|e| Error::io("creating", path, e))
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = create_file(path)?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io("writing", path, e))
+}
+
+/// Remove `tmp-*` directories left by interrupted runs (we hold the lock, so none is live).
+fn remove_stale_tmp(index_dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(index_dir) {
+        for entry in rd.flatten() {
+            if entry.file_name().to_string_lossy().starts_with("tmp-gen-") {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+fn remove_old_generations(index_dir: &Path, current: &str, previous: Option<&str>) {
+    if let Ok(rd) = std::fs::read_dir(index_dir) {
+        for entry in rd.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("gen-") && name != current && Some(name.as_str()) != previous {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+/// A committed generation, opened read-only with its chunk files memory-mapped.
+pub struct Store {
+    index_dir: PathBuf,
+    generation_dir: PathBuf,
+    meta: IndexMeta,
+    files: Vec<FileRecord>,
+    chunks: Mmap,
+    text: Mmap,
+    n_chunks: usize,
+}
+
+/// A chunk read back from the store, borrowing its strings from the mapped file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredChunk<'a> {
+    /// Chunk id.
+    pub id: u32,
+    /// Id of its file (index into [`Store::files`]).
+    pub file_id: u32,
+    /// Root-relative path of its file.
+    pub path: &'a str,
+    /// Language of its file.
+    pub language: Language,
+    /// What it is.
+    pub kind: ChunkKind,
+    /// Defined symbol, if any.
+    pub symbol: Option<&'a str>,
+    /// Enclosing container, if any.
+    pub container: Option<&'a str>,
+    /// First line, 1-based.
+    pub start_line: u32,
+    /// Last line, 1-based inclusive.
+    pub end_line: u32,
+    /// Byte range start in the file.
+    pub start_byte: u32,
+    /// Byte range end in the file.
+    pub end_byte: u32,
+    /// The chunk's text.
+    pub text: &'a str,
+}
+
+impl Store {
+    /// Open the current generation of the index in `index_dir`.
+    pub fn open(index_dir: &Path) -> Result<Store> {
+        let manifest = read_manifest(index_dir)?;
+        let generation_dir = index_dir.join(&manifest.generation);
+        if !generation_dir.is_dir() {
+            return Err(Error::corrupt(
+                &generation_dir,
+                "the generation named by the manifest is missing",
+            ));
+        }
+        let meta_path = generation_dir.join(META_FILE);
+        let meta_bytes =
+            std::fs::read(&meta_path).map_err(|e| Error::corrupt(&meta_path, e.to_string()))?;
+        let meta: IndexMeta = serde_json::from_slice(&meta_bytes)
+            .map_err(|e| Error::corrupt(&meta_path, e.to_string()))?;
+        check_version(index_dir, meta.format_version)?;
+        let files_path = generation_dir.join(FILES_FILE);
+        let files_bytes =
+            std::fs::read(&files_path).map_err(|e| Error::corrupt(&files_path, e.to_string()))?;
+        let files: Vec<FileRecord> = postcard::from_bytes(&files_bytes)
+            .map_err(|e| Error::corrupt(&files_path, e.to_string()))?;
+        let chunks = map_file(&generation_dir.join(CHUNKS_FILE))?;
+        let text = map_file(&generation_dir.join(TEXT_FILE))?;
+        let n_chunks = check_chunks_header(&generation_dir.join(CHUNKS_FILE), &chunks)?;
+        let store = Store {
+            index_dir: index_dir.to_path_buf(),
+            generation_dir,
+            meta,
+            files,
+            chunks,
+            text,
+            n_chunks,
+        };
+        store.check_consistency()?;
+        Ok(store)
+    }
+
+    /// Cheap structural checks so that a damaged index is reported, not trusted.
+    fn check_consistency(&self) -> Result<()> {
+        let path = self.generation_dir.join(FILES_FILE);
+        let mut expected_first = 0u64;
+        for f in &self.files {
+            if u64::from(f.first_chunk) != expected_first {
+                return Err(Error::corrupt(&path, "file table out of order"));
+            }
+            expected_first += u64::from(f.chunk_count);
+        }
+        if expected_first != self.n_chunks as u64 {
+            return Err(Error::corrupt(
+                &path,
+                format!(
+                    "file table covers {expected_first} chunks, chunk file has {}",
+                    self.n_chunks
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The index directory this store was opened from.
+    pub fn index_dir(&self) -> &Path {
+        &self.index_dir
+    }
+
+    /// Directory of the current generation.
+    pub fn generation_dir(&self) -> &Path {
+        &self.generation_dir
+    }
+
+    /// Index metadata (what `cseek status` shows).
+    pub fn meta(&self) -> &IndexMeta {
+        &self.meta
+    }
+
+    /// The file table, indexed by file id.
+    pub fn files(&self) -> &[FileRecord] {
+        &self.files
+    }
+
+    /// Number of chunks.
+    pub fn len(&self) -> usize {
+        self.n_chunks
+    }
+
+    /// Whether the index holds no chunks.
+    pub fn is_empty(&self) -> bool {
+        self.n_chunks == 0
+    }
+
+    fn records(&self) -> &[ChunkRecord] {
+        // Length and alignment were checked on open; an empty slice is the safe fallback.
+        let body = self
+            .chunks
+            .get(HEADER_LEN..HEADER_LEN + self.n_chunks * RECORD_LEN)
+            .unwrap_or(&[]);
+        bytemuck::try_cast_slice(body).unwrap_or(&[])
+    }
+
+    /// Read chunk `id`. Fails with [`Error::CorruptIndex`] if its record points outside
+    /// the files or at invalid UTF-8.
+    pub fn chunk(&self, id: u32) -> Result<StoredChunk<'_>> {
+        let chunks_path = || self.generation_dir.join(CHUNKS_FILE);
+        let rec = self
+            .records()
+            .get(id as usize)
+            .ok_or_else(|| Error::corrupt(chunks_path(), format!("no chunk {id}")))?;
+        let file = self
+            .files
+            .get(rec.file_id as usize)
+            .ok_or_else(|| Error::corrupt(chunks_path(), format!("chunk {id}: bad file id")))?;
+        let kind = *ChunkKind::ALL
+            .get(rec.kind as usize)
+            .ok_or_else(|| Error::corrupt(chunks_path(), format!("chunk {id}: bad kind")))?;
+        let mut at = usize::try_from(rec.text_offset).unwrap_or(usize::MAX);
+        let mut take = |len: u32| -> Result<&str> {
+            let len = len as usize;
+            let bytes = at
+                .checked_add(len)
+                .and_then(|end| self.text.get(at..end))
+                .ok_or_else(|| {
+                    Error::corrupt(
+                        self.generation_dir.join(TEXT_FILE),
+                        format!("chunk {id} out of range"),
+                    )
+                })?;
+            at += len;
+            std::str::from_utf8(bytes).map_err(|_| {
+                Error::corrupt(
+                    self.generation_dir.join(TEXT_FILE),
+                    format!("chunk {id}: invalid UTF-8"),
+                )
+            })
+        };
+        let symbol = take(rec.symbol_len)?;
+        let container = take(rec.container_len)?;
+        let text = take(rec.text_len)?;
+        Ok(StoredChunk {
+            id,
+            file_id: rec.file_id,
+            path: &file.path,
+            language: file.language,
+            kind,
+            symbol: (rec.flags & FLAG_SYMBOL != 0).then_some(symbol),
+            container: (rec.flags & FLAG_CONTAINER != 0).then_some(container),
+            start_line: rec.start_line,
+            end_line: rec.end_line,
+            start_byte: rec.start_byte,
+            end_byte: rec.end_byte,
+            text,
+        })
+    }
+}
+
+fn map_file(path: &Path) -> Result<Mmap> {
+    let file = File::open(path).map_err(|e| Error::corrupt(path, e.to_string()))?;
+    // SAFETY: generation files are immutable once committed (written to a temp dir,
+    // renamed into place, never modified); cseek never writes to a mapped file.
+    unsafe { Mmap::map(&file) }.map_err(|e| Error::io("mapping", path, e))
+}
+
+fn check_chunks_header(path: &Path, map: &[u8]) -> Result<usize> {
+    if map.len() < HEADER_LEN || map[..8] != CHUNKS_MAGIC {
+        return Err(Error::corrupt(path, "bad header"));
+    }
+    let version = u32::from_le_bytes([map[8], map[9], map[10], map[11]]);
+    if version != FORMAT_VERSION {
+        return Err(Error::corrupt(path, format!("chunk file version {version}")));
+    }
+    let count = u32::from_le_bytes([map[12], map[13], map[14], map[15]]) as usize;
+    let expected = count
+        .checked_mul(RECORD_LEN)
+        .and_then(|n| n.checked_add(HEADER_LEN));
+    if expected != Some(map.len()) {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "{count} records need {:?} bytes, file has {}",
+                expected,
+                map.len()
+            ),
+        ));
+    }
+    // mmap is page-aligned and the header is 16 bytes, so records are 8-aligned.
+    if bytemuck::try_cast_slice::<u8, ChunkRecord>(&map[HEADER_LEN..]).is_err() {
+        return Err(Error::corrupt(path, "misaligned records"));
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_layout_is_48_bytes() {
+        assert_eq!(RECORD_LEN, 48);
+        assert_eq!(std::mem::align_of::<ChunkRecord>(), 8);
+    }
+}

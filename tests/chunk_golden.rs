@@ -1,0 +1,402 @@
+//! Golden tests of the chunker: one fixture per language under
+//! `tests/fixtures/chunk/<lang>/input.<ext>` with its expected chunk listing in
+//! `expected.txt` (`start-end kind symbol container`, `-` for none). Run with
+//! `CSEEK_BLESS=1` to rewrite the listings, then check them by hand against the fixture.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use cseek::chunk::{check_query, chunk_file, chunk_kinds, Chunk, ChunkKind, ChunkOptions};
+use cseek::lang::Language;
+
+fn fixture_dir(lang: Language) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/chunk")
+        .join(lang.name())
+}
+
+fn fixture(lang: Language) -> (String, String) {
+    let ext = lang.extensions()[0];
+    let rel = format!("input.{ext}");
+    let path = fixture_dir(lang).join(&rel);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    (format!("{}/{rel}", lang.name()), text)
+}
+
+fn render(chunks: &[Chunk]) -> String {
+    let mut out = String::new();
+    for c in chunks {
+        out.push_str(&format!(
+            "{}-{} {} {} {}\n",
+            c.start_line,
+            c.end_line,
+            c.kind,
+            c.symbol.as_deref().unwrap_or("-"),
+            c.container.as_deref().unwrap_or("-"),
+        ));
+    }
+    out
+}
+
+/// Ranges in order, never overlapping, starting at line starts, lines matching bytes,
+/// and `text == &file[start..end]` unless `split` allows a signature prefix.
+fn check_invariants(text: &str, chunks: &[Chunk]) {
+    let mut prev_end = 0;
+    for c in chunks {
+        assert!(c.start_byte >= prev_end, "overlap or disorder at {c:?}");
+        assert!(c.start_byte < c.end_byte && c.end_byte <= text.len(), "{c:?}");
+        let slice = &text[c.start_byte..c.end_byte];
+        let line_of = |b: usize| text[..b].matches('\n').count() as u32 + 1;
+        assert_eq!(c.start_line, line_of(c.start_byte), "{c:?}");
+        assert_eq!(c.end_line, line_of(c.end_byte - 1), "{c:?}");
+        if c.text != slice {
+            let sig_len = c.text.len() - slice.len();
+            assert!(
+                c.text.ends_with(slice) && c.text[..sig_len].ends_with('\n'),
+                "text is neither the slice nor signature + slice: {c:?}"
+            );
+            assert!(c.kind.is_definition() || c.kind == ChunkKind::Section);
+        }
+        prev_end = c.end_byte;
+    }
+}
+
+fn golden(lang: Language) {
+    let (path, text) = fixture(lang);
+    let chunks = chunk_file(&path, &text, lang, &ChunkOptions::default());
+    check_invariants(&text, &chunks);
+    for c in &chunks {
+        assert_eq!(c.path, path);
+        assert_eq!(c.language, lang);
+        // The fixtures are small: nothing is split, so text is exactly the slice.
+        assert_eq!(c.text, &text[c.start_byte..c.end_byte], "{c:?}");
+    }
+    let got = render(&chunks);
+    let expected_path = fixture_dir(lang).join("expected.txt");
+    if std::env::var_os("CSEEK_BLESS").is_some() {
+        std::fs::write(&expected_path, &got).expect("writing expected.txt");
+        return;
+    }
+    let expected = std::fs::read_to_string(&expected_path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", expected_path.display()));
+    assert_eq!(
+        got,
+        expected,
+        "chunks of {path} differ from {} (CSEEK_BLESS=1 rewrites it)",
+        expected_path.display()
+    );
+}
+
+macro_rules! golden_tests {
+    ($($name:ident => $lang:expr),* $(,)?) => {
+        $(#[test] fn $name() { golden($lang); })*
+    };
+}
+
+golden_tests! {
+    golden_python => Language::Python,
+    golden_rust => Language::Rust,
+    golden_go => Language::Go,
+    golden_java => Language::Java,
+    golden_javascript => Language::JavaScript,
+    golden_typescript => Language::TypeScript,
+    golden_tsx => Language::Tsx,
+    golden_c => Language::C,
+    golden_cpp => Language::Cpp,
+    golden_csharp => Language::CSharp,
+    golden_ruby => Language::Ruby,
+    golden_php => Language::Php,
+    golden_kotlin => Language::Kotlin,
+    golden_scala => Language::Scala,
+    golden_swift => Language::Swift,
+    golden_bash => Language::Bash,
+    golden_lua => Language::Lua,
+    golden_haskell => Language::Haskell,
+    golden_elixir => Language::Elixir,
+    golden_zig => Language::Zig,
+    golden_julia => Language::Julia,
+    golden_sql => Language::Sql,
+    golden_markdown => Language::Markdown,
+    golden_text => Language::Text,
+}
+
+#[test]
+fn every_query_compiles() {
+    for lang in Language::ALL {
+        if let Err(e) = check_query(lang) {
+            panic!("{e}");
+        }
+        let kinds = chunk_kinds(lang);
+        assert!(!kinds.is_empty(), "{lang} has no chunk kinds");
+        assert!(
+            lang.grammar().is_some() == lang.chunk_query_source().is_some(),
+            "{lang}: grammar and query file must come together"
+        );
+    }
+}
+
+#[test]
+fn every_fixture_keeps_invariants_on_a_small_budget() {
+    // A tight budget forces splits everywhere: the invariants must still hold.
+    for budget in [60, 200, 700] {
+        let opts = ChunkOptions {
+            max_chunk_bytes: budget,
+            window_lines: 7,
+            ..ChunkOptions::default()
+        };
+        for lang in Language::ALL {
+            let (path, text) = fixture(lang);
+            let chunks = chunk_file(&path, &text, lang, &opts);
+            check_invariants(&text, &chunks);
+            for c in &chunks {
+                assert!(
+                    c.end_byte - c.start_byte <= budget,
+                    "{lang}: chunk over budget {budget}: {c:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn empty_and_blank_files_have_no_chunks() {
+    for lang in Language::ALL {
+        let opts = ChunkOptions::default();
+        assert!(chunk_file("e", "", lang, &opts).is_empty(), "{lang}");
+        assert!(chunk_file("e", "\n  \n\t\n", lang, &opts).is_empty(), "{lang}");
+    }
+}
+
+#[test]
+fn over_budget_function_is_split_with_signature_repeated() {
+    let mut text = String::from("import os\n\n\ndef big(a, b):\n    \"\"\"Doc.\"\"\"\n");
+    for i in 0..60 {
+        text.push_str(&format!("    if a > {i}:\n        b = b + {i}\n"));
+    }
+    text.push_str("    return b\n\n\ndef small():\n    return 1\n");
+    let opts = ChunkOptions {
+        max_chunk_bytes: 300,
+        ..ChunkOptions::default()
+    };
+    let chunks = chunk_file("big.py", &text, Language::Python, &opts);
+    check_invariants(&text, &chunks);
+    let parts: Vec<&Chunk> = chunks
+        .iter()
+        .filter(|c| c.symbol.as_deref() == Some("big"))
+        .collect();
+    assert!(parts.len() >= 4, "{}", render(&chunks));
+    assert!(parts[0].text.starts_with("def big(a, b):"));
+    for p in &parts[1..] {
+        assert!(p.text.starts_with("def big(a, b):\n"), "{p:?}");
+        assert_eq!(p.kind, ChunkKind::Function);
+        assert_eq!(&p.text["def big(a, b):\n".len()..], &text[p.start_byte..p.end_byte]);
+        // Cut on statement boundaries: every part starts at an `if` or the `return`.
+        let first = text[p.start_byte..].trim_start();
+        assert!(first.starts_with("if ") || first.starts_with("return"), "{p:?}");
+    }
+    // Parts tile the function: contiguous and in order.
+    for w in parts.windows(2) {
+        assert_eq!(w[0].end_byte, w[1].start_byte);
+        assert!(w[0].end_line < w[1].start_line);
+    }
+    let last = chunks.last().expect("chunks");
+    assert_eq!(last.symbol.as_deref(), Some("small"));
+}
+
+#[test]
+fn one_huge_line_becomes_byte_windows() {
+    // Multi-byte chars: windows must cut on char boundaries.
+    let line = "é€x".repeat(5000);
+    let text = format!("short\n{line}\nend\n");
+    let opts = ChunkOptions::default();
+    let chunks = chunk_file("t.txt", &text, Language::Text, &opts);
+    check_invariants(&text, &chunks);
+    assert!(chunks.len() >= line.len() / opts.max_chunk_bytes);
+    assert!(chunks.iter().all(|c| c.end_byte - c.start_byte <= opts.max_chunk_bytes));
+    assert!(chunks.iter().all(|c| c.kind == ChunkKind::Window));
+}
+
+#[test]
+fn minified_javascript_is_bounded_and_fast() {
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < 300_000 {
+        text.push_str(&format!(
+            "function f{i}(a,b){{var c=a+b;if(c>{i}){{return c*2}}return [a,b,\"s{i}\"]}};"
+        ));
+        i += 1;
+    }
+    let opts = ChunkOptions::default();
+    let t = Instant::now();
+    let chunks = chunk_file("app.min.js", &text, Language::JavaScript, &opts);
+    let took = t.elapsed();
+    check_invariants(&text, &chunks);
+    assert!(took.as_secs_f64() < 2.0, "took {took:?}");
+    assert!(chunks.len() <= 2 * text.len() / opts.max_chunk_bytes + 2, "{}", chunks.len());
+    assert!(chunks.iter().all(|c| c.text.len() <= opts.max_chunk_bytes));
+    let covered: usize = chunks.iter().map(|c| c.end_byte - c.start_byte).sum();
+    assert_eq!(covered, text.len());
+}
+
+#[test]
+fn one_megabyte_file_chunks_quickly() {
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < 1_000_000 {
+        text.push_str(&format!(
+            "class C{i}:\n    \"\"\"Doc {i}.\"\"\"\n\n    def m{i}(self, x):\n        return x + {i}\n\n\ndef f{i}(y):\n    return [y] * {i}\n\n\n"
+        ));
+        i += 1;
+    }
+    let t = Instant::now();
+    let chunks = chunk_file("big.py", &text, Language::Python, &ChunkOptions::default());
+    let took = t.elapsed();
+    check_invariants(&text, &chunks);
+    assert_eq!(chunks.len(), 3 * i, "class header, method, function each");
+    // Generous for debug builds; release takes well under a second.
+    let limit = if cfg!(debug_assertions) { 10.0 } else { 1.0 };
+    assert!(took.as_secs_f64() < limit, "took {took:?}");
+}
+
+#[test]
+fn syntax_errors_keep_recovered_definitions() {
+    let text = "def good(a):\n    return a\n\n\ndef broken(:\n    x = = 1\n\n\nclass Fine:\n    def m(self):\n        return 2\n";
+    let chunks = chunk_file("e.py", text, Language::Python, &ChunkOptions::default());
+    check_invariants(text, &chunks);
+    let syms: Vec<_> = chunks.iter().filter_map(|c| c.symbol.as_deref()).collect();
+    assert!(syms.contains(&"good"), "{}", render(&chunks));
+    assert!(syms.contains(&"m"), "{}", render(&chunks));
+
+    let rust = "fn ok() -> u32 { 1 }\n\nfn bad( { let = ; }\n\nstruct S { a: u32 }\n\nimpl S {\n    fn get(&self) -> u32 { self.a }\n}\n";
+    let chunks = chunk_file("e.rs", rust, Language::Rust, &ChunkOptions::default());
+    check_invariants(rust, &chunks);
+    let syms: Vec<_> = chunks.iter().filter_map(|c| c.symbol.as_deref()).collect();
+    assert!(syms.contains(&"ok") && syms.contains(&"get"), "{}", render(&chunks));
+}
+
+#[test]
+fn methods_know_their_container() {
+    let text = "/// A point.\n#[derive(Debug)]\nstruct P { x: i32 }\n\nimpl std::fmt::Display for P {\n    /// Formats.\n    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {\n        write!(f, \"{}\", self.x)\n    }\n}\n";
+    let chunks = chunk_file("p.rs", text, Language::Rust, &ChunkOptions::default());
+    check_invariants(text, &chunks);
+    assert_eq!(
+        render(&chunks),
+        "1-3 struct P -\n5-5 impl P -\n6-9 method fmt P\n",
+        "doc comment and attribute go with the struct; the impl's `}}` line is dropped"
+    );
+}
+
+#[test]
+fn markdown_sections_by_heading() {
+    let text = "Intro line.\n\n# Title\n\nText.\n\n## Install\n\n```sh\n# not a heading\n```\n\nSetext\n------\n\nMore.\n\n# Other\n";
+    let chunks = chunk_file("r.md", text, Language::Markdown, &ChunkOptions::default());
+    check_invariants(text, &chunks);
+    assert_eq!(
+        render(&chunks),
+        "1-1 top_level - -\n3-5 section Title -\n7-11 section Install Title\n13-16 section Setext Title\n18-18 section Other -\n"
+    );
+    // A long section is windowed, each later part repeating the heading.
+    let long = format!("# Big\n\n{}", "word word word word.\n\n".repeat(400));
+    let chunks = chunk_file("l.md", &long, Language::Markdown, &ChunkOptions::default());
+    check_invariants(&long, &chunks);
+    assert!(chunks.len() > 2);
+    assert!(chunks.iter().all(|c| c.kind == ChunkKind::Section && c.text.starts_with("# Big")));
+}
+
+#[test]
+fn text_files_are_line_windows() {
+    let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
+    let chunks = chunk_file("a.txt", &text, Language::Text, &ChunkOptions::default());
+    check_invariants(&text, &chunks);
+    let r: Vec<_> = chunks.iter().map(|c| (c.start_line, c.end_line)).collect();
+    assert_eq!(r, vec![(1, 40), (41, 80), (81, 100)]);
+}
+
+#[test]
+fn file_without_definitions_is_windowed() {
+    let text = "import os\nprint(os.getcwd())\n";
+    let chunks = chunk_file("s.py", text, Language::Python, &ChunkOptions::default());
+    assert_eq!(render(&chunks), "1-2 window - -\n");
+}
+
+#[test]
+fn chunking_is_thread_safe() {
+    let inputs: Vec<(Language, String, String)> = Language::ALL
+        .into_iter()
+        .map(|l| {
+            let (p, t) = fixture(l);
+            (l, p, t)
+        })
+        .collect();
+    let expected: Vec<Vec<Chunk>> = inputs
+        .iter()
+        .map(|(l, p, t)| chunk_file(p, t, *l, &ChunkOptions::default()))
+        .collect();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for ((l, p, t), want) in inputs.iter().zip(&expected) {
+                    assert_eq!(&chunk_file(p, t, *l, &ChunkOptions::default()), want);
+                }
+            });
+        }
+    });
+}
+
+/// Debug aid, not a test: `CSEEK_DUMP=path/to/file cargo test --test chunk_golden dump --
+/// --ignored --nocapture` prints the chunks of any file.
+#[test]
+#[ignore]
+fn dump() {
+    let Some(path) = std::env::var_os("CSEEK_DUMP") else {
+        return;
+    };
+    let path = PathBuf::from(path);
+    let text = std::fs::read_to_string(&path).expect("read");
+    let lang = Language::from_path(&path).unwrap_or(Language::Text);
+    if std::env::var_os("CSEEK_TREE").is_some() {
+        if let Some(g) = lang.grammar() {
+            let mut parser = tree_sitter::Parser::new();
+            parser.set_language(&g).expect("grammar");
+            let tree = parser.parse(&text, None).expect("parse");
+            print_tree(tree.root_node(), None, 0);
+        }
+    }
+    let chunks = chunk_file("x", &text, lang, &ChunkOptions::default());
+    for c in &chunks {
+        println!(
+            "{}-{} {} {} {}",
+            c.start_line,
+            c.end_line,
+            c.kind,
+            c.symbol.as_deref().unwrap_or("-"),
+            c.container.as_deref().unwrap_or("-")
+        );
+    }
+}
+
+fn print_tree(node: tree_sitter::Node, field: Option<&str>, depth: usize) {
+    if depth > 9 {
+        return;
+    }
+    if node.is_named() {
+        println!(
+            "{}{}{} [{}-{}]",
+            "  ".repeat(depth),
+            field.map(|f| format!("{f}: ")).unwrap_or_default(),
+            node.kind(),
+            node.start_position().row + 1,
+            node.end_position().row + 1
+        );
+    }
+    let mut cursor = node.walk();
+    if cursor.goto_first_child() {
+        loop {
+            print_tree(cursor.node(), cursor.field_name(), depth + 1);
+            if !cursor.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+}
