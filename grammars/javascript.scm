@@ -1,1 +1,44 @@
-;; placeholder
+; cseek chunk query for JavaScript.
+;
+; Convention (shared by every grammars/*.scm): capture a definition's whole node as
+; @definition.<kind> (function, method, class, struct, enum, trait, interface, impl,
+; module, type, macro) and its name as @name; an optional @container names the container
+; when it is not the enclosing definition. When several patterns capture the same @name
+; node, the largest definition node wins (wrappers such as `export` come along); when two
+; patterns capture the same node, the earlier pattern wins. Functions inside a class-like
+; definition become methods; definitions inside functions stay part of them. Comments
+; directly above a definition are added by the chunker.
+
+(function_declaration name: (identifier) @name) @definition.function
+(generator_function_declaration name: (identifier) @name) @definition.function
+(class_declaration name: (identifier) @name) @definition.class
+(method_definition name: (_) @name) @definition.method
+(field_definition
+  property: (property_identifier) @name
+  value: [(arrow_function) (function_expression)]) @definition.method
+
+; const f = () => {} / function () {}
+(lexical_declaration
+  (variable_declarator
+    name: (identifier) @name
+    value: [(arrow_function) (function_expression) (generator_function)])) @definition.function
+(variable_declaration
+  (variable_declarator
+    name: (identifier) @name
+    value: [(arrow_function) (function_expression) (generator_function)])) @definition.function
+
+; exports.f = function () {} / module.exports.f = () => {}
+(expression_statement
+  (assignment_expression
+    left: (member_expression property: (property_identifier) @name)
+    right: [(arrow_function) (function_expression)])) @definition.function
+
+; `export` wraps the declaration it exports.
+(export_statement declaration: (function_declaration name: (identifier) @name)) @definition.function
+(export_statement declaration: (generator_function_declaration name: (identifier) @name)) @definition.function
+(export_statement declaration: (class_declaration name: (identifier) @name)) @definition.class
+(export_statement
+  declaration: (lexical_declaration
+    (variable_declarator
+      name: (identifier) @name
+      value: [(arrow_function) (function_expression) (generator_function)]))) @definition.function

@@ -470,3 +470,160 @@ fn beir_files_parse_and_errors_name_the_line() {
     let err = parse_qrels(bad, Path::new("test.tsv")).unwrap_err();
     assert_bad_input(err, "test.tsv", 2, "expected 3 tab-separated columns");
 }
+
+// ---- end to end on the fixture suite (tests/fixtures/eval/mini) ------------------------
+
+use cseek::eval::{run_beir, run_repo_suite, BeirEvalOptions, RepoEvalOptions};
+
+fn fixture() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval/mini")
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Line {
+    repo: String,
+    query: String,
+    category: String,
+    results: Vec<Item>,
+}
+
+#[derive(serde::Deserialize)]
+struct Item {
+    path: String,
+    start_line: u32,
+    end_line: u32,
+    #[allow(dead_code)]
+    score: f64,
+}
+
+#[test]
+fn repo_suite_end_to_end_with_cache_and_results_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    copy_tree(&fixture().join("corpus"), &corpus);
+    let mut opts = RepoEvalOptions::new(fixture(), "repos.json", &corpus);
+    opts.cache_dir = tmp.path().join("cache");
+    opts.results_out = Some(tmp.path().join("out/results.jsonl"));
+    let mut log = Vec::new();
+    let r = run_repo_suite(&opts, &mut |l| log.push(l.to_string())).unwrap();
+    assert_eq!(r.queries, 3);
+    assert!(!r.index_reused["demo"]);
+    // retry.py, parser.py, helpers/utils.py; backoff.gen.py is excluded and README.txt is
+    // outside the root.
+    assert_eq!(r.by_repo["demo"].files, 3, "{log:?}");
+    assert_eq!(r.latency_ms.queries, 3);
+
+    // Every result path is package-relative (under `src/demo/`), the excluded file never
+    // appears, and re-scoring the results file independently gives the report's numbers.
+    let text = std::fs::read_to_string(tmp.path().join("out/results.jsonl")).unwrap();
+    let lines: Vec<Line> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    let ann = cseek::eval::suite::load_annotations(&fixture().join("annotations/demo.json"))
+        .unwrap();
+    let mut ndcg = Vec::new();
+    for (line, q) in lines.iter().zip(&ann) {
+        assert_eq!((line.repo.as_str(), line.query.as_str()), ("demo", q.query.as_str()));
+        assert_eq!(line.category, q.category);
+        assert!(!line.results.is_empty() && line.results.len() <= 10);
+        for it in &line.results {
+            assert!(it.path.starts_with("src/demo/"), "{}", it.path);
+            assert!(!it.path.ends_with(".gen.py"), "{}", it.path);
+            assert!(it.start_line >= 1 && it.end_line >= it.start_line);
+        }
+        let chunks: Vec<RankedChunk> = line
+            .results
+            .iter()
+            .map(|i| c(&i.path, i.start_line, i.end_line))
+            .collect();
+        ndcg.push(score_query(&chunks, &q.targets()).ndcg);
+    }
+    assert_close(r.headline.ndcg10, ndcg.iter().sum::<f64>() / 3.0);
+    // The symbol query names one function of one file: it must be found at rank 1.
+    assert_eq!(lines[2].results[0].path, "src/demo/helpers/utils.py");
+    assert_close(r.by_category["symbol"].metrics.ndcg10, 1.0);
+
+    // Second run: same corpus and settings, the index is reused and the numbers are equal.
+    let r2 = run_repo_suite(&opts, &mut |_| {}).unwrap();
+    assert!(r2.index_reused["demo"]);
+    assert_eq!(r2.headline, r.headline);
+    assert_eq!(r2.by_repo["demo"].files, 3);
+
+    // A changed file (same size even) invalidates the cache.
+    let f = corpus.join("demo/src/demo/retry.py");
+    let t = std::fs::read_to_string(&f).unwrap().replace("OSError", "IOError");
+    std::fs::write(&f, t).unwrap();
+    let r3 = run_repo_suite(&opts, &mut |_| {}).unwrap();
+    assert!(!r3.index_reused["demo"]);
+    // So does a changed setting.
+    let r4 = run_repo_suite(&opts, &mut |_| {}).unwrap();
+    assert!(r4.index_reused["demo"]);
+    let mut changed = opts.clone();
+    changed.walk.max_file_bytes = 4096;
+    assert!(!run_repo_suite(&changed, &mut |_| {}).unwrap().index_reused["demo"]);
+    // And `rebuild` forces it.
+    let mut rebuild = opts.clone();
+    rebuild.rebuild = true;
+    assert!(!run_repo_suite(&rebuild, &mut |_| {}).unwrap().index_reused["demo"]);
+
+    // An unknown repo in the subset is an error, not an empty report.
+    let mut subset = opts.clone();
+    subset.repos = vec!["nope".into()];
+    assert!(matches!(run_repo_suite(&subset, &mut |_| {}), Err(Error::InvalidOption(_))));
+}
+
+#[test]
+fn beir_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = BeirEvalOptions::new(fixture().join("beir"));
+    opts.cache_dir = tmp.path().join("cache");
+    let r = run_beir(&opts, &mut |_| {}).unwrap();
+    assert_eq!((r.documents, r.queries, r.unjudged_queries), (3, 2, 1));
+    assert!(!r.index_reused);
+    // Each query names its document's distinctive word (slugify, checksum): rank 1 each.
+    assert_close(r.headline.mrr10, 1.0);
+    assert_close(r.headline.recall1, 1.0);
+    assert_close(r.headline.ndcg10, 1.0);
+    let r2 = run_beir(&opts, &mut |_| {}).unwrap();
+    assert!(r2.index_reused);
+    assert_eq!(r2.headline, r.headline);
+    let v = serde_json::to_value(&r).unwrap();
+    for key in ["mrr@10", "ndcg@10", "recall@1", "recall@10", "recall@100"] {
+        assert!(v["headline"][key].is_number(), "{key}");
+    }
+}
+
+/// The real dev suite. Needs the corpus:
+/// `bash ../shared/bench/fetch-dev-corpus.sh target/bench-corpus`, then
+/// `cargo test --release --test eval_scoring dev_suite -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn dev_suite() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let suite = root.join("../shared/bench");
+    let mut opts = RepoEvalOptions::new(&suite, "dev-repos.json", root.join("target/bench-corpus"));
+    opts.cache_dir = root.join("target/cseek-eval-cache");
+    opts.results_out = Some(root.join("target/eval/dev-results.jsonl"));
+    let r = run_repo_suite(&opts, &mut |l| eprintln!("{l}")).unwrap();
+    println!("{}", r.to_table());
+    println!("{}", serde_json::to_string_pretty(&r).unwrap());
+    assert_eq!(r.queries, 203);
+    for set in ["cosqa-dev", "csn-ruby-valid"] {
+        let mut b = BeirEvalOptions::new(root.join("../shared/evalsets").join(set));
+        b.cache_dir = root.join("target/cseek-eval-cache");
+        let r = run_beir(&b, &mut |l| eprintln!("{l}")).unwrap();
+        println!("{}", r.to_table());
+    }
+}

@@ -236,12 +236,13 @@ fn collect_defs<'t>(
             ),
         };
         match name_node {
-            Some(n) => match by_name.get(&n.id()) {
-                Some(old) if old.node.byte_range().len() >= node.byte_range().len() => {}
-                _ => {
+            Some(n) => {
+                // Larger node first, then the earlier pattern.
+                let rank = |d: &Def| (std::cmp::Reverse(d.node.byte_range().len()), d.order.0);
+                if by_name.get(&n.id()).is_none_or(|old| rank(&def) < rank(old)) {
                     by_name.insert(n.id(), def);
                 }
-            },
+            }
             None => unnamed.push(def),
         }
     }
@@ -373,13 +374,19 @@ fn leading_start(node: Node, lines: &Lines, language: Language) -> usize {
         let Some(mut n) = root.descendant_for_byte_range(p, p + 1) else {
             break;
         };
-        // The largest node starting at `p` that is a comment or attribute.
+        // The largest comment/attribute around `p` that ends on the line above (with
+        // nothing after it there) and starts a line of its own.
         let mut found = None;
         loop {
-            if n.start_byte() != p {
+            if last_row(n) > prev {
                 break;
             }
-            if attaches(n, lines, language) {
+            let start = n.start_position();
+            let own_line = {
+                let l = lines.line(start.row);
+                l.len() - l.trim_start().len() == start.column
+            };
+            if last_row(n) == prev && own_line && attaches(n, lines, language) {
                 found = Some(n);
             }
             match n.parent() {
@@ -388,19 +395,23 @@ fn leading_start(node: Node, lines: &Lines, language: Language) -> usize {
             }
         }
         let Some(f) = found else { break };
-        // It must end on the line above, with nothing after it there.
-        // Rust doc comments include their newline, ending at column 0 of the next row.
-        let mut end = f.end_position();
-        if end.column == 0 && end.row > f.start_position().row {
-            end.row -= 1;
-            end.column = lines.line(end.row).len();
-        }
-        if end.row != prev || !lines.line(prev)[end.column.min(line.len())..].trim().is_empty() {
+        if !lines.text[f.end_byte()..lines.start(prev + 1)].trim().is_empty() {
             break;
         }
         row = f.start_position().row;
     }
     row
+}
+
+/// Last row of a node; a node ending at column 0 (Rust doc comments include their
+/// newline) ends on the row before.
+fn last_row(n: Node) -> usize {
+    let end = n.end_position();
+    if end.column == 0 && end.row > n.start_position().row {
+        end.row - 1
+    } else {
+        end.row
+    }
 }
 
 /// Nodes that belong to the definition below them.

@@ -18,12 +18,12 @@
 pub mod beir;
 pub mod cache;
 pub mod report;
-// pub mod run; // TEMP: waits for crate::index / crate::search in lib.rs
+pub mod run;
 pub mod score;
 pub mod suite;
 
 pub use report::{BeirReport, RepoReport};
-// pub use run::{
-//     run_beir, run_repo_suite, BeirEvalOptions, RepoEvalOptions, ResultItem, ResultLine,
-//     DEFAULT_CACHE_DIR,
-// };
+pub use run::{
+    run_beir, run_repo_suite, BeirEvalOptions, RepoEvalOptions, ResultItem, ResultLine,
+    DEFAULT_CACHE_DIR,
+};

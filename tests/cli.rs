@@ -1,0 +1,293 @@
+//! End-to-end behaviour of the `cseek` binary on good and bad input.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn cseek(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cseek"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("CSEEK_INDEX")
+        .output()
+        .expect("run cseek")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write(root: &Path, rel: &str, bytes: &[u8]) {
+    let p = root.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(p, bytes).unwrap();
+}
+
+fn sample_repo(root: &Path) {
+    write(
+        root,
+        "src/config.py",
+        b"import os\n\n\ndef parse_config(path):\n    \"\"\"Read the configuration file.\"\"\"\n    with open(path) as f:\n        return f.read()\n\n\nclass Loader:\n    def load(self, path):\n        return parse_config(path)\n",
+    );
+    write(
+        root,
+        "src/net.rs",
+        b"/// Retry a request.\npub fn retry_request(max_retries: u32) -> bool {\n    max_retries > 0\n}\n\npub struct Client;\n\nimpl Client {\n    pub fn send(&self) {}\n}\n",
+    );
+    write(root, "README.md", b"# Sample\n\nA sample repository.\n");
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("bad json ({e}): {}", stdout(o)))
+}
+
+#[test]
+fn index_query_status_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    sample_repo(root);
+    let o = cseek(root, &["index", "."]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("indexed 3 files"), "{}", stderr(&o));
+    assert!(root.join(".cseek/.gitignore").is_file());
+
+    // Found upward from a subdirectory; paths relative to the indexed root.
+    let o = cseek(&root.join("src"), &["query", "parse_config", "--json", "--top-k", "3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["query"], "parse_config");
+    let first = &v["results"][0];
+    assert_eq!(first["path"], "src/config.py");
+    assert_eq!(first["symbol"], "parse_config");
+    assert_eq!(first["kind"], "function");
+    assert_eq!(first["language"], "python");
+    assert_eq!(first["start_line"], 4);
+    assert_eq!(first["end_line"], 7);
+    assert!(first["text"].as_str().unwrap().starts_with("def parse_config"));
+
+    // Text output: path:start-end symbol score.
+    let o = cseek(root, &["query", "retry", "request"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).starts_with("src/net.rs:1-4  retry_request"), "{}", stdout(&o));
+
+    // Filters.
+    let o = cseek(root, &["query", "parse_config", "--json", "--lang", "rust"]);
+    let v = json(&o);
+    assert!(v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["language"] == "rust"));
+    let o = cseek(root, &["query", "sample", "--json", "--path", "*.md"]);
+    let v = json(&o);
+    assert_eq!(v["results"][0]["path"], "README.md");
+    assert!(!cseek(root, &["query", "x", "--lang", "cobol"]).status.success());
+
+    let o = cseek(root, &["status"]);
+    assert!(o.status.success());
+    let s = stdout(&o);
+    assert!(s.contains("files      3"), "{s}");
+    assert!(s.contains("python"), "{s}");
+    let o = cseek(root, &["status", "--json"]);
+    assert_eq!(json(&o)["meta"]["files"], 3);
+
+    let o = cseek(root, &["languages", "--json"]);
+    let v = json(&o);
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    for l in ["python", "rust", "go", "zig", "sql", "markdown"] {
+        assert!(names.contains(&l), "{l} missing");
+    }
+}
+
+#[test]
+fn query_before_index_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = cseek(dir.path(), &["query", "anything"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cseek index"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+}
+
+#[test]
+fn empty_query_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    sample_repo(dir.path());
+    assert!(cseek(dir.path(), &["index"]).status.success());
+    let o = cseek(dir.path(), &["query", "  "]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("query is empty"), "{}", stderr(&o));
+}
+
+#[test]
+fn empty_repo_indexes_and_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = cseek(dir.path(), &["index"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("indexed 0 files, 0 chunks"));
+    let o = cseek(dir.path(), &["query", "x", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json(&o)["results"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn bad_files_are_skipped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    sample_repo(r);
+    // One huge minified JS file (over the limit) and one big single-line one under it.
+    let mut huge = b"var a=1;".repeat(200_000);
+    huge.push(b'\n');
+    write(r, "dist2/app.js", &huge);
+    let mut long_line = b"function f(a){return a+1};".repeat(10_000);
+    long_line.push(b'\n');
+    write(r, "lib/bundle.js", &long_line);
+    write(r, "src/blob.py", b"\x7fELF\0\0\x01binary");
+    write(r, "src/latin1.py", b"# caf\xe9\ndef latin():\n    return 1\n");
+    write(
+        r,
+        "src/broken.py",
+        b"def ok_before():\n    return 1\n\ndef broken():\n    x = = 2\n    y = )\n\ndef ok_after():\n    return 3\n",
+    );
+    let o = cseek(r, &["index", "--json-unused-flag-check"]);
+    assert!(!o.status.success(), "unknown flags are rejected");
+    let o = cseek(r, &["index"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&cseek(r, &["status", "--json"]));
+    let meta = &v["meta"];
+    assert_eq!(meta["skipped"]["too-large"], 1, "{meta}");
+    assert_eq!(meta["skipped"]["binary"], 1, "{meta}");
+    assert_eq!(meta["lossy_utf8_files"], 1, "{meta}");
+    assert_eq!(meta["skipped_examples"]["binary"][0], "src/blob.py");
+
+    // The syntax-error file is still chunked: its good definitions are findable.
+    let v = json(&cseek(r, &["query", "ok_after", "--json"]));
+    assert_eq!(v["results"][0]["path"], "src/broken.py");
+    assert_eq!(v["results"][0]["symbol"], "ok_after");
+    // The lossily decoded file is searchable too.
+    let v = json(&cseek(r, &["query", "latin", "--json"]));
+    assert_eq!(v["results"][0]["path"], "src/latin1.py");
+    // The long single line is split into bounded chunks.
+    let v = json(&cseek(r, &["query", "function", "--json", "--path", "lib/*", "-k", "50"]));
+    let results = v["results"].as_array().unwrap();
+    assert!(results.len() > 10);
+    assert!(results
+        .iter()
+        .all(|r| r["text"].as_str().unwrap().len() < 20_000));
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loop_and_unreadable_file_do_not_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    sample_repo(r);
+    std::os::unix::fs::symlink(r.join("src"), r.join("src/loop")).unwrap();
+    let o = cseek(r, &["index", "--follow"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&cseek(r, &["status", "--json"]));
+    assert_eq!(v["meta"]["files"], 3);
+    assert_eq!(v["meta"]["skipped"]["walk-error"], 1);
+}
+
+#[test]
+fn newer_format_version_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    sample_repo(dir.path());
+    assert!(cseek(dir.path(), &["index"]).status.success());
+    let manifest = dir.path().join(".cseek/manifest.json");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(
+        &manifest,
+        text.replace("\"format_version\": 1", "\"format_version\": 99"),
+    )
+    .unwrap();
+    let o = cseek(dir.path(), &["query", "parse"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("format version 99"), "{e}");
+    assert!(e.contains("newer cseek"), "{e}");
+}
+
+#[test]
+fn damaged_index_is_reported_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    sample_repo(dir.path());
+    assert!(cseek(dir.path(), &["index"]).status.success());
+    let idx = dir.path().join(".cseek");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(idx.join("manifest.json")).unwrap()).unwrap();
+    let gen = idx.join(manifest["generation"].as_str().unwrap());
+    let chunks = gen.join("chunks.bin");
+    let bytes = fs::read(&chunks).unwrap();
+    fs::write(&chunks, &bytes[..bytes.len() - 5]).unwrap();
+    let o = cseek(dir.path(), &["query", "parse"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("damaged") && e.contains("cseek index"), "{e}");
+
+    fs::write(idx.join("manifest.json"), b"{not json").unwrap();
+    let o = cseek(dir.path(), &["status"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("damaged"), "{}", stderr(&o));
+}
+
+#[test]
+fn interrupted_reindex_leaves_previous_index_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    sample_repo(r);
+    assert!(cseek(r, &["index"]).status.success());
+    // What a run killed mid-way leaves behind: a half-written temporary generation.
+    let tmp = r.join(".cseek/tmp-gen-1-1");
+    fs::create_dir_all(tmp.join("lexical")).unwrap();
+    fs::write(tmp.join("chunks.bin"), b"partial").unwrap();
+    let v = json(&cseek(r, &["query", "parse_config", "--json"]));
+    assert_eq!(v["results"][0]["symbol"], "parse_config");
+    // The next run cleans it up and switches generations; the old one is kept once.
+    write(r, "src/extra.py", b"def extra_thing():\n    pass\n");
+    assert!(cseek(r, &["index"]).status.success());
+    assert!(!tmp.exists());
+    let v = json(&cseek(r, &["query", "extra_thing", "--json"]));
+    assert_eq!(v["results"][0]["symbol"], "extra_thing");
+    assert!(cseek(r, &["index"]).status.success());
+    let gens = fs::read_dir(r.join(".cseek"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("gen-")
+        })
+        .count();
+    assert_eq!(gens, 2, "current + previous generation");
+}
+
+#[test]
+fn index_flag_and_env_put_the_index_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let idx = dir.path().join("idx");
+    sample_repo(&repo);
+    let o = cseek(&repo, &["index", ".", "--index", idx.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!repo.join(".cseek").exists());
+    let o = Command::new(env!("CARGO_BIN_EXE_cseek"))
+        .args(["query", "parse_config", "--json"])
+        .current_dir(dir.path())
+        .env("CSEEK_INDEX", &idx)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json(&o)["results"][0]["path"], "src/config.py");
+}
