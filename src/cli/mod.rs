@@ -13,6 +13,7 @@ use console::style;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cseek::chunk::{chunk_kinds, ChunkOptions};
+use cseek::eval::run::{run_beir, run_repo_suite, BeirEvalOptions, RepoEvalOptions};
 use cseek::index::{build_index, IndexOptions, IndexSummary, Progress};
 use cseek::lang::Language;
 use cseek::search::{Mode, SearchHit, SearchRequest, Searcher};
@@ -155,6 +156,9 @@ struct EvalBeirArgs {
     dir: PathBuf,
     #[command(flatten)]
     common: EvalCommon,
+    /// Write one JSON line per query with its results.
+    #[arg(long, value_name = "FILE")]
+    results_out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -166,8 +170,11 @@ struct EvalCommon {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Where built indexes are cached between runs.
-    #[arg(long, default_value = "target/cseek-eval-cache", value_name = "DIR")]
+    #[arg(long, default_value = cseek::eval::run::DEFAULT_CACHE_DIR, value_name = "DIR")]
     cache: PathBuf,
+    /// Rebuild indexes even when the cached one matches the corpus and settings.
+    #[arg(long)]
+    rebuild: bool,
 }
 
 /// Entry point of the binary.
@@ -392,7 +399,12 @@ fn cmd_status(index: Option<&Path>, args: StatusArgs) -> anyhow::Result<ExitCode
     if !meta.languages.is_empty() {
         println!("languages");
         for (lang, c) in &meta.languages {
-            println!("  {:<12} {:>7} files {:>8} chunks", lang.name(), c.files, c.chunks);
+            println!(
+                "  {:<12} {:>7} files {:>8} chunks",
+                lang.name(),
+                c.files,
+                c.chunks
+            );
         }
     }
     let skipped: u64 = meta.skipped.values().sum();
@@ -451,6 +463,42 @@ fn cmd_languages(args: JsonFlag) -> anyhow::Result<ExitCode> {
 }
 
 fn cmd_eval(cmd: EvalCommand) -> anyhow::Result<ExitCode> {
-    let _ = cmd;
-    bail!("eval is not wired yet")
+    // Progress lines go to stderr so stdout carries only the report table.
+    let mut log = |line: &str| eprintln!("{line}");
+    match cmd {
+        EvalCommand::Repos(args) => {
+            let mut opts = RepoEvalOptions::new(&args.suite, &args.repos_file, &args.corpus);
+            opts.mode = Mode::from_name(&args.common.mode).unwrap_or_default();
+            opts.cache_dir = args.common.cache;
+            opts.rebuild = args.common.rebuild;
+            opts.results_out = args.results_out;
+            opts.repos = args.repos;
+            let report = run_repo_suite(&opts, &mut log)?;
+            print!("{}", report.to_table());
+            write_report(args.common.json.as_deref(), &report)?;
+        }
+        EvalCommand::Beir(args) => {
+            let mut opts = BeirEvalOptions::new(&args.dir);
+            opts.mode = Mode::from_name(&args.common.mode).unwrap_or_default();
+            opts.cache_dir = args.common.cache;
+            opts.rebuild = args.common.rebuild;
+            opts.results_out = args.results_out;
+            let report = run_beir(&opts, &mut log)?;
+            print!("{}", report.to_table());
+            write_report(args.common.json.as_deref(), &report)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_report(path: Option<&Path>, report: &impl serde::Serialize) -> anyhow::Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let json = serde_json::to_vec_pretty(report)?;
+    std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("report written to {}", path.display());
+    Ok(())
 }
