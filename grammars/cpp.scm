@@ -1,1 +1,55 @@
-;; placeholder
+; cseek chunk query for C++.
+;
+; Convention (shared by every grammars/*.scm): capture a definition's whole node as
+; @definition.<kind> (function, method, class, struct, enum, trait, interface, impl,
+; module, type, macro) and its name as @name; an optional @container names the container
+; when it is not the enclosing definition. When several patterns capture the same @name
+; node, the largest definition node wins (wrappers such as `export` come along); when two
+; patterns capture the same node, the earlier pattern wins. Functions inside a class-like
+; definition become methods; definitions inside functions stay part of them. Comments
+; directly above a definition are added by the chunker.
+
+(function_definition
+  declarator: (function_declarator declarator: (identifier) @name)) @definition.function
+(function_definition
+  declarator: (function_declarator declarator: (field_identifier) @name)) @definition.function
+(function_definition
+  declarator: (function_declarator declarator: (operator_name) @name)) @definition.function
+(function_definition
+  declarator: (function_declarator declarator: (destructor_name) @name)) @definition.function
+; Out-of-class member definitions `void Foo::bar()`: the scope is the container.
+(function_definition
+  declarator: (function_declarator
+    declarator: (qualified_identifier scope: (_) @container name: (_) @name))) @definition.method
+(function_definition
+  declarator: (pointer_declarator
+    declarator: (function_declarator declarator: (identifier) @name))) @definition.function
+(function_definition
+  declarator: (reference_declarator
+    (function_declarator declarator: (identifier) @name))) @definition.function
+
+(class_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.class
+(struct_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.struct
+(union_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.struct
+(enum_specifier name: (type_identifier) @name body: (enumerator_list)) @definition.enum
+(namespace_definition name: (_) @name) @definition.module
+(type_definition declarator: (type_identifier) @name) @definition.type
+(alias_declaration name: (type_identifier) @name) @definition.type
+(concept_definition name: (identifier) @name) @definition.type
+(preproc_function_def name: (identifier) @name) @definition.macro
+
+; `template <...>` belongs to what it declares.
+(template_declaration
+  (function_definition
+    declarator: (function_declarator declarator: (identifier) @name))) @definition.function
+(template_declaration
+  (function_definition
+    declarator: (function_declarator declarator: (field_identifier) @name))) @definition.function
+(template_declaration
+  (function_definition
+    declarator: (function_declarator
+      declarator: (qualified_identifier scope: (_) @container name: (_) @name)))) @definition.method
+(template_declaration
+  (class_specifier name: (type_identifier) @name body: (field_declaration_list))) @definition.class
+(template_declaration
+  (struct_specifier name: (type_identifier) @name body: (field_declaration_list))) @definition.struct

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod chunk;
+pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod index;

@@ -231,7 +231,10 @@ fn path_matches(glob: &GlobMatcher, path: &str) -> bool {
     }
     let pattern = glob.glob().glob();
     if !pattern.contains('/') {
-        return path.rsplit('/').next().is_some_and(|name| glob.is_match(name));
+        return path
+            .rsplit('/')
+            .next()
+            .is_some_and(|name| glob.is_match(name));
     }
     // `src/cli` selects everything below src/cli.
     path.match_indices('/')

@@ -403,8 +403,7 @@ impl GenerationWriter {
         write_synced(&tmp_dir.join(META_FILE), &meta_bytes)?;
 
         let final_dir = index_dir.join(&name);
-        std::fs::rename(&tmp_dir, &final_dir)
-            .map_err(|e| Error::io("renaming", &tmp_dir, e))?;
+        std::fs::rename(&tmp_dir, &final_dir).map_err(|e| Error::io("renaming", &tmp_dir, e))?;
         let previous = read_manifest(&index_dir).ok().map(|m| m.generation);
         let manifest = Manifest {
             format: "cseek-index".into(),
@@ -669,7 +668,10 @@ fn check_chunks_header(path: &Path, map: &[u8]) -> Result<usize> {
     }
     let version = u32::from_le_bytes([map[8], map[9], map[10], map[11]]);
     if version != FORMAT_VERSION {
-        return Err(Error::corrupt(path, format!("chunk file version {version}")));
+        return Err(Error::corrupt(
+            path,
+            format!("chunk file version {version}"),
+        ));
     }
     let count = u32::from_le_bytes([map[12], map[13], map[14], map[15]]) as usize;
     let expected = count

@@ -448,10 +448,7 @@ mod tests {
 
     #[test]
     fn language_of_text_files() {
-        assert_eq!(
-            language_of(Path::new("a/Cargo.toml")),
-            Some(Language::Text)
-        );
+        assert_eq!(language_of(Path::new("a/Cargo.toml")), Some(Language::Text));
         assert_eq!(language_of(Path::new("a/b.py")), Some(Language::Python));
         assert_eq!(language_of(Path::new("a/logo.png")), None);
     }

@@ -42,8 +42,7 @@ fn sample_repo(root: &Path) {
 }
 
 fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("bad json ({e}): {}", stdout(o)))
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("bad json ({e}): {}", stdout(o)))
 }
 
 #[test]
@@ -57,7 +56,10 @@ fn index_query_status_languages() {
     assert!(root.join(".cseek/.gitignore").is_file());
 
     // Found upward from a subdirectory; paths relative to the indexed root.
-    let o = cseek(&root.join("src"), &["query", "parse_config", "--json", "--top-k", "3"]);
+    let o = cseek(
+        &root.join("src"),
+        &["query", "parse_config", "--json", "--top-k", "3"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let v = json(&o);
     assert_eq!(v["query"], "parse_config");
@@ -68,12 +70,19 @@ fn index_query_status_languages() {
     assert_eq!(first["language"], "python");
     assert_eq!(first["start_line"], 4);
     assert_eq!(first["end_line"], 7);
-    assert!(first["text"].as_str().unwrap().starts_with("def parse_config"));
+    assert!(first["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("def parse_config"));
 
     // Text output: path:start-end symbol score.
     let o = cseek(root, &["query", "retry", "request"]);
     assert!(o.status.success());
-    assert!(stdout(&o).starts_with("src/net.rs:1-4  retry_request"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with("src/net.rs:1-4  retry_request"),
+        "{}",
+        stdout(&o)
+    );
 
     // Filters.
     let o = cseek(root, &["query", "parse_config", "--json", "--lang", "rust"]);
@@ -86,7 +95,9 @@ fn index_query_status_languages() {
     let o = cseek(root, &["query", "sample", "--json", "--path", "*.md"]);
     let v = json(&o);
     assert_eq!(v["results"][0]["path"], "README.md");
-    assert!(!cseek(root, &["query", "x", "--lang", "cobol"]).status.success());
+    assert!(!cseek(root, &["query", "x", "--lang", "cobol"])
+        .status
+        .success());
 
     let o = cseek(root, &["status"]);
     assert!(o.status.success());
@@ -152,7 +163,11 @@ fn bad_files_are_skipped_and_counted() {
     long_line.push(b'\n');
     write(r, "lib/bundle.js", &long_line);
     write(r, "src/blob.py", b"\x7fELF\0\0\x01binary");
-    write(r, "src/latin1.py", b"# caf\xe9\ndef latin():\n    return 1\n");
+    write(
+        r,
+        "src/latin1.py",
+        b"# caf\xe9\ndef latin():\n    return 1\n",
+    );
     write(
         r,
         "src/broken.py",
@@ -177,7 +192,10 @@ fn bad_files_are_skipped_and_counted() {
     let v = json(&cseek(r, &["query", "latin", "--json"]));
     assert_eq!(v["results"][0]["path"], "src/latin1.py");
     // The long single line is split into bounded chunks.
-    let v = json(&cseek(r, &["query", "function", "--json", "--path", "lib/*", "-k", "50"]));
+    let v = json(&cseek(
+        r,
+        &["query", "function", "--json", "--path", "lib/*", "-k", "50"],
+    ));
     let results = v["results"].as_array().unwrap();
     assert!(results.len() > 10);
     assert!(results

@@ -32,7 +32,9 @@ fn c(path: &str, a: u32, b: u32) -> RankedChunk {
 
 /// Ten chunks of files that match nothing.
 fn noise(n: usize) -> Vec<RankedChunk> {
-    (0..n).map(|i| c(&format!("lib/noise{i}.js"), 1, 10)).collect()
+    (0..n)
+        .map(|i| c(&format!("lib/noise{i}.js"), 1, 10))
+        .collect()
 }
 
 #[test]
@@ -110,7 +112,10 @@ fn target_at_rank_11_scores_zero_and_rank_10_does_not() {
 #[test]
 fn suffix_matching_in_both_directions() {
     // returned path longer than the target (absolute or package path vs upstream path)
-    assert!(path_matches("/corpus/fastapi/fastapi/routing.py", "fastapi/routing.py"));
+    assert!(path_matches(
+        "/corpus/fastapi/fastapi/routing.py",
+        "fastapi/routing.py"
+    ));
     // target longer than the returned path (the crates' workspace prefix `tokio/`)
     assert!(path_matches("src/sync/mutex.rs", "tokio/src/sync/mutex.rs"));
     assert!(path_matches("lib/response.js", "lib/response.js"));
@@ -118,7 +123,10 @@ fn suffix_matching_in_both_directions() {
     // whole components only
     assert!(!path_matches("xfastapi/routing.py", "fastapi/routing.py"));
     assert!(!path_matches("fastapi/routing.py", "i/routing.py.bak"));
-    assert!(!path_matches("src/sync/xmutex.rs", "tokio/src/sync/mutex.rs"));
+    assert!(!path_matches(
+        "src/sync/xmutex.rs",
+        "tokio/src/sync/mutex.rs"
+    ));
 
     // ... and the scorer uses it: a target hit through the reverse direction.
     let s = score_query(
@@ -308,7 +316,10 @@ fn report_aggregation_weights() {
     assert_close(r.by_repo["a"].metrics.recall10, 2.0 / 3.0);
     assert!(r.index_reused["b"] && !r.index_reused["a"]);
     // latency: 5 values sorted [1,2,3,4,5]: p50 = 3rd = 3, p95 = p99 = 5th = 5
-    assert_eq!((r.latency_ms.p50, r.latency_ms.p95, r.latency_ms.p99), (3.0, 5.0, 5.0));
+    assert_eq!(
+        (r.latency_ms.p50, r.latency_ms.p95, r.latency_ms.p99),
+        (3.0, 5.0, 5.0)
+    );
 
     // JSON shape.
     let v = serde_json::to_value(&r).unwrap();
@@ -330,7 +341,10 @@ fn report_aggregation_weights() {
     let t = r.to_table();
     let second = t.lines().nth(1).unwrap();
     assert!(second.starts_with("headline"), "{t}");
-    assert!(second.contains("0.5000") && second.contains("0.5833"), "{t}");
+    assert!(
+        second.contains("0.5000") && second.contains("0.5833"),
+        "{t}"
+    );
 }
 
 // ---- malformed suite files -------------------------------------------------------------
@@ -394,7 +408,12 @@ fn annotations_bad_span_names_file_and_line() {
 
     let zero = "[{\"query\": \"a\", \"relevant\": [{\"path\": \"a.py\", \"start_line\": 0, \"end_line\": 3}], \"category\": \"symbol\"}]";
     let err = parse_annotations(zero, Path::new("ann.json")).unwrap_err();
-    assert_bad_input(err, "ann.json", 1, "`start_line` must be a line number >= 1");
+    assert_bad_input(
+        err,
+        "ann.json",
+        1,
+        "`start_line` must be a line number >= 1",
+    );
 
     let missing = "[\n{\"query\": \"a\", \"relevant\": [{\"path\": \"a.py\", \"start_line\": 2}], \"category\": \"symbol\"}]";
     let err = parse_annotations(missing, Path::new("ann.json")).unwrap_err();
@@ -407,7 +426,8 @@ fn annotations_bad_span_names_file_and_line() {
 
 #[test]
 fn annotations_query_without_targets_is_rejected() {
-    let text = "[\n{\"query\": \"a\", \"relevant\": [], \"secondary\": [], \"category\": \"symbol\"}\n]";
+    let text =
+        "[\n{\"query\": \"a\", \"relevant\": [], \"secondary\": [], \"category\": \"symbol\"}\n]";
     let err = parse_annotations(text, Path::new("ann.json")).unwrap_err();
     assert_bad_input(err, "ann.json", 2, "no relevant or secondary targets");
 }
@@ -529,13 +549,19 @@ fn repo_suite_end_to_end_with_cache_and_results_file() {
     // Every result path is package-relative (under `src/demo/`), the excluded file never
     // appears, and re-scoring the results file independently gives the report's numbers.
     let text = std::fs::read_to_string(tmp.path().join("out/results.jsonl")).unwrap();
-    let lines: Vec<Line> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Line> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3);
-    let ann = cseek::eval::suite::load_annotations(&fixture().join("annotations/demo.json"))
-        .unwrap();
+    let ann =
+        cseek::eval::suite::load_annotations(&fixture().join("annotations/demo.json")).unwrap();
     let mut ndcg = Vec::new();
     for (line, q) in lines.iter().zip(&ann) {
-        assert_eq!((line.repo.as_str(), line.query.as_str()), ("demo", q.query.as_str()));
+        assert_eq!(
+            (line.repo.as_str(), line.query.as_str()),
+            ("demo", q.query.as_str())
+        );
         assert_eq!(line.category, q.category);
         assert!(!line.results.is_empty() && line.results.len() <= 10);
         for it in &line.results {
@@ -563,7 +589,9 @@ fn repo_suite_end_to_end_with_cache_and_results_file() {
 
     // A changed file (same size even) invalidates the cache.
     let f = corpus.join("demo/src/demo/retry.py");
-    let t = std::fs::read_to_string(&f).unwrap().replace("OSError", "IOError");
+    let t = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("OSError", "IOError");
     std::fs::write(&f, t).unwrap();
     let r3 = run_repo_suite(&opts, &mut |_| {}).unwrap();
     assert!(!r3.index_reused["demo"]);
@@ -581,7 +609,10 @@ fn repo_suite_end_to_end_with_cache_and_results_file() {
     // An unknown repo in the subset is an error, not an empty report.
     let mut subset = opts.clone();
     subset.repos = vec!["nope".into()];
-    assert!(matches!(run_repo_suite(&subset, &mut |_| {}), Err(Error::InvalidOption(_))));
+    assert!(matches!(
+        run_repo_suite(&subset, &mut |_| {}),
+        Err(Error::InvalidOption(_))
+    ));
 }
 
 #[test]
@@ -614,7 +645,11 @@ fn dev_suite() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let suite = root.join("../shared/bench");
     let mut opts = RepoEvalOptions::new(&suite, "dev-repos.json", root.join("target/bench-corpus"));
-    opts.cache_dir = root.join("target/cseek-eval-cache");
+    // CSEEK_EVAL_CACHE overrides the cache dir (e.g. a fresh one, to time cold builds).
+    let cache = std::env::var_os("CSEEK_EVAL_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target/cseek-eval-cache"));
+    opts.cache_dir = cache.clone();
     opts.results_out = Some(root.join("target/eval/dev-results.jsonl"));
     let r = run_repo_suite(&opts, &mut |l| eprintln!("{l}")).unwrap();
     println!("{}", r.to_table());
@@ -622,7 +657,8 @@ fn dev_suite() {
     assert_eq!(r.queries, 203);
     for set in ["cosqa-dev", "csn-ruby-valid"] {
         let mut b = BeirEvalOptions::new(root.join("../shared/evalsets").join(set));
-        b.cache_dir = root.join("target/cseek-eval-cache");
+        b.cache_dir = cache.clone();
+        b.results_out = Some(cache.join(format!("{set}-results.jsonl")));
         let r = run_beir(&b, &mut |l| eprintln!("{l}")).unwrap();
         println!("{}", r.to_table());
     }

@@ -61,7 +61,10 @@ fn ignore_files_and_default_excludes() {
     // is never entered), but a re-include of a file ignored by pattern does.
     write(r, ".cseekignore", b"logs/*.py\n!logs/keep.py\n");
     let (files, _) = walk(r, &WalkOptions::default(), None).unwrap();
-    assert_eq!(paths(&files), vec!["logs/keep.py", "notes.md", "src/main.rs"]);
+    assert_eq!(
+        paths(&files),
+        vec!["logs/keep.py", "notes.md", "src/main.rs"]
+    );
 
     let opts = WalkOptions {
         use_default_excludes: false,

@@ -68,8 +68,32 @@ impl<'a> Lines<'a> {
 /// Whether a piece of text is worth a chunk: it has a word other than a block closer
 /// (`end`), so lines holding only braces, parentheses or `end` are dropped.
 pub(crate) fn meaningful(text: &str) -> bool {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .any(|w| !w.is_empty() && w != "end")
+    text.lines().any(|line| {
+        let t = line.trim();
+        let mut rest = t;
+        // Closers, then a trailing comment (`}  // namespace geo`, `end # module`).
+        loop {
+            let r = rest.trim_start_matches(['}', ')', ']', ';', ',', ' ', '\t']);
+            let r = r
+                .strip_prefix("end")
+                .filter(|r| !r.starts_with(is_word))
+                .unwrap_or(r);
+            if r.len() == rest.len() {
+                break;
+            }
+            rest = r;
+        }
+        let closed = rest.len() < t.len();
+        let comment = ["//", "#", "--", "/*", "%"]
+            .iter()
+            .any(|c| rest.starts_with(c));
+        let has_word = rest.split(|c: char| !is_word(c)).any(|w| !w.is_empty());
+        has_word && !(closed && comment)
+    })
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
 }
 
 /// Largest char boundary `<= i` in `s`.
@@ -177,14 +201,7 @@ pub(crate) fn windows(lines: &Lines, a: usize, b: usize, opts: &ChunkOptions) ->
     let mut s = a;
     while s < b {
         let e = (s + step).min(b);
-        for p in pack(
-            lines,
-            s,
-            e,
-            &[],
-            opts.max_chunk_bytes,
-            opts.max_chunk_bytes,
-        ) {
+        for p in pack(lines, s, e, &[], opts.max_chunk_bytes, opts.max_chunk_bytes) {
             if !lines.text[p.start..p.end].trim().is_empty() {
                 out.push(p);
             }
@@ -329,4 +346,63 @@ fn signature_line(line: &str, budget: usize) -> &str {
 
 fn to_line(row: usize) -> u32 {
     u32::try_from(row + 1).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_without_final_newline() {
+        let l = Lines::new("a\nbb\nccc");
+        assert_eq!(l.count(), 3);
+        assert_eq!(l.range(1, 3), (2, 8));
+        assert_eq!(l.line(2), "ccc");
+        assert_eq!(l.row_of(4), 1);
+        assert_eq!(Lines::new("a\n").count(), 1);
+        assert_eq!(Lines::new("").count(), 0);
+    }
+
+    #[test]
+    fn meaningful_ignores_closers_and_their_comments() {
+        assert!(!meaningful("}\n"));
+        assert!(!meaningful("  end\nend\n"));
+        assert!(!meaningful("})();\n"));
+        assert!(!meaningful("}  // namespace geo\n"));
+        assert!(!meaningful("end # module\n"));
+        assert!(meaningful("# a real comment\n"));
+        assert!(meaningful("endpoint = 1\n"));
+        assert!(meaningful("}\nprivate:\n"));
+    }
+
+    #[test]
+    fn pack_prefers_cuts_then_lines_then_bytes() {
+        let text = "aaaa\nbbbb\ncccc\ndddd\n";
+        let l = Lines::new(text);
+        // Cut allowed only before row 2: the first part takes rows 0-1.
+        let parts = pack(&l, 0, 4, &[2], 10, 10);
+        let spans: Vec<_> = parts.iter().map(|p| &text[p.start..p.end]).collect();
+        assert_eq!(spans, ["aaaa\nbbbb\n", "cccc\ndddd\n"]);
+        // No cuts: whole lines up to the budget.
+        let parts = pack(&l, 0, 4, &[], 12, 12);
+        assert_eq!(parts.len(), 2);
+        // One line over budget: byte windows.
+        let long = "x".repeat(25);
+        let l = Lines::new(&long);
+        let parts = pack(&l, 0, 1, &[], 10, 10);
+        let sizes: Vec<_> = parts.iter().map(|p| p.end - p.start).collect();
+        assert_eq!(sizes, [10, 10, 5]);
+    }
+
+    #[test]
+    fn byte_windows_respect_char_boundaries() {
+        let text = "ééééé";
+        let l = Lines::new(text);
+        let parts = pack(&l, 0, 1, &[], 3, 3);
+        for p in &parts {
+            assert!(text.is_char_boundary(p.start) && text.is_char_boundary(p.end));
+            assert!(p.end > p.start);
+        }
+        assert_eq!(parts.last().map(|p| p.end), Some(text.len()));
+    }
 }

@@ -6,8 +6,8 @@ use std::ops::ControlFlow;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use tree_sitter::{Node, ParseOptions, Parser, Query, QueryCursor, QueryCursorOptions};
 use tree_sitter::StreamingIterator;
+use tree_sitter::{Node, ParseOptions, Parser, Query, QueryCursor, QueryCursorOptions};
 
 use super::lines::{Lines, Sink};
 use super::{ChunkKind, ChunkOptions};
@@ -161,12 +161,13 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
     if defs.is_empty() {
         return None;
     }
-    build_tree(&mut defs, lines, sink.language);
+    build_tree(&mut defs, root, lines, sink.language);
 
     let tops: Vec<usize> = (0..defs.len())
         .filter(|&i| defs[i].parent.is_none())
         .collect();
     let cx = Cx {
+        language: sink.language,
         defs: &defs,
         lines,
         opts,
@@ -230,16 +231,16 @@ fn collect_defs<'t>(
             end_row: 0,
             parent: None,
             children: Vec::new(),
-            order: (
-                m.pattern_index,
-                name_node.map_or(0, |n| n.start_byte()),
-            ),
+            order: (m.pattern_index, name_node.map_or(0, |n| n.start_byte())),
         };
         match name_node {
             Some(n) => {
                 // Larger node first, then the earlier pattern.
                 let rank = |d: &Def| (std::cmp::Reverse(d.node.byte_range().len()), d.order.0);
-                if by_name.get(&n.id()).is_none_or(|old| rank(&def) < rank(old)) {
+                if by_name
+                    .get(&n.id())
+                    .is_none_or(|old| rank(&def) < rank(old))
+                {
                     by_name.insert(n.id(), def);
                 }
             }
@@ -268,13 +269,21 @@ fn collect_defs<'t>(
 fn clean_name(raw: &str) -> String {
     let s: Vec<&str> = raw.split_whitespace().collect();
     let s = s.join(" ");
+    // Quoted names (Zig tests, SQL identifiers) read better without quotes.
+    let s = match s.as_bytes() {
+        [q @ (b'"' | b'\'' | b'`'), .., l] if q == l && s.len() >= 2 => {
+            s[1..s.len() - 1].to_string()
+        }
+        _ => s,
+    };
     let cut = super::lines::floor_boundary(&s, 200);
     s[..cut].to_string()
 }
 
 /// Nest definitions by containment, drop those inside functions (they stay part of their
 /// function's chunk), fix kinds and containers, and compute each definition's rows.
-fn build_tree(defs: &mut Vec<Def>, lines: &Lines, language: Language) {
+fn build_tree<'t>(defs: &mut Vec<Def<'t>>, root: Node<'t>, lines: &Lines, language: Language) {
+    let leading = leading_nodes(root, lines, language);
     // Parents by containment; defs are sorted by (start asc, end desc).
     let mut stack: Vec<usize> = Vec::new();
     let mut parent = vec![None; defs.len()];
@@ -313,7 +322,9 @@ fn build_tree(defs: &mut Vec<Def>, lines: &Lines, language: Language) {
         }
         let parent_kind = parent.map(|p| defs[p].kind);
         if defs[i].container.is_none() {
-            defs[i].container = parent.and_then(|p| defs[p].name.clone());
+            // An unnamed container (Kotlin `companion object`) passes on its own container.
+            defs[i].container =
+                parent.and_then(|p| defs[p].name.clone().or_else(|| defs[p].container.clone()));
         }
         defs[i].kind = match defs[i].kind {
             ChunkKind::Function if parent_kind.is_some_and(class_like) => ChunkKind::Method,
@@ -323,7 +334,7 @@ fn build_tree(defs: &mut Vec<Def>, lines: &Lines, language: Language) {
             k => k,
         };
         let node = defs[i].node;
-        defs[i].start_row = leading_start(node, lines, language);
+        defs[i].start_row = leading_start(node, defs[i].name.as_deref(), lines, language, &leading);
         defs[i].end_row = end_row(node);
     }
 }
@@ -333,11 +344,12 @@ fn build_tree(defs: &mut Vec<Def>, lines: &Lines, language: Language) {
 fn end_row(node: Node) -> usize {
     let mut n = node;
     loop {
-        let count = n.child_count();
-        let last = (0..count)
-            .rev()
-            .filter_map(|i| n.child(i as u32))
-            .find(|c| !(c.is_extra() && c.kind().contains("comment")) && c.byte_range().len() > 0);
+        let mut walker = n.walk();
+        let children: Vec<Node> = n.children(&mut walker).collect();
+        let last = children.into_iter().rev().find(|c| {
+            let comment = c.is_extra() && c.kind().contains("comment");
+            !comment && !c.byte_range().is_empty()
+        });
         match last {
             Some(c) => n = c,
             None => break,
@@ -351,51 +363,67 @@ fn end_row(node: Node) -> usize {
     }
 }
 
+/// Comments and attributes that start their line, by the row they end on (the largest
+/// one when several end there). Found in one walk of the tree: asking tree-sitter for
+/// parents or descendants per definition scans sibling lists and goes quadratic on
+/// files with thousands of top-level items.
+fn leading_nodes<'t>(
+    root: Node<'t>,
+    lines: &Lines,
+    language: Language,
+) -> HashMap<usize, Node<'t>> {
+    let mut out: HashMap<usize, Node<'t>> = HashMap::new();
+    let mut cursor = root.walk();
+    'walk: loop {
+        let n = cursor.node();
+        let mut descend = true;
+        if attaches(n, None, lines, language) {
+            let start = n.start_position();
+            let l = lines.line(start.row);
+            if l.len() - l.trim_start().len() == start.column {
+                let row = last_row(n);
+                let keep = out
+                    .get(&row)
+                    .is_none_or(|old| old.start_byte() > n.start_byte());
+                if keep {
+                    out.insert(row, n);
+                }
+            }
+            // Nothing inside a comment or attribute matters here.
+            descend = false;
+        }
+        if descend && cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    out
+}
+
 /// First row of a definition, extended upward over comments and attributes directly
 /// above it (no blank line between, each alone on its lines), so doc comments, Rust
 /// `#[...]`, Haskell signatures and Elixir `@doc` travel with the definition.
-fn leading_start(node: Node, lines: &Lines, language: Language) -> usize {
+fn leading_start(
+    node: Node,
+    name: Option<&str>,
+    lines: &Lines,
+    language: Language,
+    leading: &HashMap<usize, Node>,
+) -> usize {
     let mut row = node.start_position().row;
-    let root = {
-        let mut r = node;
-        while let Some(p) = r.parent() {
-            r = p;
-        }
-        r
-    };
     while row > 0 {
         let prev = row - 1;
-        let line = lines.line(prev);
-        let indent = line.len() - line.trim_start().len();
-        if line.trim().is_empty() {
+        let Some(&f) = leading.get(&prev) else { break };
+        if f.start_byte() >= node.start_byte() || !attaches(f, name, lines, language) {
             break;
         }
-        let p = lines.start(prev) + indent;
-        let Some(mut n) = root.descendant_for_byte_range(p, p + 1) else {
-            break;
-        };
-        // The largest comment/attribute around `p` that ends on the line above (with
-        // nothing after it there) and starts a line of its own.
-        let mut found = None;
-        loop {
-            if last_row(n) > prev {
-                break;
-            }
-            let start = n.start_position();
-            let own_line = {
-                let l = lines.line(start.row);
-                l.len() - l.trim_start().len() == start.column
-            };
-            if last_row(n) == prev && own_line && attaches(n, lines, language) {
-                found = Some(n);
-            }
-            match n.parent() {
-                Some(par) => n = par,
-                None => break,
-            }
-        }
-        let Some(f) = found else { break };
-        if !lines.text[f.end_byte()..lines.start(prev + 1)].trim().is_empty() {
+        // Nothing else may follow it on its last line.
+        let rest_end = lines.start(prev + 1);
+        if f.end_byte() < rest_end && !lines.text[f.end_byte()..rest_end].trim().is_empty() {
             break;
         }
         row = f.start_position().row;
@@ -415,24 +443,31 @@ fn last_row(n: Node) -> usize {
 }
 
 /// Nodes that belong to the definition below them.
-fn attaches(n: Node, lines: &Lines, language: Language) -> bool {
+fn attaches(n: Node, name: Option<&str>, lines: &Lines, language: Language) -> bool {
     let kind = n.kind();
     if kind.contains("comment") {
         return true;
     }
     match language {
         Language::Rust => kind == "attribute_item",
-        Language::Haskell => matches!(kind, "haddock" | "signature"),
-        Language::Elixir => {
-            kind == "unary_operator" && lines.text[n.byte_range()].starts_with('@')
+        Language::Haskell => {
+            kind == "haddock"
+                || (kind == "signature"
+                    && (name.is_none()
+                        || n.child_by_field_name("name")
+                            .is_some_and(|s| Some(&lines.text[s.byte_range()]) == name)))
         }
+        Language::Elixir => kind == "unary_operator" && lines.text[n.byte_range()].starts_with('@'),
         Language::Java | Language::Kotlin => kind == "annotation",
+        // A string statement right above a definition is its docstring.
+        Language::Julia => kind == "string_literal",
         _ => false,
     }
 }
 
 /// Shared state for emitting one file.
 struct Cx<'a, 't> {
+    language: Language,
     defs: &'a [Def<'t>],
     lines: &'a Lines<'a>,
     opts: &'a ChunkOptions,
@@ -452,29 +487,62 @@ impl Cx<'_, '_> {
     ) {
         let mut cur = a;
         let gap_cuts = || self.cuts(node);
-        for &i in members {
+        let mut k = 0;
+        while k < members.len() {
+            let i = members[k];
+            // Clauses of one function (Haskell equations, Elixir `def` clauses) with
+            // only blank lines between them form one chunk.
+            let mut last = k;
+            while last + 1 < members.len() && self.same_function(members[last], members[last + 1]) {
+                last += 1;
+            }
+            let group = &members[k..=last];
+            k = last + 1;
             let d = &self.defs[i];
             let s = d.start_row.max(cur);
-            let e = d.end_row.min(b.saturating_sub(1));
+            let e = self.defs[members[last]].end_row.min(b.saturating_sub(1));
             if e < s {
                 // Shares its only line with the previous chunk, which already holds it.
                 continue;
             }
             sink.gap(container, cur, s, &gap_cuts, self.opts);
-            self.definition(sink, i, s, e + 1);
+            self.definition(sink, group, s, e + 1);
             cur = e + 1;
         }
         sink.gap(container, cur, b, &gap_cuts, self.opts);
     }
 
-    /// Emit definition `i` over rows `[s, e)`.
-    fn definition(&self, sink: &mut Sink, i: usize, s: usize, e: usize) {
+    /// Whether definition `b` continues definition `a` (another clause of it).
+    fn same_function(&self, a: usize, b: usize) -> bool {
+        let (da, db) = (&self.defs[a], &self.defs[b]);
+        matches!(self.language, Language::Haskell | Language::Elixir)
+            && matches!(
+                da.kind,
+                ChunkKind::Function | ChunkKind::Method | ChunkKind::Macro
+            )
+            && da.kind == db.kind
+            && da.name.is_some()
+            && da.name == db.name
+            && (da.end_row + 1..db.start_row).all(|r| self.lines.is_blank(r))
+    }
+
+    /// Emit the definition `group[0]` (with further clauses `group[1..]`) over rows `[s, e)`.
+    fn definition(&self, sink: &mut Sink, group: &[usize], s: usize, e: usize) {
+        let i = group[0];
         let d = &self.defs[i];
         let sig = self.lines.line(d.name_row.clamp(s, e.saturating_sub(1)));
         let sym = d.name.as_deref();
         let cont = d.container.as_deref();
-        let cuts = || self.cuts(d.node);
-        if is_container(d.kind) {
+        let cuts = || {
+            let mut c: Vec<usize> = group
+                .iter()
+                .flat_map(|&g| self.cuts(self.defs[g].node))
+                .collect();
+            c.sort_unstable();
+            c.dedup();
+            c
+        };
+        if is_container(d.kind) && group.len() == 1 {
             if let Some(&first) = d.children.first() {
                 let body = self.defs[first].start_row;
                 if body > s && body < e {
@@ -528,5 +596,29 @@ impl Cx<'_, '_> {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_grammar_query_compiles() {
+        for lang in Language::ALL {
+            if lang.grammar().is_some() {
+                if let Err(e) = compiled(lang) {
+                    panic!("{lang}: {e}");
+                }
+                assert!(!kinds(lang).is_empty(), "{lang}");
+            }
+        }
+    }
+
+    #[test]
+    fn clean_name_collapses_and_unquotes() {
+        assert_eq!(clean_name("Map<\n  K,\n  V>"), "Map< K, V>");
+        assert_eq!(clean_name("\"push and pop\""), "push and pop");
+        assert_eq!(clean_name("\""), "\"");
     }
 }

@@ -24,7 +24,9 @@ pub enum EmbedError {
     },
 
     /// The name is neither a registry model nor an existing directory.
-    #[error("unknown model `{0}`: not a registry name (see `cseek models`) nor an existing directory")]
+    #[error(
+        "unknown model `{0}`: not a registry name (see `cseek models`) nor an existing directory"
+    )]
     UnknownModel(String),
 
     /// A file of the model directory is missing or unreadable.

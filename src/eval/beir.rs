@@ -190,14 +190,21 @@ pub fn parse_qrels(text: &str, path: &Path) -> Result<BTreeMap<String, HashMap<S
             return Err(bad(
                 path,
                 line,
-                format!("expected 3 tab-separated columns (query-id, corpus-id, score), found {}", cols.len()),
+                format!(
+                    "expected 3 tab-separated columns (query-id, corpus-id, score), found {}",
+                    cols.len()
+                ),
             ));
         }
         let score = match cols[2].trim().parse::<i32>() {
             Ok(s) => s,
             Err(_) if line == 1 => continue, // header
             Err(_) => {
-                return Err(bad(path, line, format!("score {:?} is not an integer", cols[2])))
+                return Err(bad(
+                    path,
+                    line,
+                    format!("score {:?} is not an integer", cols[2]),
+                ))
             }
         };
         let (q, d) = (cols[0].trim(), cols[1].trim());
@@ -232,7 +239,12 @@ pub fn load_beir(dir: &Path) -> Result<BeirDataset> {
     })
 }
 
-fn check_qrels(docs: &[BeirDoc], queries: &[BeirQuery], qrels_text: &str, path: &Path) -> Result<()> {
+fn check_qrels(
+    docs: &[BeirDoc],
+    queries: &[BeirQuery],
+    qrels_text: &str,
+    path: &Path,
+) -> Result<()> {
     let doc_ids: HashSet<&str> = docs.iter().map(|d| d.id.as_str()).collect();
     let query_ids: HashSet<&str> = queries.iter().map(|q| q.id.as_str()).collect();
     for (i, l) in qrels_text.lines().enumerate() {
@@ -241,10 +253,18 @@ fn check_qrels(docs: &[BeirDoc], queries: &[BeirQuery], qrels_text: &str, path: 
             continue; // header or blank (parse_qrels already rejected anything else)
         }
         if !query_ids.contains(cols[0].trim()) {
-            return Err(bad(path, i + 1, format!("unknown query id {:?}", cols[0].trim())));
+            return Err(bad(
+                path,
+                i + 1,
+                format!("unknown query id {:?}", cols[0].trim()),
+            ));
         }
         if !doc_ids.contains(cols[1].trim()) {
-            return Err(bad(path, i + 1, format!("unknown corpus id {:?}", cols[1].trim())));
+            return Err(bad(
+                path,
+                i + 1,
+                format!("unknown corpus id {:?}", cols[1].trim()),
+            ));
         }
     }
     Ok(())

@@ -133,7 +133,11 @@ impl Fingerprint {
                 Some(target) => Ok((rel.clone(), 0, *blake3::hash(target.as_bytes()).as_bytes())),
                 None => {
                     let bytes = std::fs::read(abs).map_err(|e| Error::io("reading", abs, e))?;
-                    Ok((rel.clone(), bytes.len() as u64, *blake3::hash(&bytes).as_bytes()))
+                    Ok((
+                        rel.clone(),
+                        bytes.len() as u64,
+                        *blake3::hash(&bytes).as_bytes(),
+                    ))
                 }
             })
             .collect();

@@ -191,8 +191,11 @@ impl RepoReport {
         let mut cats: BTreeMap<String, Vec<RepoMetrics>> = BTreeMap::new();
         let mut langs: BTreeMap<String, (Vec<RepoMetrics>, Vec<String>, usize)> = BTreeMap::new();
         for run in runs {
-            let per_query: Vec<RepoMetrics> =
-                run.queries.iter().map(|(_, s)| RepoMetrics::from(*s)).collect();
+            let per_query: Vec<RepoMetrics> = run
+                .queries
+                .iter()
+                .map(|(_, s)| RepoMetrics::from(*s))
+                .collect();
             let m = RepoMetrics::mean_of(&per_query);
             repo_means.push(m);
             for ((cat, _), qm) in run.queries.iter().zip(&per_query) {
@@ -280,7 +283,13 @@ impl RepoReport {
             "category", "queries", "NDCG@10", "MRR@10", "Recall@10"
         );
         for (name, e) in &self.by_category {
-            let _ = writeln!(s, "{:<14} {:>7}  {}", name, e.queries, metric_cols(&e.metrics));
+            let _ = writeln!(
+                s,
+                "{:<14} {:>7}  {}",
+                name,
+                e.queries,
+                metric_cols(&e.metrics)
+            );
         }
         let _ = writeln!(s);
         let _ = writeln!(
@@ -302,7 +311,15 @@ impl RepoReport {
         let _ = writeln!(
             s,
             "{:<14} {:<10} {:>7}  {:>7}  {:>7}  {:>9}  {:>6} {:>7} {:>8}  index",
-            "repo", "language", "queries", "NDCG@10", "MRR@10", "Recall@10", "files", "chunks", "index s"
+            "repo",
+            "language",
+            "queries",
+            "NDCG@10",
+            "MRR@10",
+            "Recall@10",
+            "files",
+            "chunks",
+            "index s"
         );
         for name in &self.repo_order {
             if let Some(e) = self.by_repo.get(name) {
@@ -435,7 +452,11 @@ impl BeirReport {
             s,
             "index: {:.2} s ({})",
             self.index_seconds,
-            if self.index_reused { "reused from cache" } else { "built" }
+            if self.index_reused {
+                "reused from cache"
+            } else {
+                "built"
+            }
         );
         let l = &self.latency_ms;
         let _ = writeln!(

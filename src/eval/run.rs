@@ -51,7 +51,11 @@ pub struct RepoEvalOptions {
 
 impl RepoEvalOptions {
     /// Defaults: lexical mode, top 10, [`DEFAULT_CACHE_DIR`], all repos, default settings.
-    pub fn new(suite: impl Into<PathBuf>, repos_file: impl Into<String>, corpus: impl Into<PathBuf>) -> Self {
+    pub fn new(
+        suite: impl Into<PathBuf>,
+        repos_file: impl Into<String>,
+        corpus: impl Into<PathBuf>,
+    ) -> Self {
         RepoEvalOptions {
             suite: suite.into(),
             repos_file: repos_file.into(),
@@ -219,7 +223,8 @@ pub fn run_repo_suite(opts: &RepoEvalOptions, log: &mut dyn FnMut(&str)) -> Resu
         });
     }
     if let Some((path, w)) = out.as_mut() {
-        w.flush().map_err(|e| Error::io("writing", path.as_path(), e))?;
+        w.flush()
+            .map_err(|e| Error::io("writing", path.as_path(), e))?;
     }
     let config = config(
         opts.mode,
@@ -251,7 +256,10 @@ fn select_repos(all: Vec<RepoSpec>, names: &[String], path: &Path) -> Result<Vec
             list.join(", ")
         )));
     }
-    Ok(all.into_iter().filter(|r| names.contains(&r.name)).collect())
+    Ok(all
+        .into_iter()
+        .filter(|r| names.contains(&r.name))
+        .collect())
 }
 
 /// Open (reusing when the fingerprint matches) or build one repo's index.
@@ -296,7 +304,10 @@ fn repo_index(
                     ));
                     return Ok((s, stamp, true));
                 }
-                Err(e) => log(&format!("{}: cached index unusable ({e}); rebuilding", repo.name)),
+                Err(e) => log(&format!(
+                    "{}: cached index unusable ({e}); rebuilding",
+                    repo.name
+                )),
             }
         }
     }
@@ -362,7 +373,10 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
     let reused = cached.is_some();
     let (searcher, stamp) = match cached {
         Some(c) => {
-            log(&format!("{name}: index reused from cache ({} documents)", c.1.files));
+            log(&format!(
+                "{name}: index reused from cache ({} documents)",
+                c.1.files
+            ));
             c
         }
         None => {
@@ -396,7 +410,9 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
             }
             let summary = b.commit()?;
             if empty > 0 {
-                log(&format!("{name}: {empty} documents with empty text were not indexed"));
+                log(&format!(
+                    "{name}: {empty} documents with empty text were not indexed"
+                ));
             }
             let stamp = Stamp {
                 fingerprint,
@@ -457,7 +473,8 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
         }
     }
     if let Some((path, w)) = out.as_mut() {
-        w.flush().map_err(|e| Error::io("writing", path.as_path(), e))?;
+        w.flush()
+            .map_err(|e| Error::io("writing", path.as_path(), e))?;
     }
     Ok(BeirReport {
         dataset: name,
@@ -495,7 +512,8 @@ fn write_json_line<T: Serialize>(
 ) -> Result<()> {
     serde_json::to_writer(&mut *w, value)
         .map_err(|e| Error::io("writing", path, std::io::Error::other(e)))?;
-    w.write_all(b"\n").map_err(|e| Error::io("writing", path, e))
+    w.write_all(b"\n")
+        .map_err(|e| Error::io("writing", path, e))
 }
 
 fn config(mode: Mode, top_k: usize, suite: String, cache_dir: &Path) -> EvalConfig {
@@ -529,7 +547,10 @@ fn git_state() -> (Option<String>, Option<bool>) {
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     };
-    let dirs = [PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from(".")];
+    let dirs = [
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        PathBuf::from("."),
+    ];
     for dir in &dirs {
         if let Some(head) = run(dir, &["rev-parse", "HEAD"]) {
             let head = head.trim().to_string();

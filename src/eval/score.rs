@@ -205,7 +205,11 @@ pub fn score_beir_query(ranked: &[&str], qrels: &HashMap<String, i32>) -> BeirQu
     }
     // A run must not count a document twice; keep the first occurrence of each id.
     let mut seen = HashSet::new();
-    let ranked: Vec<&str> = ranked.iter().copied().filter(|id| seen.insert(*id)).collect();
+    let ranked: Vec<&str> = ranked
+        .iter()
+        .copied()
+        .filter(|id| seen.insert(*id))
+        .collect();
 
     let mrr10 = ranked
         .iter()
@@ -228,9 +232,8 @@ pub fn score_beir_query(ranked: &[&str], qrels: &HashMap<String, i32>) -> BeirQu
         .map(|(i, &g)| g as f64 * discount(i + 1))
         .sum();
 
-    let recall = |k: usize| {
-        ranked.iter().take(k).filter(|id| gain(id) > 0).count() as f64 / n_rel as f64
-    };
+    let recall =
+        |k: usize| ranked.iter().take(k).filter(|id| gain(id) > 0).count() as f64 / n_rel as f64;
     BeirQueryScore {
         mrr10,
         ndcg10: dcg / idcg,

@@ -105,7 +105,10 @@ impl TryFrom<RawQuery> for Query {
             return Err(format!("query {:?}: empty category", raw.query));
         }
         if raw.relevant.is_empty() && raw.secondary.is_empty() {
-            return Err(format!("query {:?}: no relevant or secondary targets", raw.query));
+            return Err(format!(
+                "query {:?}: no relevant or secondary targets",
+                raw.query
+            ));
         }
         Ok(Query {
             query: raw.query,
@@ -191,7 +194,9 @@ impl TryFrom<serde_json::Value> for TargetRepr {
                         .and_then(|n| u32::try_from(n).ok())
                         .filter(|&n| n >= 1)
                         .ok_or_else(|| {
-                            format!("span target {path:?}: `{key}` must be a line number >= 1, got {v}")
+                            format!(
+                                "span target {path:?}: `{key}` must be a line number >= 1, got {v}"
+                            )
                         })
                 };
                 let start_line = line("start_line")?;
@@ -250,12 +255,11 @@ pub fn parse_repos(text: &str, path: &Path) -> Result<Vec<RepoSpec>> {
             line: 0,
             detail,
         };
-        if r.name.is_empty()
-            || r.name == "."
-            || r.name == ".."
-            || r.name.contains(['/', '\\'])
-        {
-            return Err(bad(format!("repo name {:?} is not a plain directory name", r.name)));
+        if r.name.is_empty() || r.name == "." || r.name == ".." || r.name.contains(['/', '\\']) {
+            return Err(bad(format!(
+                "repo name {:?} is not a plain directory name",
+                r.name
+            )));
         }
         if normalize_root(&r.root).split('/').any(|c| c == "..") || Path::new(&r.root).is_absolute()
         {
@@ -288,5 +292,7 @@ pub fn load_annotations(path: &Path) -> Result<Vec<Query>> {
 
 /// The annotations file of a repo: `<suite>/annotations/<name>.json`.
 pub fn annotations_path(suite: &Path, repo: &RepoSpec) -> PathBuf {
-    suite.join("annotations").join(format!("{}.json", repo.name))
+    suite
+        .join("annotations")
+        .join(format!("{}.json", repo.name))
 }

@@ -5,11 +5,11 @@
 //!
 //! | field          | content                                   | analysis                     |
 //! |----------------|-------------------------------------------|------------------------------|
-//! | `text`         | chunk text                                | code analyzer, positions     |
+//! | `text`         | chunk text                                | code analyzer                |
 //! | `symbol`       | symbol name                               | code analyzer                |
 //! | `container`    | enclosing class / impl / module name      | code analyzer                |
 //! | `path`         | file path without extension               | code analyzer                |
-//! | `symbol_exact` | lowercased symbol keys (see [`symbol_keys`]) | raw, no field norms       |
+//! | `symbol_exact` | symbol keys: `foo::bar`, `parse_config`    | raw, no field norms          |
 //! | `file_id`      | file id                                   | u64, indexed + fast (filter) |
 //! | `chunk_id`     | chunk id                                  | u64, fast (read back)        |
 //!
@@ -56,11 +56,12 @@ pub const LEXICAL_FORMAT_VERSION: u32 = 1;
 const MARKER_FILE: &str = "cseek-lexical.version";
 const MARKER_PREFIX: &str = "cseek-lexical-format ";
 
-/// Indexing memory budget (shared by the indexing threads). Large enough that tens of
-/// thousands of chunks fit in one in-memory segment per thread.
+/// Indexing memory budget. Large enough that tens of thousands of chunks fit in one
+/// in-memory segment.
 const WRITER_MEMORY_BYTES: usize = 192 << 20;
-/// Tantivy needs at least ~15 MB per indexing thread.
-const MIN_BYTES_PER_THREAD: usize = 32 << 20;
+
+/// Longest `symbol_exact` key kept.
+const MAX_KEY_LEN: usize = 512;
 
 /// At most this many distinct query tokens are searched (a pasted code snippet as a query
 /// would otherwise build a query with thousands of clauses).
@@ -86,9 +87,9 @@ const BOOST_NORM_TOKEN: f32 = 0.75;
 /// configured`). A query made only of them is searched as is.
 const STOPWORDS: &[&str] = &[
     "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "of", "to", "in", "on",
-    "at", "by", "for", "with", "from", "and", "or", "how", "what", "where", "which", "who",
-    "when", "why", "does", "do", "did", "i", "we", "you", "it", "its", "this", "that", "there",
-    "can", "me", "my",
+    "at", "by", "for", "with", "from", "and", "or", "how", "what", "where", "which", "who", "when",
+    "why", "does", "do", "did", "i", "we", "you", "it", "its", "this", "that", "there", "can",
+    "me", "my",
 ];
 
 /// One chunk as the lexical index sees it.
@@ -100,9 +101,10 @@ pub struct LexicalDoc<'a> {
     pub file_id: u32,
     /// Path of the file relative to the indexed root, `/`-separated.
     pub path: &'a str,
-    /// Language of the file.
+    /// Language of the file (not indexed yet; filtering by language goes through
+    /// `allowed_files`).
     pub language: Language,
-    /// What the chunk is.
+    /// What the chunk is (not indexed yet).
     pub kind: ChunkKind,
     /// Name of the defined symbol, if the chunk is a definition.
     pub symbol: Option<&'a str>,
@@ -143,7 +145,9 @@ impl Fields {
                     .set_index_option(record),
             )
         };
-        let text = b.add_text_field("text", code(IndexRecordOption::WithFreqsAndPositions));
+        // No positions: nothing queries them yet and they double the index size. (Phrase or
+        // proximity boosting would need them, and a format version bump.)
+        let text = b.add_text_field("text", code(IndexRecordOption::WithFreqs));
         let symbol = b.add_text_field("symbol", code(IndexRecordOption::WithFreqs));
         let container = b.add_text_field("container", code(IndexRecordOption::WithFreqs));
         let path = b.add_text_field("path", code(IndexRecordOption::WithFreqs));
@@ -157,7 +161,10 @@ impl Fields {
                     .set_fieldnorms(false),
             ),
         );
-        let file_id = b.add_u64_field("file_id", NumericOptions::default().set_indexed().set_fast());
+        let file_id = b.add_u64_field(
+            "file_id",
+            NumericOptions::default().set_indexed().set_fast(),
+        );
         let chunk_id = b.add_u64_field("chunk_id", NumericOptions::default().set_fast());
         let fields = Fields {
             text,
@@ -246,6 +253,8 @@ fn symbol_keys(symbol: &str, container: Option<&str>) -> Vec<String> {
             keys.push(format!("{}::{norm}", last(&cnorm)));
         }
     }
+    // Far below tantivy's term length limit; a symbol this long is not typed by anyone.
+    keys.retain(|k| k.len() <= MAX_KEY_LEN);
     keys.sort();
     keys.dedup();
     keys
@@ -288,10 +297,10 @@ impl LexicalWriter {
             .settings(settings)
             .create_in_dir(dir)?;
         register_tokenizer(&index);
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, WRITER_MEMORY_BYTES / MIN_BYTES_PER_THREAD);
-        let writer = index.writer_with_num_threads(threads, WRITER_MEMORY_BYTES)?;
+        // One indexing thread: with several, documents land in segments in an order that
+        // depends on thread timing, so the merged index (and score ties, and float sums)
+        // differ from build to build. Reproducible evals are worth the ~1.5x build time.
+        let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
         // Segments are merged once, at the end: merging while indexing would redo work.
         writer.set_merge_policy(Box::new(NoMergePolicy));
         Ok(LexicalWriter {
@@ -334,8 +343,7 @@ impl LexicalWriter {
         self.writer.garbage_collect_files().wait()?;
         self.writer.wait_merging_threads()?;
         let marker = self.dir.join(MARKER_FILE);
-        let mut file =
-            fs::File::create(&marker).map_err(|e| Error::io("creating", &marker, e))?;
+        let mut file = fs::File::create(&marker).map_err(|e| Error::io("creating", &marker, e))?;
         file.write_all(format!("{MARKER_PREFIX}{LEXICAL_FORMAT_VERSION}\n").as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(|e| Error::io("writing", &marker, e))?;
@@ -451,7 +459,8 @@ impl LexicalIndex {
         let top = self
             .searcher
             .search(&query, &TopDocs::with_limit(limit).order_by_score())?;
-        top.into_iter()
+        let mut hits = top
+            .into_iter()
             .map(|(score, addr)| {
                 let id = self
                     .chunk_ids
@@ -464,7 +473,11 @@ impl LexicalIndex {
                     score,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        // Equal scores come back in file order, so results never depend on collector
+        // internals.
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk_id.cmp(&b.chunk_id)));
+        Ok(hits)
     }
 }
 
@@ -573,11 +586,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys() {
-        assert_eq!(key_forms("Foo.parseJSON"), ("foo::parsejson".into(), "foo::parse_json".into()));
+    fn key_forms_normalise_separators_and_case() {
+        let kf = |s: &str| key_forms(s);
         assert_eq!(
-            symbol_keys("bar", Some("Foo<T>")),
-            ["bar", "foo::bar"]
+            kf("Foo.parseJSON"),
+            ("foo::parsejson".into(), "foo::parse_json".into())
         );
+        assert_eq!(kf("Foo::bar()"), ("foo::bar".into(), "foo::bar".into()));
+        assert_eq!(
+            kf("parse_config"),
+            ("parse_config".into(), "parse_config".into())
+        );
+        assert_eq!(
+            kf("Getting Started"),
+            ("getting::started".into(), "getting::started".into())
+        );
+        assert_eq!(kf("();"), (String::new(), String::new()));
+    }
+
+    #[test]
+    fn symbol_keys_cover_qualified_forms() {
+        assert_eq!(symbol_keys("bar", Some("Foo<T>")), ["bar", "foo::bar"]);
+        assert_eq!(
+            symbol_keys("parseJSON", Some("app.io.JsonReader")),
+            [
+                "app::io::json_reader::parse_json",
+                "app::io::jsonreader::parsejson",
+                "json_reader::parse_json",
+                "jsonreader::parsejson",
+                "parse_json",
+                "parsejson",
+            ]
+        );
+        assert!(symbol_keys("()", None).is_empty());
+    }
+
+    #[test]
+    fn path_words_drop_the_extension() {
+        assert_eq!(path_words("src/io/read-file.rs"), "src/io/read-file");
+        assert_eq!(path_words("Makefile"), "Makefile");
+        assert_eq!(path_words("conf/.gitignore"), "conf/.gitignore");
+        assert_eq!(path_words("a.d/b"), "a.d/b");
     }
 }

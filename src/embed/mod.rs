@@ -1,0 +1,537 @@
+//! The embed stage: text → dense vectors with the code-embedding models people use.
+//!
+//! ```no_run
+//! use cseek::embed::{Embedder, EmbedOptions};
+//! let e = Embedder::load("minilm", &EmbedOptions::default())?;
+//! let docs = e.embed_documents(&["fn main() {}"])?;
+//! let query = e.embed_queries(&["entry point"])?;
+//! assert_eq!(docs[0].len(), e.dims());
+//! # Ok::<(), cseek::embed::EmbedError>(())
+//! ```
+//!
+//! - [`Embedder::load`] resolves a registry name, Hugging Face id or directory
+//!   ([`resolve`]), picks the device ([`device`]), reads the architecture from
+//!   `config.json` and loads the weights into one of the model files ([`bert`],
+//!   [`nomic_bert`], [`jina_bert`], [`t5`], [`codesage`]), all built on the shared encoder
+//!   of [`layers`].
+//! - Embedding sorts texts by token length, cuts batches by a padded-token budget, pads
+//!   within a batch, masks pads out of attention and pooling, and returns vectors in
+//!   input order. Texts longer than the model's limit are truncated, never rejected.
+//! - Pooling, projection, Matryoshka truncation and normalisation happen once, here.
+
+pub mod bert;
+pub mod codesage;
+pub mod config;
+pub mod device;
+mod error;
+pub mod jina_bert;
+pub mod layers;
+pub mod model;
+pub mod nomic_bert;
+pub mod registry;
+pub mod resolve;
+pub mod t5;
+#[doc(hidden)]
+pub mod testkit;
+mod tokenize;
+pub mod weights;
+
+use std::path::PathBuf;
+
+use candle_core::{DType, Device, IndexOp, Tensor};
+use serde::Serialize;
+
+pub use device::DeviceRequest;
+pub use error::{EmbedError, Result};
+pub use model::{EncoderInput, EncoderModel};
+pub use registry::{Arch, InputTemplate, ModelEntry, Pooling, REGISTRY};
+
+use config::RawConfig;
+use tokenize::TextEncoder;
+
+/// Options of [`Embedder::load`].
+#[derive(Debug, Clone)]
+pub struct EmbedOptions {
+    /// Where to run.
+    pub device: DeviceRequest,
+    /// Weight/activation dtype; `None`: f32 on CPU, f16 on GPU.
+    pub dtype: Option<DType>,
+    /// CPU threads. Sets `RAYON_NUM_THREADS`/`CANDLE_NUM_THREADS`, which candle reads when
+    /// its thread pools start, i.e. this only takes effect before the first model run of
+    /// the process. `None`: the environment's `RAYON_NUM_THREADS`, else physical cores.
+    pub threads: Option<usize>,
+    /// Lower the model's token limit (it is never raised past what positions allow).
+    pub max_tokens: Option<usize>,
+    /// Matryoshka output dimension (must be one the model allows).
+    pub matryoshka_dim: Option<usize>,
+    /// Padded tokens (batch × longest) per forward pass.
+    pub batch_token_budget: usize,
+    /// Use this directory for the model instead of searching (also for registry names, so
+    /// the registry's pooling/prefixes apply to a local copy).
+    pub model_dir: Option<PathBuf>,
+    /// Permit downloading from the Hugging Face hub.
+    pub allow_download: bool,
+    /// Do not print the device choice to stderr (it is still in [`EmbedderInfo`]).
+    pub quiet: bool,
+}
+
+impl Default for EmbedOptions {
+    fn default() -> Self {
+        Self {
+            device: DeviceRequest::Auto,
+            dtype: None,
+            threads: None,
+            max_tokens: None,
+            matryoshka_dim: None,
+            batch_token_budget: 8192,
+            model_dir: None,
+            allow_download: true,
+            quiet: false,
+        }
+    }
+}
+
+/// What was loaded and how it will be used.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmbedderInfo {
+    /// Registry name, or the directory for local models.
+    pub name: String,
+    /// Hugging Face id when known.
+    pub hf_id: Option<String>,
+    /// Model directory.
+    pub dir: PathBuf,
+    /// How the directory was found.
+    pub source: String,
+    /// Architecture.
+    pub arch: Arch,
+    /// Pooling.
+    pub pooling: Pooling,
+    /// L2 normalisation of outputs.
+    pub normalize: bool,
+    /// Output dimension (after Matryoshka truncation).
+    pub dims: usize,
+    /// The model's full output dimension.
+    pub native_dims: usize,
+    /// Token limit.
+    pub max_tokens: usize,
+    /// Query prefix applied by [`Embedder::embed_queries`].
+    pub query_prefix: String,
+    /// Document prefix applied by [`Embedder::embed_documents`].
+    pub document_prefix: String,
+    /// Device name (`cpu`, `cuda:0`, `metal`).
+    pub device: String,
+    /// How the device was chosen.
+    pub device_report: String,
+    /// Dtype name.
+    pub dtype: String,
+}
+
+/// A loaded model with its tokenizer and usage profile.
+pub struct Embedder {
+    model: Box<dyn EncoderModel>,
+    tokenizer: TextEncoder,
+    info: EmbedderInfo,
+    matryoshka_layer_norm: bool,
+    budget: usize,
+}
+
+impl std::fmt::Debug for Embedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedder")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Applies a CPU thread count for candle and rayon (see [`EmbedOptions::threads`]).
+pub fn set_threads(n: usize) {
+    if n == 0 {
+        return;
+    }
+    // Single-threaded at this point in the CLI; candle reads these when its pools start.
+    std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+    // Fails harmlessly if the global pool already exists.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global();
+}
+
+/// Loads the architecture named by `cfg` from `dir`.
+pub fn load_model(
+    dir: &std::path::Path,
+    cfg: &RawConfig,
+    arch: Arch,
+    dtype: DType,
+    device: &Device,
+) -> Result<Box<dyn EncoderModel>> {
+    Ok(match arch {
+        Arch::Bert | Arch::Roberta => {
+            Box::new(bert::BertModel::load(dir, cfg, arch, dtype, device)?)
+        }
+        Arch::NomicBert => Box::new(nomic_bert::NomicBertModel::load(dir, cfg, dtype, device)?),
+        Arch::JinaBert => Box::new(jina_bert::JinaBertModel::load(dir, cfg, dtype, device)?),
+        Arch::T5Encoder => Box::new(t5::T5EncoderModel::load(dir, cfg, dtype, device)?),
+        Arch::CodeSage => Box::new(codesage::CodeSageModel::load(dir, cfg, dtype, device)?),
+    })
+}
+
+impl Embedder {
+    /// Resolves and loads `spec`: a registry name (`cseek models`), a Hugging Face id, or a
+    /// model directory (`config.json`, `tokenizer.json`, weights).
+    pub fn load(spec: &str, opts: &EmbedOptions) -> Result<Self> {
+        if let Some(n) = opts.threads {
+            set_threads(n);
+        }
+        if opts.batch_token_budget == 0 {
+            return Err(EmbedError::InvalidOption(
+                "batch token budget must be > 0".into(),
+            ));
+        }
+        let resolved = resolve::resolve(spec, opts.model_dir.as_deref(), opts.allow_download)?;
+        let choice = device::select(opts.device)?;
+        if !opts.quiet {
+            eprintln!("cseek embed: {}", choice.report);
+        }
+        let dtype = opts
+            .dtype
+            .unwrap_or_else(|| device::default_dtype(&choice.device));
+        let dir = resolved.dir.clone();
+        let cfg = RawConfig::read(&dir)?;
+        let arch = cfg.arch()?;
+        let entry = resolved.entry;
+        if let Some(e) = entry {
+            if e.arch != arch {
+                return Err(cfg.err(format!(
+                    "`{}` is a {} model but this config.json describes {} ({})",
+                    e.name,
+                    e.arch.as_str(),
+                    arch.as_str(),
+                    cfg.describe()
+                )));
+            }
+        }
+        let model = load_model(&dir, &cfg, arch, dtype, &choice.device)?;
+        let native_dims = model.output_dims();
+
+        let default_pool = if arch == Arch::T5Encoder {
+            Pooling::Cls
+        } else {
+            Pooling::Mean
+        };
+        let pooling = entry
+            .map(|e| e.pooling)
+            .unwrap_or_else(|| config::sentence_transformers_pooling(&dir).unwrap_or(default_pool));
+        // Local models are normalised: cseek ranks by cosine.
+        let normalize = entry.map(|e| e.normalize).unwrap_or(true);
+        let limit = entry
+            .map(|e| e.max_tokens)
+            .or_else(|| model.max_positions())
+            .unwrap_or_else(|| cfg.usize_or(&["n_positions", "max_position_embeddings"], 512));
+        let hard = model.max_positions().unwrap_or(usize::MAX);
+        let max_tokens = opts.max_tokens.unwrap_or(limit).min(limit).min(hard);
+
+        let dims = match opts.matryoshka_dim {
+            None => native_dims,
+            Some(d) => {
+                let allowed = match entry {
+                    Some(e) => e.matryoshka_dims.contains(&d) || d == native_dims,
+                    None => d > 0 && d <= native_dims,
+                };
+                if !allowed {
+                    let list = entry
+                        .map(|e| format!("{:?}", e.matryoshka_dims))
+                        .unwrap_or_default();
+                    return Err(EmbedError::InvalidOption(format!(
+                        "Matryoshka dimension {d} is not allowed for this model (allowed: {} {list})",
+                        if entry.is_some_and(|e| e.matryoshka_dims.is_empty()) { "none;" } else { "" }
+                    )));
+                }
+                d
+            }
+        };
+        let template = entry
+            .map(|e| e.template)
+            .unwrap_or(InputTemplate::Tokenizer);
+        let config_pad = cfg
+            .value
+            .get("pad_token_id")
+            .and_then(|v| v.as_u64())
+            .map(|v| v as u32);
+        let tokenizer = TextEncoder::load(&dir, max_tokens, template, config_pad)?;
+
+        let info = EmbedderInfo {
+            name: entry
+                .map(|e| e.name.to_string())
+                .unwrap_or_else(|| dir.display().to_string()),
+            hf_id: entry.map(|e| e.hf_id.to_string()),
+            dir,
+            source: resolved.source.to_string(),
+            arch,
+            pooling,
+            normalize,
+            dims,
+            native_dims,
+            max_tokens,
+            query_prefix: entry
+                .map(|e| e.query_prefix.to_string())
+                .unwrap_or_default(),
+            document_prefix: entry
+                .map(|e| e.document_prefix.to_string())
+                .unwrap_or_default(),
+            device: choice.name,
+            device_report: choice.report,
+            dtype: format!("{dtype:?}").to_lowercase(),
+        };
+        Ok(Self {
+            model,
+            tokenizer,
+            info,
+            // Nomic applies its layer norm whenever a Matryoshka dim is asked for (768 too).
+            matryoshka_layer_norm: opts.matryoshka_dim.is_some()
+                && entry.is_some_and(|e| e.matryoshka_layer_norm),
+            budget: opts.batch_token_budget,
+        })
+    }
+
+    /// Output dimension.
+    pub fn dims(&self) -> usize {
+        self.info.dims
+    }
+
+    /// What was loaded and how it is used.
+    pub fn info(&self) -> &EmbedderInfo {
+        &self.info
+    }
+
+    /// Embeds documents (code chunks), with the model's document prefix.
+    pub fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.embed_with_prefix(texts, &self.info.document_prefix)
+    }
+
+    /// Embeds queries, with the model's query prefix.
+    pub fn embed_queries(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.embed_with_prefix(texts, &self.info.query_prefix)
+    }
+
+    /// Token ids the model sees for each text (prefix not added), after truncation.
+    pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        self.tokenizer.encode(texts)
+    }
+
+    /// Embeds texts with an explicit prefix.
+    pub fn embed_with_prefix(&self, texts: &[&str], prefix: &str) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let prefixed: Vec<String>;
+        let inputs: Vec<&str> = if prefix.is_empty() {
+            texts.to_vec()
+        } else {
+            prefixed = texts.iter().map(|t| format!("{prefix}{t}")).collect();
+            prefixed.iter().map(String::as_str).collect()
+        };
+        let ids = self.tokenizer.encode(&inputs)?;
+        self.embed_token_ids(&ids)
+    }
+
+    /// Embeds pre-tokenised sequences (already framed and truncated).
+    pub fn embed_token_ids(&self, ids: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        let lengths: Vec<usize> = ids.iter().map(Vec::len).collect();
+        let mut out: Vec<Vec<f32>> = vec![Vec::new(); ids.len()];
+        for batch in plan_batches(&lengths, self.budget) {
+            let rows: Vec<&[u32]> = batch.iter().map(|&i| ids[i].as_slice()).collect();
+            let vecs = self.run_batch(&rows)?;
+            for (i, v) in batch.into_iter().zip(vecs) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+
+    fn run_batch(&self, rows: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        let device = self.model.device();
+        let seq_len = rows.iter().map(|r| r.len()).max().unwrap_or(1).max(1);
+        let lengths: Vec<usize> = rows.iter().map(|r| r.len()).collect();
+        let mut ids_host = Vec::with_capacity(rows.len() * seq_len);
+        for r in rows {
+            ids_host.extend_from_slice(r);
+            ids_host.extend(std::iter::repeat_n(
+                self.tokenizer.pad_id,
+                seq_len - r.len(),
+            ));
+        }
+        let input_ids = Tensor::from_vec(ids_host.clone(), (rows.len(), seq_len), device)?;
+        let input = EncoderInput {
+            input_ids,
+            ids_host,
+            lengths: lengths.clone(),
+            seq_len,
+        };
+        let hidden = self.model.forward(&input)?.to_dtype(DType::F32)?;
+        let pooled = pool(&hidden, &lengths, self.info.pooling)?;
+        let projected = self
+            .model
+            .project(&pooled.to_dtype(self.model.dtype())?)?
+            .to_dtype(DType::F32)?;
+        let mut vecs: Vec<Vec<f32>> = projected.to_vec2()?;
+        for v in &mut vecs {
+            finish(
+                v,
+                self.info.dims,
+                self.matryoshka_layer_norm,
+                self.info.normalize,
+            );
+        }
+        Ok(vecs)
+    }
+}
+
+/// Groups indices (sorted by descending length) into batches whose padded size
+/// `count × longest` stays within `budget` (a single over-long text forms its own batch).
+pub fn plan_batches(lengths: &[usize], budget: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.sort_by(|&a, &b| lengths[b].cmp(&lengths[a]).then(a.cmp(&b)));
+    let mut batches = Vec::new();
+    let mut cur: Vec<usize> = Vec::new();
+    let mut longest = 0;
+    for i in order {
+        let l = lengths[i].max(1);
+        let new_longest = longest.max(l);
+        if !cur.is_empty() && (cur.len() + 1) * new_longest > budget {
+            batches.push(std::mem::take(&mut cur));
+            longest = 0;
+        }
+        longest = longest.max(l);
+        cur.push(i);
+    }
+    if !cur.is_empty() {
+        batches.push(cur);
+    }
+    batches
+}
+
+/// Pools `[B, L, H]` f32 states over each row's real tokens.
+pub fn pool(hidden: &Tensor, lengths: &[usize], pooling: Pooling) -> Result<Tensor> {
+    let (b, l, _) = hidden.dims3()?;
+    Ok(match pooling {
+        Pooling::Cls => hidden.i((.., 0, ..))?.contiguous()?,
+        Pooling::Last => {
+            let rows = (0..b)
+                .map(|r| hidden.i((r, lengths[r].max(1) - 1, ..)))
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            Tensor::stack(&rows, 0)?
+        }
+        Pooling::Mean => {
+            let mut m = Vec::with_capacity(b * l);
+            for &n in lengths {
+                m.extend((0..l).map(|j| if j < n { 1.0f32 } else { 0.0 }));
+            }
+            let mask = Tensor::from_vec(m, (b, l, 1), hidden.device())?;
+            let counts: Vec<f32> = lengths.iter().map(|&n| n.max(1) as f32).collect();
+            let counts = Tensor::from_vec(counts, (b, 1), hidden.device())?;
+            hidden
+                .broadcast_mul(&mask)?
+                .sum(1)?
+                .broadcast_div(&counts)?
+        }
+    })
+}
+
+/// Matryoshka truncation and L2 normalisation of one pooled vector, in place.
+/// Nomic's recipe (`layer_norm_first`) layer-norms (no affine, ε 1e-5) over the full
+/// vector before truncating. Truncated vectors are always re-normalised.
+pub fn finish(v: &mut Vec<f32>, dims: usize, layer_norm_first: bool, normalize: bool) {
+    let truncating = dims < v.len();
+    if layer_norm_first {
+        let n = v.len() as f32;
+        let mean = v.iter().sum::<f32>() / n;
+        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / n;
+        let inv = 1.0 / (var + 1e-5).sqrt();
+        for x in v.iter_mut() {
+            *x = (*x - mean) * inv;
+        }
+    }
+    v.truncate(dims);
+    if normalize || truncating {
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        for x in v.iter_mut() {
+            *x /= norm;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_respect_the_budget_and_cover_every_text_once() {
+        let lengths = [5, 40, 7, 40, 3, 12];
+        let batches = plan_batches(&lengths, 64);
+        let mut seen: Vec<usize> = batches.iter().flatten().copied().collect();
+        seen.sort();
+        assert_eq!(seen, vec![0, 1, 2, 3, 4, 5]);
+        for b in &batches {
+            let longest = b.iter().map(|&i| lengths[i]).max().unwrap();
+            assert!(b.len() == 1 || b.len() * longest <= 64, "{batches:?}");
+        }
+        // Longest first, so padding within a batch stays small.
+        assert_eq!(batches[0], vec![1]);
+        // An over-long text still gets a batch of its own.
+        assert_eq!(plan_batches(&[1000], 64), vec![vec![0]]);
+        assert!(plan_batches(&[], 64).is_empty());
+    }
+
+    #[test]
+    fn finish_normalises_and_truncates() {
+        let mut v = vec![3.0, 4.0, 0.0, 0.0];
+        finish(&mut v, 4, false, true);
+        assert_eq!(v, vec![0.6, 0.8, 0.0, 0.0]);
+        let mut v = vec![3.0, 4.0, 12.0, 0.0];
+        finish(&mut v, 2, false, false);
+        assert_eq!(v, vec![0.6, 0.8], "truncation always re-normalises");
+        let mut z = vec![0.0; 3];
+        finish(&mut z, 3, false, true);
+        assert!(z.iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn device_and_dtype_parsing() {
+        assert_eq!(
+            "auto".parse::<DeviceRequest>().unwrap(),
+            DeviceRequest::Auto
+        );
+        assert_eq!(
+            "CUDA:2".parse::<DeviceRequest>().unwrap(),
+            DeviceRequest::Cuda(2)
+        );
+        assert!("cuda:x".parse::<DeviceRequest>().is_err());
+        assert_eq!(device::parse_dtype("bf16").unwrap(), DType::BF16);
+        assert!(device::parse_dtype("f8").is_err());
+        // auto never fails: it falls back to the CPU and says why.
+        let c = device::select(DeviceRequest::Auto).unwrap();
+        assert!(c.report.starts_with("device: auto -> "));
+        assert!(device::mask_value(DType::F16).is_finite());
+        assert!(half_finite(device::mask_value(DType::F16)));
+    }
+
+    fn half_finite(x: f32) -> bool {
+        Tensor::new(&[x], &Device::Cpu)
+            .and_then(|t| t.to_dtype(DType::F16))
+            .and_then(|t| t.to_dtype(DType::F32))
+            .and_then(|t| t.to_vec1::<f32>())
+            .map(|v| v[0].is_finite())
+            .unwrap_or(false)
+    }
+
+    #[test]
+    fn registry_is_consistent() {
+        for e in REGISTRY {
+            assert!(e.dims > 0 && e.max_tokens > 4, "{}", e.name);
+            assert!(e.matryoshka_dims.iter().all(|d| *d <= e.dims), "{}", e.name);
+            assert_eq!(registry::lookup(e.hf_id).map(|x| x.name), Some(e.name));
+        }
+        assert_eq!(registry::lookup("MiniLM").map(|e| e.dims), Some(384));
+    }
+}
