@@ -377,3 +377,29 @@ fn errors_are_typed_not_panics() {
         assert!(matches!(g, Err(EmbedError::Device(_))));
     }
 }
+
+#[test]
+fn roberta_models_load_with_vocab_json_and_merges_only() {
+    // CodeBERT and UniXcoder publish vocab.json + merges.txt, no tokenizer.json.
+    let tmp = tempfile::tempdir().unwrap();
+    write_tiny_model(tmp.path(), Arch::Roberta, TinySize::tiny(), "").unwrap();
+    let vocab = cseek::embed::testkit::write_roberta_bpe(tmp.path()).unwrap();
+    assert!(!tmp.path().join("tokenizer.json").exists());
+    let id = |t: &str| vocab[t].as_u64().unwrap() as u32;
+    let words = [id("sort"), id("Ġa"), id("Ġlist")];
+
+    let codebert = Embedder::load("codebert", &opts(tmp.path())).unwrap();
+    let ids = codebert.tokenize(&["sort a list"]).unwrap();
+    assert_eq!(ids[0], [&[0][..], &words, &[2]].concat());
+
+    let unix = Embedder::load("unixcoder", &opts(tmp.path())).unwrap();
+    let ids = unix.tokenize(&["sort a list"]).unwrap();
+    assert_eq!(ids[0], [&[0, 5, 2][..], &words, &[2]].concat());
+    // Special tokens written in the text are recognised as such, not split into bytes.
+    let ids = codebert.tokenize(&["sort<mask>"]).unwrap();
+    assert_eq!(ids[0], vec![0, id("sort"), 4, 2]);
+
+    let v = unix.embed_documents(&["sort a list", "a list"]).unwrap();
+    assert_eq!(v[0].len(), 32);
+    assert!((norm(&v[0]) - 1.0).abs() < 1e-5);
+}

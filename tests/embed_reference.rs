@@ -10,7 +10,11 @@
 //! Regenerate (only when the replicas change):
 //! ```sh
 //! cargo test --test embed_reference -- --ignored regenerate_fixtures
-//! python3 tests/reference/embed_reference.py tests/fixtures/embed/*/
+//! python3 tests/reference/embed_reference.py $(ls -d tests/fixtures/embed/*/ | grep -v -- -bin/)
+//! mkdir -p tests/fixtures/embed/codesage-small-bin
+//! cp tests/fixtures/embed/codesage-small/{config,tokenizer}.json tests/fixtures/embed/codesage-small-bin/
+//! python3 tests/reference/write_pytorch_bin.py tests/fixtures/embed/codesage-small/model.safetensors \
+//!     tests/fixtures/embed/codesage-small-bin/pytorch_model.bin
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -163,4 +167,21 @@ fn compare(name: &str, got: &[Vec<f32>], want: &[Vec<f64>]) {
             "{name}: text {i} differs from the numpy reference by {d}"
         );
     }
+}
+
+/// CodeSage (like CodeBERT and CodeT5+) ships only `pytorch_model.bin`: the same replica
+/// converted by `tests/reference/write_pytorch_bin.py` (torch.save's zip layout) must give
+/// the numpy reference's vectors.
+#[test]
+fn pytorch_bin_checkpoint_matches_reference() {
+    let dir = root().join("codesage-small-bin");
+    assert!(dir.join("pytorch_model.bin").is_file() && !dir.join("model.safetensors").exists());
+    let e = load("codesage-small", &dir, None);
+    let got = e.embed_with_prefix(TEXTS, "").unwrap();
+    let expected = read_json(&root().join("codesage-small/expected.json"));
+    compare(
+        "codesage-small (.bin)",
+        &got,
+        &as_matrix(&expected["embeddings"]),
+    );
 }

@@ -26,18 +26,18 @@ pub(crate) struct Compiled {
 /// The compiled query of `language`, or an error message when the grammar or query is
 /// broken (a cseek bug; callers fall back to windows, and a test compiles every query).
 pub(crate) fn compiled(language: Language) -> Result<&'static Compiled, String> {
-    static CACHE: OnceLock<HashMap<Language, Result<Compiled, String>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| {
-        Language::ALL
-            .into_iter()
-            .filter(|l| l.grammar().is_some())
-            .map(|l| (l, compile(l)))
-            .collect()
-    });
-    match cache.get(&language) {
-        Some(Ok(c)) => Ok(c),
-        Some(Err(e)) => Err(e.clone()),
-        None => Err(format!("{language} has no grammar")),
+    // One cell per language, filled on first use: compiling a query costs tens of
+    // milliseconds, and a repository usually holds a few languages, not all of them.
+    static CACHE: [OnceLock<Result<Compiled, String>>; Language::ALL.len()] =
+        [const { OnceLock::new() }; Language::ALL.len()];
+    let slot = Language::ALL
+        .iter()
+        .position(|l| *l == language)
+        .and_then(|i| CACHE.get(i))
+        .ok_or_else(|| format!("{language} is not in Language::ALL"))?;
+    match slot.get_or_init(|| compile(language)) {
+        Ok(c) => Ok(c),
+        Err(e) => Err(e.clone()),
     }
 }
 

@@ -182,7 +182,18 @@ pub fn write_embeddings(
     } else {
         e.embed_documents(&refs)?
     };
-    let json = serde_json::json!({"model": e.info().name, "dims": e.dims(), "vectors": vectors});
-    writeln!(out, "{json}")?;
+    // A struct, not `json!`, so the keys keep the documented order.
+    #[derive(serde::Serialize)]
+    struct Output<'a, V: serde::Serialize> {
+        model: &'a str,
+        dims: usize,
+        vectors: V,
+    }
+    let json = Output {
+        model: &e.info().name,
+        dims: e.dims(),
+        vectors: &vectors,
+    };
+    writeln!(out, "{}", serde_json::to_string(&json)?)?;
     Ok(())
 }

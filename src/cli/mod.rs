@@ -20,6 +20,8 @@ use cseek::search::{Mode, SearchHit, SearchRequest, Searcher};
 use cseek::store::{self, Store};
 use cseek::walk::{WalkOptions, DEFAULT_EXCLUDED_DIRS};
 
+mod embed;
+
 #[derive(Parser)]
 #[command(
     name = "cseek",
@@ -52,6 +54,10 @@ enum Command {
     /// Measure retrieval quality on benchmark suites.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// List the embedding models cseek knows (dims, licence, cached locally).
+    Models(embed::ModelsArgs),
+    /// Embed texts with a model and print {"model", "dims", "vectors"} as JSON.
+    Embed(embed::EmbedArgs),
 }
 
 #[derive(Args)]
@@ -80,6 +86,9 @@ struct IndexArgs {
     /// No progress bar or summary line.
     #[arg(long, short)]
     quiet: bool,
+    /// Also print the seconds spent in each stage (walk, read+chunk, write, commit).
+    #[arg(long)]
+    timings: bool,
 }
 
 #[derive(Args)]
@@ -197,6 +206,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => cmd_status(cli.index.as_deref(), args),
         Command::Languages(args) => cmd_languages(args),
         Command::Eval(cmd) => cmd_eval(cmd),
+        Command::Models(args) => embed::cmd_models(args),
+        Command::Embed(args) => embed::cmd_embed(args),
     }
 }
 
@@ -271,6 +282,14 @@ fn cmd_index(index: Option<&Path>, args: IndexArgs) -> anyhow::Result<ExitCode> 
     let summary = result.with_context(|| format!("indexing {}", args.path.display()))?;
     if !args.quiet {
         eprintln!("{}", summary_line(&summary));
+    }
+    if args.timings {
+        let stages: Vec<String> = summary
+            .stage_seconds
+            .iter()
+            .map(|(stage, s)| format!("{stage} {s:.3} s"))
+            .collect();
+        eprintln!("stages: {}", stages.join(", "));
     }
     Ok(ExitCode::SUCCESS)
 }

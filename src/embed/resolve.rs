@@ -28,10 +28,17 @@ pub const WEIGHT_FILES: &[&str] = &[
     "pytorch_model.bin",
 ];
 
+/// True when `dir` has a tokenizer: `tokenizer.json`, or RoBERTa's `vocab.json` +
+/// `merges.txt` (CodeBERT and UniXcoder ship only those).
+pub fn has_tokenizer(dir: &Path) -> bool {
+    dir.join("tokenizer.json").is_file()
+        || (dir.join("vocab.json").is_file() && dir.join("merges.txt").is_file())
+}
+
 /// True when `dir` looks like a loadable model directory.
 pub fn is_model_dir(dir: &Path) -> bool {
     dir.join("config.json").is_file()
-        && dir.join("tokenizer.json").is_file()
+        && has_tokenizer(dir)
         && WEIGHT_FILES.iter().any(|f| dir.join(f).is_file())
 }
 
@@ -95,14 +102,16 @@ pub fn resolve(
 }
 
 fn local(dir: &Path, entry: Option<&'static ModelEntry>) -> Result<ResolvedModel> {
-    for f in ["config.json", "tokenizer.json"] {
-        if !dir.join(f).is_file() {
-            return Err(EmbedError::Io {
-                action: "model directory lacks",
-                path: dir.join(f),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "file not found"),
-            });
-        }
+    let missing = |f: &str| EmbedError::Io {
+        action: "model directory lacks",
+        path: dir.join(f),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "file not found"),
+    };
+    if !dir.join("config.json").is_file() {
+        return Err(missing("config.json"));
+    }
+    if !has_tokenizer(dir) {
+        return Err(missing("tokenizer.json"));
     }
     if !WEIGHT_FILES.iter().any(|f| dir.join(f).is_file()) {
         return Err(EmbedError::Weights {
@@ -132,7 +141,12 @@ fn download(hf_id: &str) -> std::result::Result<PathBuf, String> {
         .map_err(|e| e.to_string())?;
     let repo = api.model(hf_id.to_string());
     let config = repo.get("config.json").map_err(|e| e.to_string())?;
-    repo.get("tokenizer.json").map_err(|e| e.to_string())?;
+    if let Err(e) = repo.get("tokenizer.json") {
+        // RoBERTa-family repos (CodeBERT, UniXcoder) have only vocab.json + merges.txt.
+        repo.get("vocab.json")
+            .map_err(|_| format!("no tokenizer.json ({e}) nor vocab.json"))?;
+        repo.get("merges.txt").map_err(|e| e.to_string())?;
+    }
     // Pooling config is optional (sentence-transformers layout).
     let _ = repo.get("1_Pooling/config.json");
     let mut last_err = String::new();

@@ -465,3 +465,46 @@ pub fn write_tiny_model(dir: &Path, arch: Arch, mut size: TinySize, prefix: &str
     })?;
     Ok(())
 }
+
+/// Writes a tiny RoBERTa byte-level BPE tokenizer as `vocab.json` + `merges.txt` (the
+/// layout of CodeBERT/UniXcoder, which ship no tokenizer.json) and removes any
+/// `tokenizer.json`. Returns the vocabulary (token → id).
+pub fn write_roberta_bpe(dir: &Path) -> Result<serde_json::Map<String, Value>> {
+    let mut vocab = serde_json::Map::new();
+    let mut push = |t: &str| {
+        if !vocab.contains_key(t) {
+            let id = vocab.len();
+            vocab.insert(t.to_string(), json!(id));
+        }
+    };
+    for t in ["<s>", "<pad>", "</s>", "<unk>", "<mask>", "<encoder-only>"] {
+        push(t);
+    }
+    // Byte-level alphabet for the test texts ("Ġ" is the byte-level space).
+    for c in "abcdefghijklmnopqrstuvwxyz()_:.,=Ġ".chars() {
+        push(&c.to_string());
+    }
+    let merges = [
+        "s o", "so r", "sor t", "l i", "li s", "lis t", "Ġ a", "Ġ list",
+    ];
+    for m in merges {
+        push(&m.replace(' ', ""));
+    }
+    write_json(&dir.join("vocab.json"), &Value::Object(vocab.clone()))?;
+    let text = format!("#version: 0.2\n{}\n", merges.join("\n"));
+    let path = dir.join("merges.txt");
+    std::fs::write(&path, text).map_err(|source| EmbedError::Io {
+        action: "writing",
+        path,
+        source,
+    })?;
+    let tj = dir.join("tokenizer.json");
+    if tj.is_file() {
+        std::fs::remove_file(&tj).map_err(|source| EmbedError::Io {
+            action: "removing",
+            path: tj,
+            source,
+        })?;
+    }
+    Ok(vocab)
+}

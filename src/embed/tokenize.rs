@@ -30,12 +30,21 @@ impl TextEncoder {
         template: InputTemplate,
         config_pad: Option<u32>,
     ) -> Result<Self> {
-        let path = dir.join("tokenizer.json");
+        let json = dir.join("tokenizer.json");
+        let path = if json.is_file() || !dir.join("vocab.json").is_file() {
+            json
+        } else {
+            dir.join("vocab.json")
+        };
         let err = |detail: String| EmbedError::Tokenizer {
             path: path.clone(),
             detail,
         };
-        let mut tok = Tokenizer::from_file(&path).map_err(|e| err(e.to_string()))?;
+        let mut tok = if path.ends_with("tokenizer.json") {
+            Tokenizer::from_file(&path).map_err(|e| err(e.to_string()))?
+        } else {
+            roberta_bpe(dir).map_err(err)?
+        };
         let reserve = match template {
             InputTemplate::Tokenizer => 0,
             InputTemplate::UniXcoder => 4,
@@ -129,4 +138,59 @@ impl TextEncoder {
             })
             .collect())
     }
+}
+
+/// A RoBERTa byte-level BPE tokenizer from `vocab.json` + `merges.txt` (the only tokenizer
+/// files of CodeBERT and UniXcoder): byte-level pre-tokenizer without prefix space,
+/// `<s> … </s>` framing, the five RoBERTa specials (plus `<encoder-only>` etc. when present
+/// in the vocabulary) recognised in text.
+pub fn roberta_bpe(dir: &Path) -> std::result::Result<Tokenizer, String> {
+    use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
+    use tokenizers::models::bpe::BPE;
+    use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+    use tokenizers::processors::roberta::RobertaProcessing;
+    use tokenizers::AddedToken;
+
+    let vocab = dir.join("vocab.json");
+    let merges = dir.join("merges.txt");
+    let (Some(v), Some(m)) = (vocab.to_str(), merges.to_str()) else {
+        return Err("non-UTF-8 path".into());
+    };
+    if !merges.is_file() {
+        return Err(format!(
+            "no tokenizer.json, and {} is missing",
+            merges.display()
+        ));
+    }
+    let bpe = BPE::from_file(v, m)
+        .unk_token("<unk>".into())
+        .build()
+        .map_err(|e| format!("reading vocab.json/merges.txt: {e}"))?;
+    let mut tok = Tokenizer::new(bpe);
+    let id = |t: &str| {
+        tok.token_to_id(t)
+            .ok_or_else(|| format!("`{t}` missing from vocab.json"))
+    };
+    let (cls, sep) = (id("<s>")?, id("</s>")?);
+    tok.with_pre_tokenizer(Some(ByteLevel::default().add_prefix_space(false)));
+    tok.with_decoder(Some(ByteLevelDecoder::default()));
+    tok.with_post_processor(Some(
+        RobertaProcessing::new(("</s>".into(), sep), ("<s>".into(), cls)).add_prefix_space(false),
+    ));
+    let specials: Vec<AddedToken> = [
+        "<s>",
+        "<pad>",
+        "</s>",
+        "<unk>",
+        "<mask>",
+        "<encoder-only>",
+        "<mask0>",
+    ]
+    .iter()
+    .filter(|t| tok.token_to_id(t).is_some())
+    .map(|t| AddedToken::from(t.to_string(), true))
+    .collect();
+    tok.add_special_tokens(specials)
+        .map_err(|e| format!("adding special tokens: {e}"))?;
+    Ok(tok)
 }

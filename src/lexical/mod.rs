@@ -324,8 +324,12 @@ impl LexicalWriter {
         }
         if let Some(symbol) = doc.symbol {
             d.add_text(f.symbol, symbol);
-            for key in symbol_keys(symbol, doc.container) {
-                d.add_text(f.symbol_exact, key);
+            // An impl block is named after its type but does not define it: exact-symbol
+            // hits are for the struct/enum/trait itself, or impls would crowd it out.
+            if doc.kind != ChunkKind::Impl {
+                for key in symbol_keys(symbol, doc.container) {
+                    d.add_text(f.symbol_exact, key);
+                }
             }
         }
         self.writer.add_document(d)?;
@@ -476,7 +480,11 @@ impl LexicalIndex {
             .collect::<Result<Vec<_>>>()?;
         // Equal scores come back in file order, so results never depend on collector
         // internals.
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk_id.cmp(&b.chunk_id)));
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.chunk_id.cmp(&b.chunk_id))
+        });
         Ok(hits)
     }
 }
