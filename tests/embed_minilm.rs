@@ -3,8 +3,9 @@
 //!
 //! The model is looked for in `$CSEEK_MINILM_DIR`, then `target/models/all-MiniLM-L6-v2`
 //! (where `.ci/run` fetches it); the reference vectors in `$CSEEK_MINILM_REFERENCE`, then
-//! `../shared/models/all-MiniLM-L6-v2.reference.json`. When either is absent the test
-//! prints a loud SKIPPED banner and passes.
+//! `tests/fixtures/embed/all-MiniLM-L6-v2.reference.json` (a copy of the shared reference).
+//! When the model is absent the test prints a loud SKIPPED banner and passes, unless
+//! `CSEEK_REQUIRE_MINILM=1` (set by `.ci/run`), where a missing model is a failure.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,16 +19,22 @@ fn locate() -> Option<(PathBuf, PathBuf)> {
         .unwrap_or_else(|| root.join("target/models/all-MiniLM-L6-v2"));
     let reference = std::env::var_os("CSEEK_MINILM_REFERENCE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/models/all-MiniLM-L6-v2.reference.json"));
+        .unwrap_or_else(|| root.join("tests/fixtures/embed/all-MiniLM-L6-v2.reference.json"));
     let ok = model.join("model.safetensors").is_file() && reference.is_file();
     if !ok {
+        assert!(
+            std::env::var_os("CSEEK_REQUIRE_MINILM").is_none(),
+            "CSEEK_REQUIRE_MINILM is set but {} or {} is missing",
+            model.display(),
+            reference.display()
+        );
         // Written to stderr directly, not with eprintln!, so the test harness's output
         // capture does not hide it.
         let _ = writeln!(
             std::io::stderr(),
             "\n==================== SKIPPED: MiniLM parity ====================\n\
              model dir {} or reference {} is missing.\n\
-             Fetch it: bash ../shared/models/fetch-minilm.sh target/models/all-MiniLM-L6-v2\n\
+             Fetch it: bash tests/fetch-minilm.sh target/models/all-MiniLM-L6-v2\n\
              (or set CSEEK_MINILM_DIR / CSEEK_MINILM_REFERENCE)\n\
              ================================================================\n",
             model.display(),
