@@ -1,6 +1,49 @@
 //! cseek: embedded code search.
 //!
-//! (Crate documentation is written in full once the API settles; see README.md.)
+//! Ask a codebase a question in plain words ("read a file") or by symbol (`parseConfig`,
+//! `Foo::bar`) and get the defining functions, methods and classes back, ranked.
+//!
+//! # Linking cseek into an editor or tool
+//!
+//! Two calls do the work: [`index::build_index`] turns a directory into an index (by
+//! default in `<root>/.cseek/`), and [`search::Searcher`] answers queries from it. A
+//! `Searcher` memory-maps the index, so opening it is instant; keep one per workspace
+//! and reuse it for every query (it is `Send + Sync`).
+//!
+//! ```
+//! use cseek::index::{build_index, IndexOptions, NoProgress};
+//! use cseek::search::{SearchRequest, Searcher};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let root = std::env::temp_dir().join(format!("cseek-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&root)?;
+//! std::fs::write(
+//!     root.join("config.py"),
+//!     "def parse_config(path):\n    \"\"\"Read the configuration file.\"\"\"\n    return open(path).read()\n",
+//! )?;
+//! let opts = IndexOptions::new(&root); // index goes to <root>/.cseek
+//! let summary = build_index(&opts, &NoProgress)?;
+//! assert_eq!(summary.files, 1);
+//!
+//! let searcher = Searcher::open(&opts.index_dir)?;
+//! let hits = searcher.search(&SearchRequest::new("parse_config").top_k(5))?;
+//! assert_eq!(hits[0].symbol.as_deref(), Some("parse_config"));
+//! assert_eq!((hits[0].path.as_str(), hits[0].start_line), ("config.py", 1));
+//! # std::fs::remove_dir_all(&root)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Errors are [`Error`] values with enough context to show a user (no index yet, an index
+//! of another format version, a damaged file, an empty query); nothing panics on bad
+//! input.
+//!
+//! # The pipeline, one module per stage
+//!
+//! [`walk`] (files, honouring ignore files) → [`chunk`] (tree-sitter definitions) →
+//! [`lexical`] (BM25) and [`embed`] (embedding models) → [`store`] (immutable, memory-mapped
+//! generations; format in `index-format/`) → [`search`]. [`index`] drives the stages;
+//! [`eval`] measures search quality on benchmarks.
 #![warn(missing_docs)]
 
 pub mod chunk;

@@ -250,6 +250,13 @@ mod tests {
     }
 
     #[test]
+    fn searcher_can_be_shared_between_threads() {
+        // The crate docs promise editors can keep one Searcher and query from any thread.
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Searcher>();
+    }
+
+    #[test]
     fn glob_semantics() {
         assert!(m("*.rs", "src/a/b.rs"));
         assert!(!m("*.rs", "src/a/b.py"));

@@ -6,15 +6,15 @@
 //! fingerprint replaces the old index.
 //!
 //! The fingerprint is a blake3 hash over: a cache-scheme version, cseek's crate version,
-//! the index format version, the indexing settings (walk + chunk options, as the caller
+//! the index format version, a hash of the indexing source code (`build.rs`), the indexing
+//! settings (walk + chunk options, as the caller
 //! renders them), and the corpus: every file under the indexed directory (nothing is
 //! skipped, so excluded files count too) with its relative path, size and blake3 content
 //! hash. Content hashes rather than mtimes, so re-unpacking an unchanged corpus still
 //! reuses the index.
 //!
-//! Not covered: changes to chunking or indexing *code* that bump neither the crate version
-//! nor the index format. After such a change pass `rebuild` (the report always says
-//! whether each index was reused).
+//! So a ranking change reuses indexes and a chunking change rebuilds them. `rebuild`
+//! forces a rebuild (the report always says whether each index was reused).
 
 use std::path::{Path, PathBuf};
 
@@ -105,12 +105,15 @@ impl Default for Fingerprint {
 }
 
 impl Fingerprint {
-    /// Start with the scheme, crate version and index format version.
+    /// Start with the scheme, crate version, index format version and the fingerprint of
+    /// the indexing code (computed by `build.rs`), so any change to chunking or indexing
+    /// code invalidates cached indexes.
     pub fn new() -> Self {
         let mut f = Fingerprint(blake3::Hasher::new());
         f.add(SCHEME.as_bytes());
         f.add(env!("CARGO_PKG_VERSION").as_bytes());
         f.add(&crate::store::FORMAT_VERSION.to_le_bytes());
+        f.add(env!("CSEEK_INDEXING_CODE_HASH").as_bytes());
         f
     }
 
