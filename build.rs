@@ -23,7 +23,10 @@ fn main() {
         println!("cargo:rerun-if-changed={src}");
         hash_path(Path::new(src), &mut h);
     }
-    println!("cargo:rustc-env=CSEEK_INDEXING_CODE_HASH={:016x}", h.finish());
+    println!(
+        "cargo:rustc-env=CSEEK_INDEXING_CODE_HASH={:016x}",
+        h.finish()
+    );
 }
 
 fn hash_path(path: &Path, h: &mut Fnv) {

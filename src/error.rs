@@ -70,6 +70,10 @@ pub enum Error {
     #[error("lexical index: {0}")]
     Lexical(#[from] tantivy::TantivyError),
 
+    /// The embedding stage failed (model not found, unsupported, inference error).
+    #[error(transparent)]
+    Embed(#[from] crate::embed::EmbedError),
+
     /// A benchmark or suite file is malformed.
     #[error("{path}:{line}: {detail}")]
     BadInput {

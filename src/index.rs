@@ -1,21 +1,51 @@
 //! Indexing: the pipeline that turns a directory into an index generation.
 //!
-//! walk → (read + chunk, in parallel with rayon) → store + lexical index, committed
-//! atomically. [`build_index`] is what `cseek index` runs; [`IndexBuilder`] is the
-//! lower-level entry for callers that bring their own chunks (BEIR corpora in `eval`).
+//! walk → read + chunk (rayon, in batches of files) → store + lexical index, while an
+//! embedding stage on its own thread turns chunks into vectors → commit, atomically.
+//! [`build_index`] is what `cseek index` runs; [`IndexBuilder`] is the lower-level entry
+//! for callers that bring their own chunks (BEIR corpora in `eval`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use rayon::prelude::*;
 
 use crate::chunk::{chunk_file, Chunk, ChunkOptions};
-use crate::error::Result;
+use crate::embed::{EmbedOptions, Embedder};
+use crate::error::{Error, Result};
 use crate::lang::Language;
 use crate::lexical::{LexicalDoc, LexicalWriter};
-use crate::store::{GenerationWriter, IndexMeta, LanguageCounts, FORMAT_VERSION, LEXICAL_DIR};
+use crate::store::{
+    EmbeddingMeta, GenerationWriter, IndexMeta, LanguageCounts, FORMAT_VERSION, LEXICAL_DIR,
+    VECTORS_DIR,
+};
+use crate::vector::{VectorOptions, VectorStats, VectorWriter};
 use crate::walk::{self, SkipReason, WalkOptions, WalkStats};
+
+/// The model used when the user names none: small, fast on CPU, and good enough to make
+/// hybrid search beat BM25 alone.
+pub const DEFAULT_MODEL: &str = "minilm";
+
+/// Name of the template [`embedding_text`] implements, recorded in the index.
+pub const EMBEDDING_TEMPLATE: &str = "path-symbol-text-v1";
+
+/// Which embedding model an index run uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelChoice {
+    /// No vectors: lexical search only.
+    Off,
+    /// [`DEFAULT_MODEL`] if it can be loaded (local, cached or downloaded); otherwise
+    /// the index is built lexical-only and a warning says how to enable semantic search.
+    Default,
+    /// This model (registry name, Hugging Face id or directory); failing to load it is
+    /// an error.
+    Named(String),
+}
 
 /// What to index and how.
 #[derive(Debug, Clone)]
@@ -28,6 +58,12 @@ pub struct IndexOptions {
     pub walk: WalkOptions,
     /// Chunking settings.
     pub chunk: ChunkOptions,
+    /// Embedding model.
+    pub model: ModelChoice,
+    /// How to load and run the model.
+    pub embed: EmbedOptions,
+    /// Vector storage and search settings.
+    pub vectors: VectorOptions,
 }
 
 impl IndexOptions {
@@ -39,6 +75,9 @@ impl IndexOptions {
             root,
             walk: WalkOptions::default(),
             chunk: ChunkOptions::default(),
+            model: ModelChoice::Default,
+            embed: EmbedOptions::default(),
+            vectors: VectorOptions::default(),
         }
     }
 }
@@ -51,8 +90,16 @@ pub trait Progress: Sync {
     }
     /// One more file was processed.
     fn file_done(&self) {}
+    /// `done` of the `total` chunks produced so far have been embedded.
+    fn embedded(&self, done: u64, total: u64) {
+        let _ = (done, total);
+    }
     /// All files are chunked; the index is being written and committed.
     fn finishing(&self) {}
+    /// Something the user should know (printed once, prominently, by the CLI).
+    fn warn(&self, message: &str) {
+        let _ = message;
+    }
 }
 
 /// A [`Progress`] that ignores everything.
@@ -72,17 +119,54 @@ pub struct IndexSummary {
     pub skipped: BTreeMap<String, u64>,
     /// Wall-clock seconds for the whole run.
     pub seconds: f64,
-    /// Seconds per stage (`walk`, `read+chunk`, `write`, `commit`), to find the slow one.
+    /// Seconds per stage (`walk`, `read+chunk`, `write`, `embed-wait`, `commit`), to find
+    /// the slow one.
     pub stage_seconds: BTreeMap<String, f64>,
+    /// The model used, when the index has vectors.
+    pub embedding: Option<EmbeddingMeta>,
+    /// Why the index has no vectors, when it has none.
+    pub semantic_off_reason: Option<String>,
 }
 
-/// Index a directory: walk it, chunk every file, build the lexical index, and commit a
-/// new generation. The previous generation stays usable until the commit succeeds.
+/// Resolve the model choice: `Ok(None)` with a reason when running lexical-only.
+pub fn load_model(
+    choice: &ModelChoice,
+    opts: &EmbedOptions,
+) -> Result<(Option<(String, Embedder)>, Option<String>)> {
+    match choice {
+        ModelChoice::Off => Ok((None, Some("turned off (--model none)".into()))),
+        ModelChoice::Named(spec) => Ok((Some((spec.clone(), Embedder::load(spec, opts)?)), None)),
+        ModelChoice::Default => match Embedder::load(DEFAULT_MODEL, opts) {
+            Ok(e) => Ok((Some((DEFAULT_MODEL.to_string(), e)), None)),
+            Err(err) => Ok((
+                None,
+                Some(format!(
+                    "the default model `{DEFAULT_MODEL}` could not be loaded: {err}"
+                )),
+            )),
+        },
+    }
+}
+
+/// Index a directory: walk it, chunk every file, build the lexical index and (when a
+/// model is available) the vectors, and commit a new generation. The previous generation
+/// stays usable until the commit succeeds.
 pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<IndexSummary> {
     let t0 = Instant::now();
-    let root = std::fs::canonicalize(&opts.root)
-        .map_err(|e| crate::Error::io("opening", &opts.root, e))?;
+    let root =
+        std::fs::canonicalize(&opts.root).map_err(|e| Error::io("opening", &opts.root, e))?;
     let index_dir = absolute(&opts.index_dir);
+    let (model, off_reason) = load_model(&opts.model, &opts.embed)?;
+    if let Some(reason) = &off_reason {
+        if opts.model != ModelChoice::Off {
+            progress.warn(&format!(
+                "semantic search is OFF for this index: {reason}\n\
+                 The index is lexical-only (BM25). To enable semantic search, make a model \
+                 available and re-index, e.g. `cseek index --model DIR` with a local model \
+                 directory; `cseek models` lists the models cseek knows."
+            ));
+        }
+    }
     let (candidates, mut stats) = walk::walk(&root, &opts.walk, Some(&index_dir))?;
     let t_walk = t0.elapsed().as_secs_f64();
     progress.start(candidates.len() as u64);
@@ -90,10 +174,14 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
     let mut builder = IndexBuilder::create(&index_dir, &root)?;
     builder.max_chunk_bytes = opts.chunk.max_chunk_bytes;
     builder.walk = opts.walk.clone();
+    builder.semantic_off_reason = off_reason;
+    if let Some((spec, embedder)) = model {
+        builder.enable_vectors(spec, Arc::new(embedder), &opts.embed, &opts.vectors)?;
+    }
     let mut t_chunk = 0.0;
     let mut t_write = 0.0;
     // Batches bound memory: only one batch of file texts and chunks is alive at a time,
-    // while rayon keeps both cores busy within the batch.
+    // while rayon keeps the cores busy within the batch.
     for batch in candidates.chunks(256) {
         let t = Instant::now();
         let processed: Vec<_> = batch
@@ -127,7 +215,11 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
             }
         }
         t_write += t.elapsed().as_secs_f64();
+        builder.report_embedding(progress);
     }
+    let t = Instant::now();
+    builder.wait_for_embeddings(progress)?;
+    let t_embed_wait = t.elapsed().as_secs_f64();
     progress.finishing();
     let t = Instant::now();
     builder.stats = stats;
@@ -137,6 +229,8 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
         ("walk".to_string(), t_walk),
         ("read+chunk".to_string(), t_chunk),
         ("write".to_string(), t_write),
+        // Time chunking was done but embedding was not: the embedding stage's lag.
+        ("embed-wait".to_string(), t_embed_wait),
         ("commit".to_string(), t_commit),
     ]);
     Ok(summary)
@@ -144,6 +238,83 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
 
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The text embedded for a chunk: where it lives and what it defines, then its code.
+/// Models truncate long inputs from the end, so the context goes first.
+pub fn embedding_text(
+    path: &str,
+    container: Option<&str>,
+    symbol: Option<&str>,
+    text: &str,
+) -> String {
+    let mut out = String::with_capacity(path.len() + text.len() + 64);
+    out.push_str(path);
+    out.push('\n');
+    match (container, symbol) {
+        (Some(c), Some(s)) => {
+            out.push_str(c);
+            out.push('.');
+            out.push_str(s);
+            out.push('\n');
+        }
+        (None, Some(s)) | (Some(s), None) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        (None, None) => {}
+    }
+    out.push_str(text);
+    out
+}
+
+/// Chunks sent to the embedding thread at a time: enough for length-sorted batching to
+/// pay off, small enough that progress moves.
+const EMBED_GROUP: usize = 256;
+
+/// The embedding stage: a thread that embeds groups of chunk texts in order and appends
+/// the vectors to the vector files.
+struct EmbedStage {
+    sender: Option<SyncSender<Vec<String>>>,
+    handle: Option<JoinHandle<Result<(VectorStats, f64)>>>,
+    pending: Vec<String>,
+    meta: EmbeddingMeta,
+    sent: u64,
+    /// Chunks embedded so far, counted by the thread.
+    done: Arc<AtomicU64>,
+}
+
+impl EmbedStage {
+    fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let group = std::mem::take(&mut self.pending);
+        self.sent += group.len() as u64;
+        let failed = match &self.sender {
+            Some(tx) => tx.send(group).is_err(),
+            None => true,
+        };
+        if failed {
+            // The thread stopped early: its error says why.
+            return Err(self.join().err().unwrap_or_else(|| {
+                Error::InvalidOption("the embedding stage stopped unexpectedly".into())
+            }));
+        }
+        Ok(())
+    }
+
+    fn join(&mut self) -> Result<(VectorStats, f64)> {
+        self.sender = None; // closes the channel: the thread finishes its queue and returns
+        match self.handle.take() {
+            Some(h) => h
+                .join()
+                .map_err(|_| Error::InvalidOption("the embedding thread panicked".into()))?,
+            None => Err(Error::InvalidOption(
+                "the embedding stage already finished".into(),
+            )),
+        }
+    }
 }
 
 /// Builds an index generation from chunks the caller provides.
@@ -166,35 +337,109 @@ pub struct IndexBuilder {
     root: PathBuf,
     generation: GenerationWriter,
     lexical: LexicalWriter,
+    embed: Option<EmbedStage>,
     languages: BTreeMap<Language, LanguageCounts>,
     files: u64,
     chunks: u64,
     stats: WalkStats,
     walk: WalkOptions,
     max_chunk_bytes: usize,
+    semantic_off_reason: Option<String>,
     started: Instant,
 }
 
 impl IndexBuilder {
-    /// Start a new generation in `index_dir` for files under `root`.
+    /// Start a new generation in `index_dir` for files under `root` (lexical only until
+    /// [`enable_vectors`](Self::enable_vectors)).
     pub fn create(index_dir: &Path, root: &Path) -> Result<Self> {
         let generation = GenerationWriter::create(index_dir)?;
         let lexical_dir = generation.dir().join(LEXICAL_DIR);
         std::fs::create_dir_all(&lexical_dir)
-            .map_err(|e| crate::Error::io("creating directory", &lexical_dir, e))?;
+            .map_err(|e| Error::io("creating directory", &lexical_dir, e))?;
         let lexical = LexicalWriter::create(&lexical_dir)?;
         Ok(IndexBuilder {
             root: root.to_path_buf(),
             generation,
             lexical,
+            embed: None,
             languages: BTreeMap::new(),
             files: 0,
             chunks: 0,
             stats: WalkStats::default(),
             walk: WalkOptions::default(),
             max_chunk_bytes: ChunkOptions::default().max_chunk_bytes,
+            semantic_off_reason: Some("no embedding model was given".into()),
             started: Instant::now(),
         })
+    }
+
+    /// Embed every chunk added from now on with `embedder` (on a thread of its own, so
+    /// chunking continues meanwhile) and store the vectors. Call before adding files.
+    /// `spec` is the model as the user named it, recorded in the index.
+    pub fn enable_vectors(
+        &mut self,
+        spec: String,
+        embedder: Arc<Embedder>,
+        embed_opts: &EmbedOptions,
+        vector_opts: &VectorOptions,
+    ) -> Result<()> {
+        if self.chunks > 0 {
+            return Err(Error::InvalidOption(
+                "enable_vectors must be called before any file is added".into(),
+            ));
+        }
+        let dir = self.generation.dir().join(VECTORS_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating directory", &dir, e))?;
+        let info = embedder.info().clone();
+        let mut writer = VectorWriter::create(&dir, info.dims, vector_opts)?;
+        let (tx, rx) = sync_channel::<Vec<String>>(4);
+        let done = Arc::new(AtomicU64::new(0));
+        let done_in_thread = Arc::clone(&done);
+        let handle = std::thread::Builder::new()
+            .name("cseek-embed".into())
+            .spawn(move || -> Result<(VectorStats, f64)> {
+                let mut seconds = 0.0;
+                for group in rx {
+                    let t = Instant::now();
+                    let refs: Vec<&str> = group.iter().map(String::as_str).collect();
+                    let vectors = embedder.embed_documents(&refs)?;
+                    seconds += t.elapsed().as_secs_f64();
+                    for v in &vectors {
+                        writer.add(v)?;
+                    }
+                    done_in_thread.fetch_add(vectors.len() as u64, Ordering::Relaxed);
+                }
+                Ok((writer.finish()?, seconds))
+            })
+            .map_err(|e| Error::io("starting the embedding thread", &dir, e))?;
+        self.embed = Some(EmbedStage {
+            sender: Some(tx),
+            handle: Some(handle),
+            pending: Vec::with_capacity(EMBED_GROUP),
+            meta: EmbeddingMeta {
+                model: spec,
+                hf_id: info.hf_id.clone(),
+                arch: info.arch.as_str().to_string(),
+                dims: info.dims,
+                matryoshka_dim: embed_opts.matryoshka_dim,
+                pooling: format!("{:?}", info.pooling).to_lowercase(),
+                query_prefix: info.query_prefix.clone(),
+                document_prefix: info.document_prefix.clone(),
+                max_tokens: info.max_tokens,
+                template: EMBEDDING_TEMPLATE.to_string(),
+                vector_dtype: match vector_opts.dtype {
+                    crate::vector::VectorDtype::F32 => "f32",
+                    crate::vector::VectorDtype::F16 => "f16",
+                }
+                .to_string(),
+                graph: false,
+                seconds: 0.0,
+            },
+            sent: 0,
+            done,
+        });
+        self.semantic_off_reason = None;
+        Ok(())
     }
 
     /// Add one file and its chunks. `text` is the file's content (hashed for change
@@ -231,6 +476,17 @@ impl IndexBuilder {
                 container: chunk.container.as_deref(),
                 text: &chunk.text,
             })?;
+            if let Some(stage) = &mut self.embed {
+                stage.pending.push(embedding_text(
+                    path,
+                    chunk.container.as_deref(),
+                    chunk.symbol.as_deref(),
+                    &chunk.text,
+                ));
+                if stage.pending.len() >= EMBED_GROUP {
+                    stage.flush()?;
+                }
+            }
         }
         self.generation
             .add_file(path, language, size, hash, &chunks)?;
@@ -242,18 +498,60 @@ impl IndexBuilder {
         Ok(())
     }
 
+    fn report_embedding(&self, progress: &dyn Progress) {
+        if let Some(stage) = &self.embed {
+            progress.embedded(stage.done.load(Ordering::Relaxed), self.chunks);
+        }
+    }
+
+    /// Send the last chunks to the embedding stage and wait until it has embedded them
+    /// all, reporting progress meanwhile. [`commit`](Self::commit) does this too; calling
+    /// it first only adds progress reports.
+    pub fn wait_for_embeddings(&mut self, progress: &dyn Progress) -> Result<()> {
+        let Some(stage) = &mut self.embed else {
+            return Ok(());
+        };
+        stage.flush()?;
+        while stage.done.load(Ordering::Relaxed) < stage.sent
+            && stage.handle.as_ref().is_some_and(|h| !h.is_finished())
+        {
+            progress.embedded(stage.done.load(Ordering::Relaxed), self.chunks);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        progress.embedded(stage.done.load(Ordering::Relaxed), self.chunks);
+        Ok(())
+    }
+
     /// Record that a file was skipped (shown by `cseek status`).
     pub fn skip(&mut self, reason: SkipReason, path: &str) {
         self.stats.skip(reason, path);
     }
 
-    /// Finish the lexical index, write the metadata and make the generation current.
+    /// Finish the lexical index and the vectors, write the metadata and make the
+    /// generation current.
     pub fn commit(self) -> Result<IndexSummary> {
         let started = self.started;
         self.commit_at(started)
     }
 
-    fn commit_at(self, started: Instant) -> Result<IndexSummary> {
+    fn commit_at(mut self, started: Instant) -> Result<IndexSummary> {
+        let embedding = match self.embed.take() {
+            None => None,
+            Some(mut stage) => {
+                stage.flush()?;
+                let (stats, seconds) = stage.join()?;
+                if stats.count as u64 != self.chunks {
+                    return Err(Error::InvalidOption(format!(
+                        "embedding produced {} vectors for {} chunks",
+                        stats.count, self.chunks
+                    )));
+                }
+                let mut meta = stage.meta;
+                meta.graph = stats.graph;
+                meta.seconds = seconds;
+                Some(meta)
+            }
+        };
         self.lexical.finish()?;
         let seconds = started.elapsed().as_secs_f64();
         let meta = IndexMeta {
@@ -273,6 +571,8 @@ impl IndexBuilder {
             lossy_utf8_files: self.stats.lossy_utf8,
             walk: self.walk,
             max_chunk_bytes: self.max_chunk_bytes,
+            embedding,
+            semantic_off_reason: self.semantic_off_reason,
         };
         let index_dir = self
             .generation
@@ -292,6 +592,8 @@ impl IndexBuilder {
                 .collect(),
             seconds,
             stage_seconds: BTreeMap::new(),
+            embedding: meta.embedding,
+            semantic_off_reason: meta.semantic_off_reason,
         })
     }
 }

@@ -11,7 +11,7 @@
 //! and reuse it for every query (it is `Send + Sync`).
 //!
 //! ```
-//! use cseek::index::{build_index, IndexOptions, NoProgress};
+//! use cseek::index::{build_index, IndexOptions, ModelChoice, NoProgress};
 //! use cseek::search::{SearchRequest, Searcher};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,12 +21,15 @@
 //!     root.join("config.py"),
 //!     "def parse_config(path):\n    \"\"\"Read the configuration file.\"\"\"\n    return open(path).read()\n",
 //! )?;
-//! let opts = IndexOptions::new(&root); // index goes to <root>/.cseek
+//! let mut opts = IndexOptions::new(&root); // index goes to <root>/.cseek
+//! // The default embeds chunks with `minilm` when the model is available (semantic +
+//! // lexical search); this example stays lexical-only so it runs anywhere.
+//! opts.model = ModelChoice::Off;
 //! let summary = build_index(&opts, &NoProgress)?;
 //! assert_eq!(summary.files, 1);
 //!
 //! let searcher = Searcher::open(&opts.index_dir)?;
-//! let hits = searcher.search(&SearchRequest::new("parse_config").top_k(5))?;
+//! let hits = searcher.search(&SearchRequest::new("parse_config").top_k(5))?.hits;
 //! assert_eq!(hits[0].symbol.as_deref(), Some("parse_config"));
 //! assert_eq!((hits[0].path.as_str(), hits[0].start_line), ("config.py", 1));
 //! # std::fs::remove_dir_all(&root)?;
@@ -50,11 +53,13 @@ pub mod chunk;
 pub mod embed;
 pub mod error;
 pub mod eval;
+pub mod fuse;
 pub mod index;
 pub mod lang;
 pub mod lexical;
 pub mod search;
 pub mod store;
+pub mod vector;
 pub mod walk;
 
 pub use error::{Error, Result};

@@ -1,27 +1,36 @@
 //! Searching: open an index once, answer many queries.
 //!
-//! A [`Searcher`] holds the memory-mapped store and the lexical index. A query is
-//! checked, its filters (`--lang`, `--path`) are turned into the set of files allowed,
-//! the retrievers run with the filter applied inside them, and hits are resolved to
-//! chunks read from the store.
+//! A [`Searcher`] holds the memory-mapped store, the lexical index and, when the index
+//! has them, the vectors. A query is checked, its filters (`--lang`, `--path`) become the
+//! set of files allowed, each retriever runs with the filter applied inside it, the lists
+//! are fused (reciprocal rank fusion, [`crate::fuse`]) and hits are resolved to chunks read
+//! from the store. The embedding model is loaded on the first query that needs it, so
+//! lexical queries never pay for it.
 
 use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Instant;
 
 use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 
 use crate::chunk::ChunkKind;
+use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
+use crate::fuse::{rrf, Fused, RrfParams};
 use crate::lang::Language;
 use crate::lexical::LexicalIndex;
-use crate::store::{Store, LEXICAL_DIR};
+use crate::store::{EmbeddingMeta, Store, LEXICAL_DIR, VECTORS_DIR};
+use crate::vector::VectorIndex;
 
 /// Which retrievers a query uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// BM25 over chunk text, symbols and paths.
+    /// Hybrid when the index has vectors and the model loads, lexical otherwise.
     #[default]
+    Auto,
+    /// BM25 over chunk text, symbols and paths.
     Lexical,
     /// Dense vectors only (needs an index built with an embedding model).
     Semantic,
@@ -30,9 +39,10 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// Parse `lexical`, `semantic` or `hybrid`.
+    /// Parse `auto`, `lexical`, `semantic` or `hybrid`.
     pub fn from_name(s: &str) -> Option<Mode> {
         match s {
+            "auto" => Some(Mode::Auto),
             "lexical" => Some(Mode::Lexical),
             "semantic" => Some(Mode::Semantic),
             "hybrid" => Some(Mode::Hybrid),
@@ -43,6 +53,7 @@ impl Mode {
     /// Lowercase name.
     pub fn name(self) -> &'static str {
         match self {
+            Mode::Auto => "auto",
             Mode::Lexical => "lexical",
             Mode::Semantic => "semantic",
             Mode::Hybrid => "hybrid",
@@ -80,6 +91,12 @@ impl SearchRequest {
     /// Set the number of results.
     pub fn top_k(mut self, k: usize) -> Self {
         self.top_k = k;
+        self
+    }
+
+    /// Set the mode.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
         self
     }
 }
@@ -121,16 +138,70 @@ pub struct SearchHit {
     pub chunk_id: u32,
 }
 
+/// Where a query's time went, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct QueryTimings {
+    /// Loading the embedding model (first semantic query only).
+    pub model_load_ms: f64,
+    /// Embedding the query.
+    pub embed_ms: f64,
+    /// BM25 retrieval.
+    pub lexical_ms: f64,
+    /// Vector retrieval.
+    pub vector_ms: f64,
+    /// Fusion and reading the hits from the store.
+    pub fuse_ms: f64,
+}
+
+/// The answer to a query.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchResults {
+    /// The mode that actually ran (`auto` resolved; `lexical` when semantic search was
+    /// unavailable).
+    pub mode: Mode,
+    /// Results, best first.
+    pub hits: Vec<SearchHit>,
+    /// Things the user should know (e.g. why semantic search did not run).
+    pub notes: Vec<String>,
+    /// Time per stage.
+    pub timings: QueryTimings,
+}
+
+/// How a [`Searcher`] loads the model for semantic queries.
+#[derive(Debug, Clone, Default)]
+pub struct SearchOptions {
+    /// Model to embed queries with; `None`: the one the index was built with. Naming a
+    /// different model than the index's is an error.
+    pub model: Option<String>,
+    /// Loading options (device, threads …).
+    pub embed: EmbedOptions,
+    /// Fusion parameters.
+    pub fusion: RrfParams,
+    /// Candidates taken from each retriever before fusion (at least `top_k`).
+    pub depth: usize,
+}
+
+/// Candidates per retriever when [`SearchOptions::depth`] is 0.
+const DEFAULT_DEPTH: usize = 100;
+
 /// An open index, ready for queries. Cheap to open (files are memory-mapped); keep one
 /// around to answer many queries.
 pub struct Searcher {
     store: Store,
     lexical: LexicalIndex,
+    vectors: Option<VectorIndex>,
+    options: SearchOptions,
+    embedder: OnceLock<std::result::Result<Embedder, String>>,
 }
 
 impl Searcher {
-    /// Open the index in `index_dir` (the `.cseek` directory).
+    /// Open the index in `index_dir` (the `.cseek` directory) with default options.
     pub fn open(index_dir: &Path) -> Result<Searcher> {
+        Self::open_with(index_dir, SearchOptions::default())
+    }
+
+    /// Open the index in `index_dir` with these options.
+    pub fn open_with(index_dir: &Path, options: SearchOptions) -> Result<Searcher> {
         let store = Store::open(index_dir)?;
         let lexical = LexicalIndex::open(&store.generation_dir().join(LEXICAL_DIR))?;
         if lexical.num_docs() != store.len() as u64 {
@@ -143,7 +214,46 @@ impl Searcher {
                 ),
             ));
         }
-        Ok(Searcher { store, lexical })
+        let vectors = match &store.meta().embedding {
+            None => None,
+            Some(meta) => {
+                let dir = store.generation_dir().join(VECTORS_DIR);
+                let v = VectorIndex::open(&dir)?;
+                if v.len() != store.len() || v.dims() != meta.dims {
+                    return Err(Error::corrupt(
+                        &dir,
+                        format!(
+                            "{} vectors of {} dims for {} chunks of a {}-dim model",
+                            v.len(),
+                            v.dims(),
+                            store.len(),
+                            meta.dims
+                        ),
+                    ));
+                }
+                Some(v)
+            }
+        };
+        if let (Some(requested), Some(meta)) = (&options.model, &store.meta().embedding) {
+            if !same_model(requested, meta) {
+                return Err(Error::InvalidOption(format!(
+                    "this index was built with model `{}`{}; query it with that model (or \
+                     omit --model), or re-index with `cseek index --model {requested}`",
+                    meta.model,
+                    meta.hf_id
+                        .as_deref()
+                        .map(|id| format!(" ({id})"))
+                        .unwrap_or_default()
+                )));
+            }
+        }
+        Ok(Searcher {
+            store,
+            lexical,
+            vectors,
+            options,
+            embedder: OnceLock::new(),
+        })
     }
 
     /// The underlying store (metadata, file table, chunks).
@@ -151,50 +261,193 @@ impl Searcher {
         &self.store
     }
 
+    /// Whether the index has vectors (semantic and hybrid modes are possible).
+    pub fn has_vectors(&self) -> bool {
+        self.vectors.is_some()
+    }
+
+    /// The query embedder, loaded on first use. Errors are remembered: a model that
+    /// failed to load is not retried for every query.
+    fn embedder(&self, timings: &mut QueryTimings) -> std::result::Result<&Embedder, String> {
+        let meta = self
+            .store
+            .meta()
+            .embedding
+            .as_ref()
+            .ok_or_else(|| "the index has no vectors".to_string())?;
+        let t = Instant::now();
+        let loaded = self.embedder.get_or_init(|| {
+            let spec = self
+                .options
+                .model
+                .clone()
+                .unwrap_or_else(|| meta.model.clone());
+            let mut opts = self.options.embed.clone();
+            if opts.matryoshka_dim.is_none() {
+                opts.matryoshka_dim = meta.matryoshka_dim;
+            }
+            let e = Embedder::load(&spec, &opts).map_err(|e| e.to_string())?;
+            if e.dims() != meta.dims {
+                return Err(format!(
+                    "model `{spec}` gives {}-dim vectors, the index holds {}-dim vectors",
+                    e.dims(),
+                    meta.dims
+                ));
+            }
+            Ok(e)
+        });
+        timings.model_load_ms += t.elapsed().as_secs_f64() * 1e3;
+        loaded.as_ref().map_err(Clone::clone)
+    }
+
     /// Run a query.
-    pub fn search(&self, req: &SearchRequest) -> Result<Vec<SearchHit>> {
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResults> {
         if req.query.trim().is_empty() {
             return Err(Error::InvalidQuery(
                 "the query is empty; give some words or a symbol name".into(),
             ));
         }
-        if req.mode != Mode::Lexical {
+        let mut timings = QueryTimings::default();
+        let mut notes = Vec::new();
+        let mut mode = req.mode;
+        if matches!(mode, Mode::Semantic | Mode::Hybrid) && self.vectors.is_none() {
             return Err(Error::InvalidOption(format!(
-                "mode {} needs an index with vectors, and this index has none; use --mode lexical",
-                req.mode.name()
+                "mode {} needs an index with vectors, and this index has none ({}); use \
+                 --mode lexical, or re-index with a model",
+                mode.name(),
+                self.store
+                    .meta()
+                    .semantic_off_reason
+                    .as_deref()
+                    .unwrap_or("built without a model")
             )));
         }
+        if mode == Mode::Auto {
+            mode = if self.vectors.is_some() {
+                Mode::Hybrid
+            } else {
+                Mode::Lexical
+            };
+        }
+        // Embed the query first: if the model cannot be loaded, auto mode falls back.
+        let mut query_vector = None;
+        if mode != Mode::Lexical {
+            match self.embedder(&mut timings) {
+                Ok(embedder) => {
+                    let t = Instant::now();
+                    let mut v = embedder.embed_queries(&[req.query.as_str()])?;
+                    timings.embed_ms = t.elapsed().as_secs_f64() * 1e3;
+                    query_vector = v.pop();
+                }
+                Err(reason) if req.mode == Mode::Auto => {
+                    notes.push(format!(
+                        "semantic search unavailable, lexical only: {reason}"
+                    ));
+                    mode = Mode::Lexical;
+                }
+                Err(reason) => {
+                    return Err(Error::InvalidOption(format!(
+                        "cannot run a {} query: {reason}",
+                        mode.name()
+                    )))
+                }
+            }
+        }
         if req.top_k == 0 {
-            return Ok(Vec::new());
+            return Ok(SearchResults {
+                mode,
+                hits: Vec::new(),
+                notes,
+                timings,
+            });
         }
         let allowed = self.allowed_files(req)?;
-        if allowed.as_ref().is_some_and(|a| a.is_empty()) {
-            return Ok(Vec::new());
+        let depth = if mode == Mode::Hybrid {
+            let d = if self.options.depth == 0 {
+                DEFAULT_DEPTH
+            } else {
+                self.options.depth
+            };
+            d.max(req.top_k)
+        } else {
+            req.top_k
+        };
+
+        let mut lexical_ids = Vec::new();
+        let mut lexical_scores = Vec::new();
+        if mode != Mode::Semantic && allowed.as_ref().is_none_or(|a| !a.is_empty()) {
+            let t = Instant::now();
+            for h in self.lexical.search(&req.query, depth, allowed.as_deref())? {
+                lexical_ids.push(h.chunk_id);
+                lexical_scores.push(h.score);
+            }
+            timings.lexical_ms = t.elapsed().as_secs_f64() * 1e3;
         }
-        let hits = self
-            .lexical
-            .search(&req.query, req.top_k, allowed.as_deref())?;
-        let mut out = Vec::with_capacity(hits.len());
-        for (rank, hit) in hits.into_iter().enumerate() {
-            let c = self.store.chunk(hit.chunk_id)?;
-            out.push(SearchHit {
+        let mut semantic_ids = Vec::new();
+        let mut semantic_scores = Vec::new();
+        if let (Some(vectors), Some(qv)) = (&self.vectors, &query_vector) {
+            let t = Instant::now();
+            let allowed_chunks = allowed.as_ref().map(|files| self.chunk_mask(files));
+            let filter = allowed_chunks
+                .as_ref()
+                .map(|mask| move |id: u32| mask.get(id as usize).copied().unwrap_or(false));
+            let filter_ref: Option<&dyn Fn(u32) -> bool> =
+                filter.as_ref().map(|f| f as &dyn Fn(u32) -> bool);
+            for h in vectors.search(qv, depth, filter_ref)? {
+                semantic_ids.push(h.chunk_id);
+                semantic_scores.push(h.score);
+            }
+            timings.vector_ms = t.elapsed().as_secs_f64() * 1e3;
+        }
+
+        let t = Instant::now();
+        let fused: Vec<Fused> = match mode {
+            Mode::Hybrid => rrf(&lexical_ids, &semantic_ids, &self.options.fusion),
+            Mode::Semantic => single_list(&semantic_ids, &semantic_scores, false),
+            _ => single_list(&lexical_ids, &lexical_scores, true),
+        };
+        let mut hits = Vec::with_capacity(req.top_k.min(fused.len()));
+        for f in fused.into_iter().take(req.top_k) {
+            let c = self.store.chunk(f.chunk_id)?;
+            hits.push(SearchHit {
                 path: c.path.to_string(),
                 start_line: c.start_line,
                 end_line: c.end_line,
-                score: hit.score,
+                score: f.score,
                 language: c.language,
                 kind: c.kind,
                 symbol: c.symbol.map(str::to_string),
                 container: c.container.map(str::to_string),
                 text: c.text.to_string(),
                 ranks: Ranks {
-                    lexical: Some(rank + 1),
-                    semantic: None,
+                    lexical: f.lexical_rank,
+                    semantic: f.semantic_rank,
                 },
                 chunk_id: c.id,
             });
         }
-        Ok(out)
+        timings.fuse_ms = t.elapsed().as_secs_f64() * 1e3;
+        Ok(SearchResults {
+            mode,
+            hits,
+            notes,
+            timings,
+        })
+    }
+
+    /// A per-chunk mask of the chunks of `files` (file ids), for the vector filter.
+    fn chunk_mask(&self, files: &[u32]) -> Vec<bool> {
+        let mut mask = vec![false; self.store.len()];
+        for &f in files {
+            if let Some(rec) = self.store.files().get(f as usize) {
+                let start = rec.first_chunk as usize;
+                let end = (start + rec.chunk_count as usize).min(mask.len());
+                if let Some(slice) = mask.get_mut(start..end) {
+                    slice.fill(true);
+                }
+            }
+        }
+        mask
     }
 
     /// File ids that pass the request's filters, or `None` when there are no filters.
@@ -220,6 +473,38 @@ impl Searcher {
             .map(|(i, _)| i as u32)
             .collect();
         Ok(Some(ids))
+    }
+}
+
+/// One retriever's list as results: its own scores, its ranks.
+fn single_list(ids: &[u32], scores: &[f32], lexical: bool) -> Vec<Fused> {
+    ids.iter()
+        .zip(scores)
+        .enumerate()
+        .map(|(i, (&chunk_id, &score))| Fused {
+            chunk_id,
+            score,
+            lexical_rank: lexical.then_some(i + 1),
+            semantic_rank: (!lexical).then_some(i + 1),
+        })
+        .collect()
+}
+
+/// Whether a model named at query time is the one the index was built with: the same
+/// name, the same Hugging Face id, or the same directory.
+fn same_model(requested: &str, meta: &EmbeddingMeta) -> bool {
+    if requested == meta.model || meta.hf_id.as_deref() == Some(requested) {
+        return true;
+    }
+    if let Some(entry) = crate::embed::registry::lookup(requested) {
+        return meta.hf_id.as_deref() == Some(entry.hf_id);
+    }
+    match (
+        std::fs::canonicalize(requested),
+        std::fs::canonicalize(&meta.model),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 

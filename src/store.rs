@@ -28,7 +28,7 @@ use crate::walk::{SkipReason, WalkOptions};
 
 /// The on-disk format version this build reads and writes. Bump it on any incompatible
 /// change to a file of a generation (see `index-format/README.md`).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Name of the manifest file in an index directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -41,6 +41,8 @@ const FILES_FILE: &str = "files.postcard";
 const META_FILE: &str = "meta.json";
 /// Subdirectory of a generation holding the tantivy index.
 pub const LEXICAL_DIR: &str = "lexical";
+/// Subdirectory of a generation holding the vectors (absent when semantic search is off).
+pub const VECTORS_DIR: &str = "vectors";
 const CHUNKS_MAGIC: [u8; 8] = *b"CSKCHNK\0";
 const HEADER_LEN: usize = 16;
 const LOCK_FILE: &str = "lock";
@@ -94,6 +96,42 @@ pub struct IndexMeta {
     pub walk: WalkOptions,
     /// Chunk size budget used, in bytes.
     pub max_chunk_bytes: usize,
+    /// How chunks were embedded; `None` when the index has no vectors.
+    pub embedding: Option<EmbeddingMeta>,
+    /// Why the index has no vectors (no model available, turned off), for `cseek status`.
+    pub semantic_off_reason: Option<String>,
+}
+
+/// How the chunks of an index were embedded. Queries must use the same model, prefixes
+/// and dimensions, so all of it is recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingMeta {
+    /// The model as the user named it (registry name or directory).
+    pub model: String,
+    /// Hugging Face id, when known.
+    pub hf_id: Option<String>,
+    /// Architecture name.
+    pub arch: String,
+    /// Vector dimensions stored (after any Matryoshka truncation).
+    pub dims: usize,
+    /// Matryoshka dimension asked for, if any.
+    pub matryoshka_dim: Option<usize>,
+    /// Pooling name.
+    pub pooling: String,
+    /// Prefix put before queries.
+    pub query_prefix: String,
+    /// Prefix put before documents (chunks).
+    pub document_prefix: String,
+    /// Token limit chunks were truncated to.
+    pub max_tokens: usize,
+    /// Name of the template that turned a chunk into the text embedded.
+    pub template: String,
+    /// Element type of the stored vectors (`f32`, `f16`).
+    pub vector_dtype: String,
+    /// Whether an HNSW graph was built (else queries scan).
+    pub graph: bool,
+    /// Seconds spent embedding.
+    pub seconds: f64,
 }
 
 /// One indexed file, stored in `files.postcard`.

@@ -9,6 +9,9 @@ fn cseek(cwd: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(cwd)
         .env_remove("CSEEK_INDEX")
+        // Lexical-only: these tests are about walking, chunking, storage and the CLI;
+        // tests/semantic.rs covers models.
+        .env("CSEEK_MODEL", "none")
         .output()
         .expect("run cseek")
 }
@@ -226,7 +229,10 @@ fn newer_format_version_is_reported() {
     let text = fs::read_to_string(&manifest).unwrap();
     fs::write(
         &manifest,
-        text.replace("\"format_version\": 1", "\"format_version\": 99"),
+        text.replace(
+            &format!("\"format_version\": {}", cseek::store::FORMAT_VERSION),
+            "\"format_version\": 99",
+        ),
     )
     .unwrap();
     let o = cseek(dir.path(), &["query", "parse"]);
@@ -304,6 +310,7 @@ fn index_flag_and_env_put_the_index_elsewhere() {
         .args(["query", "parse_config", "--json"])
         .current_dir(dir.path())
         .env("CSEEK_INDEX", &idx)
+        .env("CSEEK_MODEL", "none")
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));

@@ -13,11 +13,13 @@ use console::style;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cseek::chunk::{chunk_kinds, ChunkOptions};
+use cseek::embed::{DeviceRequest, EmbedOptions};
 use cseek::eval::run::{run_beir, run_repo_suite, BeirEvalOptions, RepoEvalOptions};
-use cseek::index::{build_index, IndexOptions, IndexSummary, Progress};
+use cseek::index::{build_index, IndexOptions, IndexSummary, ModelChoice, Progress};
 use cseek::lang::Language;
-use cseek::search::{Mode, SearchHit, SearchRequest, Searcher};
+use cseek::search::{Mode, SearchHit, SearchOptions, SearchRequest, Searcher};
 use cseek::store::{self, Store};
+use cseek::vector::VectorDtype;
 use cseek::walk::{WalkOptions, DEFAULT_EXCLUDED_DIRS};
 
 mod embed;
@@ -83,6 +85,17 @@ struct IndexArgs {
     /// Chunk size budget in bytes; larger definitions are split.
     #[arg(long, default_value_t = ChunkOptions::default().max_chunk_bytes)]
     max_chunk_bytes: usize,
+    /// Embedding model: a name from `cseek models`, a Hugging Face id, a local model
+    /// directory, or `none` for a lexical-only index. Default: `minilm` when it can be
+    /// found or downloaded, else lexical-only with a warning.
+    #[arg(long, env = "CSEEK_MODEL", value_name = "NAME|DIR")]
+    model: Option<String>,
+    /// Where to run the model: auto, cpu, cuda[:N], metal.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Store vectors as f16 (half the size, tiny precision loss).
+    #[arg(long)]
+    f16: bool,
     /// No progress bar or summary line.
     #[arg(long, short)]
     quiet: bool,
@@ -108,12 +121,21 @@ struct QueryArgs {
     /// Only files whose path matches this glob (`*.rs`, `src/**/*.py`, `src/cli`).
     #[arg(long, value_name = "GLOB")]
     path: Option<String>,
-    /// Retrievers to use.
-    #[arg(long, default_value = "lexical", value_parser = ["lexical", "semantic", "hybrid"])]
+    /// Retrievers to use; auto = hybrid when the index has vectors, else lexical.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "lexical", "semantic", "hybrid"])]
     mode: String,
     /// Lines of each chunk to show (text output).
     #[arg(long, default_value_t = 4)]
     lines: usize,
+    /// Model for the query embedding (default: the one the index was built with).
+    #[arg(long, value_name = "NAME|DIR")]
+    model: Option<String>,
+    /// Where to run the model: auto, cpu, cuda[:N], metal.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Print where the query's time went (stderr).
+    #[arg(long)]
+    timings: bool,
 }
 
 #[derive(Args)]
@@ -175,6 +197,12 @@ struct EvalCommon {
     /// Retrievers to use.
     #[arg(long, default_value = "lexical", value_parser = ["lexical", "semantic", "hybrid"])]
     mode: String,
+    /// Embedding model for the indexes (needed by semantic and hybrid modes).
+    #[arg(long, value_name = "NAME|DIR")]
+    model: Option<String>,
+    /// Where to run the model: auto, cpu, cuda[:N], metal.
+    #[arg(long, default_value = "auto")]
+    device: String,
     /// Write the report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -246,9 +274,37 @@ impl Progress for Bar {
     fn file_done(&self) {
         self.0.inc(1);
     }
+    fn embedded(&self, done: u64, total: u64) {
+        self.0
+            .set_message(format!("embedded {done}/{total} chunks"));
+    }
     fn finishing(&self) {
         self.0.set_message("writing index");
     }
+    fn warn(&self, message: &str) {
+        self.0.suspend(|| {
+            eprintln!("{} {message}", style("warning:").yellow().bold());
+        });
+    }
+}
+
+fn model_choice(model: Option<&str>) -> ModelChoice {
+    match model {
+        None => ModelChoice::Default,
+        Some("none" | "off") => ModelChoice::Off,
+        Some(m) => ModelChoice::Named(m.to_string()),
+    }
+}
+
+fn embed_options(device: &str, quiet: bool) -> anyhow::Result<EmbedOptions> {
+    let device: DeviceRequest = device
+        .parse()
+        .map_err(|e| anyhow::anyhow!("bad --device {device:?}: {e}"))?;
+    Ok(EmbedOptions {
+        device,
+        quiet,
+        ..EmbedOptions::default()
+    })
 }
 
 fn cmd_index(index: Option<&Path>, args: IndexArgs) -> anyhow::Result<ExitCode> {
@@ -264,6 +320,11 @@ fn cmd_index(index: Option<&Path>, args: IndexArgs) -> anyhow::Result<ExitCode> 
         lossy_utf8: !args.strict_utf8,
     };
     opts.chunk.max_chunk_bytes = args.max_chunk_bytes.max(256);
+    opts.model = model_choice(args.model.as_deref());
+    opts.embed = embed_options(&args.device, args.quiet)?;
+    if args.f16 {
+        opts.vectors.dtype = VectorDtype::F16;
+    }
 
     let show_bar = !args.quiet && std::io::stderr().is_terminal();
     let bar = ProgressBar::new(0);
@@ -282,6 +343,13 @@ fn cmd_index(index: Option<&Path>, args: IndexArgs) -> anyhow::Result<ExitCode> 
     let summary = result.with_context(|| format!("indexing {}", args.path.display()))?;
     if !args.quiet {
         eprintln!("{}", summary_line(&summary));
+        match &summary.embedding {
+            Some(e) => eprintln!(
+                "semantic search on: {} vectors from model `{}` ({} dims, {:.1} s embedding)",
+                summary.chunks, e.model, e.dims, e.seconds
+            ),
+            None => eprintln!("semantic search off: lexical (BM25) index only"),
+        }
     }
     if args.timings {
         let stages: Vec<String> = summary
@@ -311,9 +379,9 @@ fn summary_line(s: &IndexSummary) -> String {
     )
 }
 
-fn open_searcher(index: Option<&Path>) -> anyhow::Result<Searcher> {
+fn open_searcher(index: Option<&Path>, options: SearchOptions) -> anyhow::Result<Searcher> {
     let dir = store::find_index_dir(index, &cwd()?)?;
-    Ok(Searcher::open(&dir)?)
+    Ok(Searcher::open_with(&dir, options)?)
 }
 
 fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> {
@@ -328,7 +396,14 @@ fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> 
             None => bail!("unknown language {name:?}; `cseek languages` lists them"),
         }
     }
-    let searcher = open_searcher(index)?;
+    let t_open = std::time::Instant::now();
+    let options = SearchOptions {
+        model: args.model.clone(),
+        embed: embed_options(&args.device, true)?,
+        ..SearchOptions::default()
+    };
+    let searcher = open_searcher(index, options)?;
+    let open_ms = t_open.elapsed().as_secs_f64() * 1e3;
     let req = SearchRequest {
         query: query.clone(),
         top_k: args.top_k,
@@ -336,7 +411,21 @@ fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> 
         languages,
         path_glob: args.path,
     };
-    let hits = searcher.search(&req)?;
+    let t_search = std::time::Instant::now();
+    let results = searcher.search(&req)?;
+    let search_ms = t_search.elapsed().as_secs_f64() * 1e3;
+    for note in &results.notes {
+        eprintln!("{} {note}", style("note:").yellow().bold());
+    }
+    if args.timings {
+        let t = &results.timings;
+        eprintln!(
+            "timings (ms): open {open_ms:.2}, model load {:.1}, query embedding {:.2}, \
+             bm25 {:.2}, vectors {:.2}, fusion+fetch {:.2}, search total {search_ms:.2}",
+            t.model_load_ms, t.embed_ms, t.lexical_ms, t.vector_ms, t.fuse_ms
+        );
+    }
+    let hits = &results.hits;
     let mut out = std::io::stdout().lock();
     if args.json {
         // A struct, not `json!`, so keys keep this documented order.
@@ -348,14 +437,14 @@ fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> 
         }
         let json = Output {
             query: &query,
-            mode: req.mode,
-            results: &hits,
+            mode: results.mode,
+            results: hits,
         };
         writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
     } else if hits.is_empty() {
         eprintln!("no results for {query:?}");
     } else {
-        for hit in &hits {
+        for hit in hits {
             print_hit(&mut out, hit, args.lines)?;
         }
     }
@@ -414,7 +503,26 @@ fn cmd_status(index: Option<&Path>, args: StatusArgs) -> anyhow::Result<ExitCode
     );
     println!("files      {}", meta.files);
     println!("chunks     {}", meta.chunks);
-    println!("semantic   off (no embedding model in this index)");
+    match (&meta.embedding, &meta.semantic_off_reason) {
+        (Some(e), _) => println!(
+            "semantic   on: model `{}`{}, {} dims, {} vectors ({}){}",
+            e.model,
+            e.hf_id
+                .as_deref()
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default(),
+            e.dims,
+            meta.chunks,
+            e.vector_dtype,
+            if e.graph {
+                ", HNSW graph"
+            } else {
+                ", exact scan"
+            }
+        ),
+        (None, Some(reason)) => println!("semantic   off: {reason}"),
+        (None, None) => println!("semantic   off"),
+    }
     if !meta.languages.is_empty() {
         println!("languages");
         for (lang, c) in &meta.languages {
@@ -492,6 +600,8 @@ fn cmd_eval(cmd: EvalCommand) -> anyhow::Result<ExitCode> {
             opts.rebuild = args.common.rebuild;
             opts.results_out = args.results_out;
             opts.repos = args.repos;
+            opts.model = eval_model(args.common.model.as_deref(), opts.mode)?;
+            opts.embed = embed_options(&args.common.device, false)?;
             let report = run_repo_suite(&opts, &mut log)?;
             print!("{}", report.to_table());
             write_report(args.common.json.as_deref(), &report)?;
@@ -502,12 +612,25 @@ fn cmd_eval(cmd: EvalCommand) -> anyhow::Result<ExitCode> {
             opts.cache_dir = args.common.cache;
             opts.rebuild = args.common.rebuild;
             opts.results_out = args.results_out;
+            opts.model = eval_model(args.common.model.as_deref(), opts.mode)?;
+            opts.embed = embed_options(&args.common.device, false)?;
             let report = run_beir(&opts, &mut log)?;
             print!("{}", report.to_table());
             write_report(args.common.json.as_deref(), &report)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Eval indexes carry vectors only when a model is named; semantic modes need one.
+fn eval_model(model: Option<&str>, mode: Mode) -> anyhow::Result<ModelChoice> {
+    match (model, mode) {
+        (None, Mode::Semantic | Mode::Hybrid) => {
+            bail!("--mode {} needs --model NAME|DIR", mode.name())
+        }
+        (None, _) => Ok(ModelChoice::Off),
+        (Some(m), _) => Ok(model_choice(Some(m))),
+    }
 }
 
 fn write_report(path: Option<&Path>, report: &impl serde::Serialize) -> anyhow::Result<()> {

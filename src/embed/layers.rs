@@ -10,8 +10,9 @@
 //! - norm placement: post-norm (BERT), pre-norm (T5, CodeSage), Jina's double post-norm.
 //!
 //! Q, K and V are always one fused `[3H, H]` projection (fused at load time), and the
-//! attention takes one additive bias tensor (padding mask + position bias). A later fast
-//! path (fused attention kernel, fused QKV with bias) therefore has one place to plug in.
+//! attention takes one additive bias tensor (padding mask + position bias). The CPU fast
+//! path ([`super::fast`]: fused QKV with bias, per-(batch, head) attention kernel, fused
+//! element-wise passes) plugs in at [`Encoder::forward`] and reads these same parameters.
 
 use candle_core::{DType, Device, Module, Tensor, D};
 
@@ -334,8 +335,19 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Runs all layers.
+    /// Runs all layers, with the kernels chosen by [`super::fast::current`]: the fused CPU
+    /// fast path where it applies (f32 on the CPU), else the candle-op reference path.
     pub fn forward(&self, x: &Tensor, ctx: &AttentionContext) -> Result<Tensor> {
+        if let super::fast::Kernels::Fast(isa) = super::fast::current() {
+            if let Some(y) = super::fast::encoder_forward(self, x, ctx, isa)? {
+                return Ok(y);
+            }
+        }
+        self.forward_reference(x, ctx)
+    }
+
+    /// Runs all layers with candle tensor ops (the reference path).
+    pub fn forward_reference(&self, x: &Tensor, ctx: &AttentionContext) -> Result<Tensor> {
         let mut h = x.clone();
         for layer in &self.layers {
             h = layer.forward(&h, ctx)?;

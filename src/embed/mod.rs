@@ -19,12 +19,15 @@
 //!   input order. Texts longer than the model's limit are truncated, never rejected.
 //! - Pooling, projection, Matryoshka truncation and normalisation happen once, here.
 
+pub mod alloc;
 pub mod bert;
 pub mod codesage;
 pub mod config;
 pub mod device;
 mod error;
+pub mod fast;
 pub mod jina_bert;
+pub mod kernels;
 pub mod layers;
 pub mod model;
 pub mod nomic_bert;
@@ -183,6 +186,7 @@ impl Embedder {
         if let Some(n) = opts.threads {
             set_threads(n);
         }
+        alloc::tune_malloc();
         if opts.batch_token_budget == 0 {
             return Err(EmbedError::InvalidOption(
                 "batch token budget must be > 0".into(),

@@ -8,15 +8,17 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::chunk::{Chunk, ChunkKind, ChunkOptions};
+use crate::embed::EmbedOptions;
 use crate::error::{Error, Result};
 use crate::eval::beir::{beir_paths, load_beir};
 use crate::eval::cache::{Fingerprint, Slot, Stamp};
 use crate::eval::report::{BeirMetrics, BeirReport, EvalConfig, Latency, RepoReport, RepoRun};
 use crate::eval::score::{score_beir_query, score_query, RankedChunk, CUTOFF};
 use crate::eval::suite::{annotations_path, load_annotations, load_repos, RepoSpec};
-use crate::index::{build_index, IndexBuilder, IndexOptions, NoProgress};
+use crate::index::{build_index, load_model, IndexBuilder, IndexOptions, ModelChoice, NoProgress};
 use crate::lang::Language;
 use crate::search::{Mode, SearchHit, SearchRequest, Searcher};
+use crate::vector::VectorOptions;
 use crate::walk::WalkOptions;
 
 /// The default index cache directory (relative to the working directory).
@@ -47,6 +49,10 @@ pub struct RepoEvalOptions {
     pub chunk: ChunkOptions,
     /// Walk settings; each repo's `exclude` globs are appended to `walk.exclude`.
     pub walk: WalkOptions,
+    /// Embedding model for the indexes (part of the cache fingerprint).
+    pub model: ModelChoice,
+    /// How to load and run the model.
+    pub embed: EmbedOptions,
 }
 
 impl RepoEvalOptions {
@@ -68,6 +74,8 @@ impl RepoEvalOptions {
             rebuild: false,
             chunk: ChunkOptions::default(),
             walk: WalkOptions::default(),
+            model: ModelChoice::Off,
+            embed: EmbedOptions::default(),
         }
     }
 }
@@ -87,6 +95,10 @@ pub struct BeirEvalOptions {
     pub top_k: usize,
     /// Rebuild the index even when the cache fingerprint matches.
     pub rebuild: bool,
+    /// Embedding model for the index (part of the cache fingerprint).
+    pub model: ModelChoice,
+    /// How to load and run the model.
+    pub embed: EmbedOptions,
 }
 
 impl BeirEvalOptions {
@@ -99,6 +111,8 @@ impl BeirEvalOptions {
             results_out: None,
             top_k: 100,
             rebuild: false,
+            model: ModelChoice::Off,
+            embed: EmbedOptions::default(),
         }
     }
 }
@@ -182,7 +196,7 @@ pub fn run_repo_suite(opts: &RepoEvalOptions, log: &mut dyn FnMut(&str)) -> Resu
                 ..SearchRequest::new(q.query.clone()).top_k(opts.top_k)
             };
             let t = Instant::now();
-            let hits = searcher.search(&req)?;
+            let hits = searcher.search(&req)?.hits;
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
             let ranked = package_chunks(repo, &hits);
             scores.push((q.category.clone(), score_query(&ranked, &q.targets())));
@@ -228,6 +242,7 @@ pub fn run_repo_suite(opts: &RepoEvalOptions, log: &mut dyn FnMut(&str)) -> Resu
     }
     let config = config(
         opts.mode,
+        &opts.model,
         opts.top_k,
         repos_path.display().to_string(),
         &opts.cache_dir,
@@ -289,7 +304,8 @@ fn repo_index(
     let mut fp = Fingerprint::new();
     fp.add(b"repo")
         .add(walk_json.as_bytes())
-        .add(format!("{:?}", opts.chunk).as_bytes());
+        .add(format!("{:?}", opts.chunk).as_bytes())
+        .add(model_key(&opts.model, &opts.embed).as_bytes());
     fp.add_tree(&root)?;
     let fingerprint = fp.finish();
 
@@ -317,6 +333,9 @@ fn repo_index(
         index_dir: slot.index_dir(),
         walk,
         chunk: opts.chunk.clone(),
+        model: opts.model.clone(),
+        embed: opts.embed.clone(),
+        vectors: VectorOptions::default(),
     };
     let summary = build_index(&index_opts, &NoProgress)?;
     let stamp = Stamp {
@@ -356,7 +375,9 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
     let (corpus_path, _, _) = beir_paths(&opts.dir);
     let mut fp = Fingerprint::new();
     // The document → chunk scheme: path = `_id`, text = title + "\n" + text, one chunk.
-    fp.add(b"beir").add(b"doc-scheme/1");
+    fp.add(b"beir")
+        .add(b"doc-scheme/1")
+        .add(model_key(&opts.model, &opts.embed).as_bytes());
     fp.add_file(&corpus_path)?;
     let fingerprint = fp.finish();
 
@@ -382,6 +403,18 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
         None => {
             slot.clear()?;
             let mut b = IndexBuilder::create(&slot.index_dir(), &opts.dir)?;
+            let (model, off_reason) = load_model(&opts.model, &opts.embed)?;
+            if let Some(reason) = off_reason.filter(|_| opts.model != ModelChoice::Off) {
+                log(&format!("{name}: semantic search off: {reason}"));
+            }
+            if let Some((spec, embedder)) = model {
+                b.enable_vectors(
+                    spec,
+                    std::sync::Arc::new(embedder),
+                    &opts.embed,
+                    &VectorOptions::default(),
+                )?;
+            }
             let mut empty = 0usize;
             for d in &data.docs {
                 let text = d.indexed_text();
@@ -444,7 +477,7 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
                 ..SearchRequest::new(q.text.clone()).top_k(opts.top_k)
             };
             let t = Instant::now();
-            let hits = searcher.search(&req)?;
+            let hits = searcher.search(&req)?.hits;
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
             hits
         };
@@ -487,6 +520,7 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
         index_reused: reused,
         config: config(
             opts.mode,
+            &opts.model,
             opts.top_k,
             opts.dir.display().to_string(),
             &opts.cache_dir,
@@ -516,7 +550,13 @@ fn write_json_line<T: Serialize>(
         .map_err(|e| Error::io("writing", path, e))
 }
 
-fn config(mode: Mode, top_k: usize, suite: String, cache_dir: &Path) -> EvalConfig {
+fn config(
+    mode: Mode,
+    model: &ModelChoice,
+    top_k: usize,
+    suite: String,
+    cache_dir: &Path,
+) -> EvalConfig {
     let (git_commit, git_dirty) = git_state();
     EvalConfig {
         engine_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -524,13 +564,28 @@ fn config(mode: Mode, top_k: usize, suite: String, cache_dir: &Path) -> EvalConf
         git_commit,
         git_dirty,
         mode: mode.name().to_string(),
-        // The engine has no embedding model or fusion yet; filled in when it does.
-        model: None,
-        fusion: None,
+        model: match model {
+            ModelChoice::Off => None,
+            ModelChoice::Default => Some(crate::index::DEFAULT_MODEL.to_string()),
+            ModelChoice::Named(m) => Some(m.clone()),
+        },
+        fusion: matches!(mode, Mode::Hybrid | Mode::Auto)
+            .then(|| serde_json::to_value(crate::fuse::RrfParams::default()).ok())
+            .flatten(),
         top_k,
         suite,
         cache_dir: cache_dir.display().to_string(),
     }
+}
+
+/// The part of the cache fingerprint that names the embedding setup.
+fn model_key(model: &ModelChoice, embed: &EmbedOptions) -> String {
+    format!(
+        "model={model:?};matryoshka={:?};max_tokens={:?};template={}",
+        embed.matryoshka_dim,
+        embed.max_tokens,
+        crate::index::EMBEDDING_TEMPLATE
+    )
 }
 
 /// `git rev-parse HEAD` and whether `git status --porcelain` is non-empty, in the source
