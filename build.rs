@@ -5,7 +5,11 @@
 use std::hash::Hasher;
 use std::path::Path;
 
-/// Sources whose changes can change what an index contains.
+/// Sources whose changes can change what an index's vectors contain (hashed separately:
+/// a lexical-only index does not depend on them).
+const EMBEDDING_SOURCES: &[&str] = &["src/embed", "src/vector"];
+
+/// Sources whose changes can change what any index contains.
 const INDEXING_SOURCES: &[&str] = &[
     "grammars",
     "src/chunk",
@@ -17,16 +21,18 @@ const INDEXING_SOURCES: &[&str] = &[
 ];
 
 fn main() {
-    // FNV-1a: stable across toolchains (std's DefaultHasher is not guaranteed to be).
-    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-    for src in INDEXING_SOURCES {
-        println!("cargo:rerun-if-changed={src}");
-        hash_path(Path::new(src), &mut h);
+    for (var, sources) in [
+        ("CSEEK_INDEXING_CODE_HASH", INDEXING_SOURCES),
+        ("CSEEK_EMBEDDING_CODE_HASH", EMBEDDING_SOURCES),
+    ] {
+        // FNV-1a: stable across toolchains (std's DefaultHasher is not guaranteed to be).
+        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+        for src in sources {
+            println!("cargo:rerun-if-changed={src}");
+            hash_path(Path::new(src), &mut h);
+        }
+        println!("cargo:rustc-env={var}={:016x}", h.finish());
     }
-    println!(
-        "cargo:rustc-env=CSEEK_INDEXING_CODE_HASH={:016x}",
-        h.finish()
-    );
 }
 
 fn hash_path(path: &Path, h: &mut Fnv) {

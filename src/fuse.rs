@@ -5,6 +5,51 @@
 //! fused score is `Σ weight / (k + rank)` over the lists it appears in. Only ranks are
 //! used, so BM25 scores and cosine similarities need no calibration against each other.
 
+/// What a query looks like, which decides how much each retriever is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryKind {
+    /// An identifier as written in code: `parseConfig`, `parse_config`, `Foo::bar`,
+    /// `Foo.bar`, `__init__`. BM25 with exact-symbol boosts finds its definition; a
+    /// general embedding model mostly finds look-alikes.
+    Symbol,
+    /// Words: `read a file`, `session management`, or a single plain word.
+    NaturalLanguage,
+}
+
+/// Classify a query. A single token counts as a symbol when it carries a mark of code:
+/// an underscore, `::`, `.`, `->`, brackets, a digit after letters, or an upper-case
+/// letter past the first in a word with lower-case letters (camelCase, PascalCase). One
+/// plain word (`session`) is natural language: it is as likely a topic as a name.
+pub fn classify_query(query: &str) -> QueryKind {
+    let q = query.trim();
+    if q.is_empty() || q.split_whitespace().nth(1).is_some() {
+        return QueryKind::NaturalLanguage;
+    }
+    let code_punct = q.contains('_')
+        || q.contains("::")
+        || q.contains("->")
+        || q.contains(['(', ')', '<', '>', '#', '$'])
+        || (q.contains('.') && !q.ends_with('.'));
+    // An upper-case letter past the first, in a word that also has lower-case letters:
+    // camelCase, PascalCase with two humps, `HTTPServer` (not `README`, not `Session`).
+    let has_lower = q.chars().any(char::is_lowercase);
+    let inner_upper = has_lower && q.chars().skip(1).any(char::is_uppercase);
+    let mut letter_digit = false;
+    let mut prev_letter = false;
+    for c in q.chars() {
+        if c.is_ascii_digit() && prev_letter {
+            letter_digit = true;
+        }
+        prev_letter = c.is_alphabetic();
+    }
+    if code_punct || inner_upper || letter_digit {
+        QueryKind::Symbol
+    } else {
+        QueryKind::NaturalLanguage
+    }
+}
+
 /// Parameters of reciprocal rank fusion.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct RrfParams {
@@ -15,6 +60,13 @@ pub struct RrfParams {
     pub lexical_weight: f32,
     /// Weight of the semantic (vector) list.
     pub semantic_weight: f32,
+    /// Weight of the semantic list for [`QueryKind::Symbol`] queries (replaces
+    /// `semantic_weight` for them). Default 0: a symbol lookup is answered in BM25 order
+    /// (exact-symbol boosts put the definition first), and vector hits only fill the list
+    /// below the lexical ones. A general embedding model ranks look-alike chunks above
+    /// the definition (measured on the dev suite: symbol NDCG@10 0.97 at weight 0, 0.95
+    /// at 0.1, 0.91 at 0.25, 0.88 at 1).
+    pub symbol_semantic_weight: f32,
 }
 
 impl Default for RrfParams {
@@ -23,6 +75,20 @@ impl Default for RrfParams {
             k: 60.0,
             lexical_weight: 1.0,
             semantic_weight: 1.0,
+            symbol_semantic_weight: 0.0,
+        }
+    }
+}
+
+impl RrfParams {
+    /// The parameters to use for a query of this kind.
+    pub fn for_query(&self, kind: QueryKind) -> RrfParams {
+        match kind {
+            QueryKind::Symbol => RrfParams {
+                semantic_weight: self.symbol_semantic_weight,
+                ..*self
+            },
+            QueryKind::NaturalLanguage => *self,
         }
     }
 }
@@ -121,6 +187,32 @@ mod tests {
             ..RrfParams::default()
         };
         assert_eq!(rrf(&[1], &[2], &p)[0].chunk_id, 2);
+    }
+
+    #[test]
+    fn query_kinds() {
+        for q in [
+            "parseConfig",
+            "parse_config",
+            "Foo::bar",
+            "Foo.bar",
+            "HTTPServer",
+            "__init__",
+            "utf8",
+            "JoinSet::spawn_local",
+        ] {
+            assert_eq!(classify_query(q), QueryKind::Symbol, "{q}");
+        }
+        for q in [
+            "read a file",
+            "session",
+            "Session",
+            "where is parseConfig called",
+            "",
+            "retries.",
+        ] {
+            assert_eq!(classify_query(q), QueryKind::NaturalLanguage, "{q}");
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::store::{
     EmbeddingMeta, GenerationWriter, IndexMeta, LanguageCounts, FORMAT_VERSION, LEXICAL_DIR,
     VECTORS_DIR,
 };
-use crate::vector::{VectorOptions, VectorStats, VectorWriter};
+use crate::vector::{normalize, VectorOptions, VectorStats, VectorWriter};
 use crate::walk::{self, SkipReason, WalkOptions, WalkStats};
 
 /// The model used when the user names none: small, fast on CPU, and good enough to make
@@ -404,10 +404,11 @@ impl IndexBuilder {
                     let refs: Vec<&str> = group.iter().map(String::as_str).collect();
                     let vectors = embedder.embed_documents(&refs)?;
                     seconds += t.elapsed().as_secs_f64();
-                    for v in &vectors {
-                        writer.add(v)?;
+                    for mut v in vectors {
+                        normalize(&mut v);
+                        writer.add(&v)?;
                     }
-                    done_in_thread.fetch_add(vectors.len() as u64, Ordering::Relaxed);
+                    done_in_thread.fetch_add(refs.len() as u64, Ordering::Relaxed);
                 }
                 Ok((writer.finish()?, seconds))
             })

@@ -17,11 +17,11 @@ use serde::Serialize;
 use crate::chunk::ChunkKind;
 use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
-use crate::fuse::{rrf, Fused, RrfParams};
+use crate::fuse::{classify_query, rrf, Fused, QueryKind, RrfParams};
 use crate::lang::Language;
 use crate::lexical::LexicalIndex;
 use crate::store::{EmbeddingMeta, Store, LEXICAL_DIR, VECTORS_DIR};
-use crate::vector::VectorIndex;
+use crate::vector::{normalize, VectorIndex};
 
 /// Which retrievers a query uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
@@ -337,7 +337,10 @@ impl Searcher {
                     let t = Instant::now();
                     let mut v = embedder.embed_queries(&[req.query.as_str()])?;
                     timings.embed_ms = t.elapsed().as_secs_f64() * 1e3;
-                    query_vector = v.pop();
+                    query_vector = v.pop().map(|mut q| {
+                        normalize(&mut q);
+                        q
+                    });
                 }
                 Err(reason) if req.mode == Mode::Auto => {
                     notes.push(format!(
@@ -402,7 +405,22 @@ impl Searcher {
 
         let t = Instant::now();
         let fused: Vec<Fused> = match mode {
-            Mode::Hybrid => rrf(&lexical_ids, &semantic_ids, &self.options.fusion),
+            Mode::Hybrid => {
+                let mut kind = classify_query(&req.query);
+                // A one-word query that names a definition in this codebase (`Router`,
+                // `Session`) is a symbol lookup too, whatever its capitalisation.
+                if kind == QueryKind::NaturalLanguage
+                    && req.query.split_whitespace().nth(1).is_none()
+                    && self.lexical.defines_symbol(&req.query)?
+                {
+                    kind = QueryKind::Symbol;
+                }
+                rrf(
+                    &lexical_ids,
+                    &semantic_ids,
+                    &self.options.fusion.for_query(kind),
+                )
+            }
             Mode::Semantic => single_list(&semantic_ids, &semantic_scores, false),
             _ => single_list(&lexical_ids, &lexical_scores, true),
         };

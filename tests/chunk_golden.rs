@@ -4,7 +4,6 @@
 //! `CSEEK_BLESS=1` to rewrite the listings, then check them by hand against the fixture.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use cseek::chunk::{check_query, chunk_file, chunk_kinds, Chunk, ChunkKind, ChunkOptions};
 use cseek::lang::Language;
@@ -238,7 +237,7 @@ fn one_huge_line_becomes_byte_windows() {
 }
 
 #[test]
-fn minified_javascript_is_bounded_and_fast() {
+fn minified_javascript_is_bounded() {
     let mut text = String::new();
     let mut i = 0;
     while text.len() < 300_000 {
@@ -248,11 +247,8 @@ fn minified_javascript_is_bounded_and_fast() {
         i += 1;
     }
     let opts = ChunkOptions::default();
-    let t = Instant::now();
     let chunks = chunk_file("app.min.js", &text, Language::JavaScript, &opts);
-    let took = t.elapsed();
     check_invariants(&text, &chunks);
-    assert!(took.as_secs_f64() < 2.0, "took {took:?}");
     assert!(
         chunks.len() <= 2 * text.len() / opts.max_chunk_bytes + 2,
         "{}",
@@ -263,8 +259,10 @@ fn minified_javascript_is_bounded_and_fast() {
     assert_eq!(covered, text.len());
 }
 
+/// A 1 MB file is chunked completely (no fallback to windows). How fast is measured in
+/// release by `benches/`, not asserted here: timed unit tests flake under load.
 #[test]
-fn one_megabyte_file_chunks_quickly() {
+fn one_megabyte_file_chunks_completely() {
     let mut text = String::new();
     let mut i = 0;
     while text.len() < 1_000_000 {
@@ -273,15 +271,9 @@ fn one_megabyte_file_chunks_quickly() {
         ));
         i += 1;
     }
-    let t = Instant::now();
     let chunks = chunk_file("big.py", &text, Language::Python, &ChunkOptions::default());
-    let took = t.elapsed();
-    eprintln!("1 MB of Python: {} chunks in {took:?}", chunks.len());
     check_invariants(&text, &chunks);
     assert_eq!(chunks.len(), 3 * i, "class header, method, function each");
-    // Generous for debug builds; release takes well under a second.
-    let limit = if cfg!(debug_assertions) { 10.0 } else { 1.0 };
-    assert!(took.as_secs_f64() < limit, "took {took:?}");
 }
 
 #[test]

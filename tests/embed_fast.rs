@@ -89,11 +89,21 @@ fn check(name: &str, size: TinySize) {
     let model = load_dir(&dir);
     let want_raw = with_kernels(Kernels::Reference, || raw_forward(&*model, &ids, 0));
     let want_vecs = with_kernels(Kernels::Reference, || e.embed_documents(TEXTS).unwrap());
+    // Raw states are not normalised (T5's pre-norm residual stream grows), so their
+    // tolerance is 1e-5 relative to the largest magnitude; final vectors: 1e-5 absolute.
+    let scale = want_raw.iter().fold(1.0f32, |m, x| m.max(x.abs()));
     for k in levels() {
         let got_raw = with_kernels(k, || raw_forward(&*model, &ids, 0));
         let d = max_abs(&got_raw, &want_raw);
-        eprintln!("{name} {}: raw max |Δ| = {d:.2e}", k.name());
-        assert!(d < 1e-5, "{name} {}: raw outputs differ by {d}", k.name());
+        eprintln!(
+            "{name} {}: raw max |Δ| = {d:.2e} (max |x| {scale:.1})",
+            k.name()
+        );
+        assert!(
+            d < 1e-5 * scale,
+            "{name} {}: raw outputs differ by {d} (scale {scale})",
+            k.name()
+        );
         let got = with_kernels(k, || e.embed_documents(TEXTS).unwrap());
         for (i, (g, w)) in got.iter().zip(&want_vecs).enumerate() {
             let d = max_abs(g, w);

@@ -162,3 +162,58 @@ fn minilm_half_precision_is_finite_and_close() {
         }
     }
 }
+
+/// The CPU fast path (default) and the candle-op reference path on real weights: both at
+/// cosine ≥ 0.9999 with the independent reference, and within 1e-5 of each other, with the
+/// portable kernels forced as well (the path a CPU without AVX2/AVX-512 takes).
+#[test]
+fn minilm_fast_path_matches_reference_path() {
+    use cseek::embed::fast::{with_kernels, Kernels};
+    use cseek::embed::kernels::Isa;
+    let Some((dir, reference)) = locate() else {
+        return;
+    };
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&reference).unwrap()).unwrap();
+    let sentences: Vec<&str> = r["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let expected: Vec<Vec<f64>> = serde_json::from_value(r["embeddings"].clone()).unwrap();
+    let e = Embedder::load(
+        "minilm",
+        &EmbedOptions {
+            device: DeviceRequest::Cpu,
+            model_dir: Some(dir),
+            quiet: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let want = with_kernels(Kernels::Reference, || {
+        e.embed_documents(&sentences).unwrap()
+    });
+    for k in [
+        Kernels::Fast(Isa::detect()),
+        Kernels::Fast(Isa::Avx2),
+        Kernels::Fast(Isa::Portable),
+    ] {
+        let got = with_kernels(k, || e.embed_documents(&sentences).unwrap());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            let d = g
+                .iter()
+                .zip(w)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max);
+            assert!(
+                d < 1e-5,
+                "{}: sentence {i}: fast vs reference {d}",
+                k.name()
+            );
+            let c = cosine(g, &expected[i]);
+            assert!(c >= 0.9999, "{}: sentence {i}: cosine {c}", k.name());
+        }
+    }
+}

@@ -15,6 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use cseek::chunk::{chunk_kinds, ChunkOptions};
 use cseek::embed::{DeviceRequest, EmbedOptions};
 use cseek::eval::run::{run_beir, run_repo_suite, BeirEvalOptions, RepoEvalOptions};
+use cseek::fuse::RrfParams;
 use cseek::index::{build_index, IndexOptions, IndexSummary, ModelChoice, Progress};
 use cseek::lang::Language;
 use cseek::search::{Mode, SearchHit, SearchOptions, SearchRequest, Searcher};
@@ -136,6 +137,36 @@ struct QueryArgs {
     /// Print where the query's time went (stderr).
     #[arg(long)]
     timings: bool,
+    #[command(flatten)]
+    fusion: FusionArgs,
+}
+
+/// Reciprocal rank fusion parameters (hybrid mode).
+#[derive(Args)]
+struct FusionArgs {
+    /// RRF constant k: larger flattens the difference between top ranks.
+    #[arg(long, default_value_t = RrfParams::default().k)]
+    rrf_k: f32,
+    /// Weight of the lexical (BM25) list in fusion.
+    #[arg(long, default_value_t = RrfParams::default().lexical_weight)]
+    lexical_weight: f32,
+    /// Weight of the semantic (vector) list in fusion.
+    #[arg(long, default_value_t = RrfParams::default().semantic_weight)]
+    semantic_weight: f32,
+    /// Weight of the semantic list for symbol-like queries (`parseConfig`, `Foo::bar`).
+    #[arg(long, default_value_t = RrfParams::default().symbol_semantic_weight)]
+    symbol_semantic_weight: f32,
+}
+
+impl FusionArgs {
+    fn params(&self) -> RrfParams {
+        RrfParams {
+            k: self.rrf_k,
+            lexical_weight: self.lexical_weight,
+            semantic_weight: self.semantic_weight,
+            symbol_semantic_weight: self.symbol_semantic_weight,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -206,6 +237,8 @@ struct EvalCommon {
     /// Write the report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    #[command(flatten)]
+    fusion: FusionArgs,
     /// Where built indexes are cached between runs.
     #[arg(long, default_value = cseek::eval::run::DEFAULT_CACHE_DIR, value_name = "DIR")]
     cache: PathBuf,
@@ -400,6 +433,7 @@ fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> 
     let options = SearchOptions {
         model: args.model.clone(),
         embed: embed_options(&args.device, true)?,
+        fusion: args.fusion.params(),
         ..SearchOptions::default()
     };
     let searcher = open_searcher(index, options)?;
@@ -602,6 +636,7 @@ fn cmd_eval(cmd: EvalCommand) -> anyhow::Result<ExitCode> {
             opts.repos = args.repos;
             opts.model = eval_model(args.common.model.as_deref(), opts.mode)?;
             opts.embed = embed_options(&args.common.device, false)?;
+            opts.fusion = args.common.fusion.params();
             let report = run_repo_suite(&opts, &mut log)?;
             print!("{}", report.to_table());
             write_report(args.common.json.as_deref(), &report)?;
@@ -614,6 +649,7 @@ fn cmd_eval(cmd: EvalCommand) -> anyhow::Result<ExitCode> {
             opts.results_out = args.results_out;
             opts.model = eval_model(args.common.model.as_deref(), opts.mode)?;
             opts.embed = embed_options(&args.common.device, false)?;
+            opts.fusion = args.common.fusion.params();
             let report = run_beir(&opts, &mut log)?;
             print!("{}", report.to_table());
             write_report(args.common.json.as_deref(), &report)?;

@@ -393,6 +393,9 @@ impl SendPtr {
     }
 }
 
+/// Batches with fewer rows (tokens, pads included) than this run single-threaded.
+const SMALL_ROWS: usize = 48;
+
 /// Shapes and per-batch data shared by all layers of one forward pass.
 struct Ctx<'a> {
     isa: Isa,
@@ -472,9 +475,17 @@ pub(crate) fn encoder_forward(
         )),
         None => None,
     };
+    // Below a few dozen rows (a query) splitting the work costs more in synchronisation
+    // than it gains — and far more when the cores are shared and a waiting thread is
+    // descheduled — so small batches run on the calling thread alone.
+    let threads = if batch * len < SMALL_ROWS {
+        1
+    } else {
+        rayon::current_num_threads()
+    };
     let c = Ctx {
         isa: isa.supported(),
-        threads: rayon::current_num_threads(),
+        threads,
         batch,
         len,
         rows: batch * len,
@@ -511,6 +522,43 @@ fn chunk_rows(c: &Ctx<'_>, rows: usize) -> usize {
     (rows / (4 * c.threads.max(1))).max(1)
 }
 
+/// Runs `f` on chunks of `step` elements of `data` (with the chunk index): in parallel on
+/// the pool, or in order on this thread when the pass is single-threaded.
+fn each_chunk<F>(c: &Ctx<'_>, data: &mut [f32], step: usize, f: F)
+where
+    F: Fn(usize, &mut [f32]) + Sync + Send,
+{
+    if step == 0 {
+        return;
+    }
+    if c.threads <= 1 {
+        data.chunks_mut(step).enumerate().for_each(|(i, d)| f(i, d));
+    } else {
+        data.par_chunks_mut(step)
+            .enumerate()
+            .for_each(|(i, d)| f(i, d));
+    }
+}
+
+/// [`each_chunk`] over `data` zipped with the matching chunks of `other`.
+fn each_chunk_zip<F>(c: &Ctx<'_>, data: &mut [f32], step: usize, other: &[f32], ostep: usize, f: F)
+where
+    F: Fn(&mut [f32], &[f32]) + Sync + Send,
+{
+    if step == 0 || ostep == 0 {
+        return;
+    }
+    if c.threads <= 1 {
+        data.chunks_mut(step)
+            .zip(other.chunks(ostep))
+            .for_each(|(d, o)| f(d, o));
+    } else {
+        data.par_chunks_mut(step)
+            .zip(other.par_chunks(ostep))
+            .for_each(|(d, o)| f(d, o));
+    }
+}
+
 /// `dst[r] = norm(dst[r] + other[r] + bias)` over all rows, in parallel.
 fn par_add_bias_norm(
     c: &Ctx<'_>,
@@ -525,13 +573,12 @@ fn par_add_bias_norm(
         return;
     }
     match other {
-        Some(o) => dst
-            .par_chunks_mut(step)
-            .zip(o.par_chunks(step))
-            .for_each(|(d, o)| kernels::add_bias_norm(c.isa, d, width, Some(o), bias, norm)),
-        None => dst
-            .par_chunks_mut(step)
-            .for_each(|d| kernels::add_bias_norm(c.isa, d, width, None, bias, norm)),
+        Some(o) => each_chunk_zip(c, dst, step, o, step, |d, o| {
+            kernels::add_bias_norm(c.isa, d, width, Some(o), bias, norm)
+        }),
+        None => each_chunk(c, dst, step, |_, d| {
+            kernels::add_bias_norm(c.isa, d, width, None, bias, norm)
+        }),
     }
 }
 
@@ -540,6 +587,29 @@ fn par_add_bias_norm(
 fn linear(c: &Ctx<'_>, dst: &mut [f32], x: &[f32], d: &Dense, with_bias: bool) -> Result<()> {
     let w = host(&d.weight)?;
     let (out, inp) = d.weight.dims2()?;
+    if c.rows < SMALL_ROWS {
+        let b = if with_bias { bias_of(d)? } else { None };
+        let b = b.as_ref().map(HostF32::slice);
+        if x.len() < c.rows * inp
+            || dst.len() < c.rows * out
+            || w.slice().len() < out * inp
+            || b.is_some_and(|b| b.len() < out)
+        {
+            return Err(compute_err(
+                "fast path: small matmul does not fit its buffers",
+            ));
+        }
+        kernels::small_matmul_nt(
+            c.isa,
+            &mut dst[..c.rows * out],
+            &x[..c.rows * inp],
+            w.slice(),
+            inp,
+            out,
+            b,
+        );
+        return Ok(());
+    }
     let mut accumulate = false;
     if with_bias {
         if let Some(b) = &d.bias {
@@ -601,26 +671,31 @@ fn attention(
         if let Some(n) = n {
             let n = NormHost::new(n)?;
             let nr = n.get();
-            qkv.par_chunks_mut(step)
-                .for_each(|rows| kernels::norm_columns(c.isa, rows, stride, offset, nr));
+            each_chunk(c, qkv, step, |_, rows| {
+                kernels::norm_columns(c.isa, rows, stride, offset, nr)
+            });
         }
     }
     if a.rotary {
         if let Some((cos, sin)) = c.rope {
             let half = d / 2;
             let len = c.len;
-            qkv.par_chunks_mut(stride)
-                .enumerate()
-                .try_for_each(|(r, row)| -> Result<()> {
-                    let p = r % len;
-                    let (cs, sn) = cos
-                        .get(p * half..(p + 1) * half)
-                        .zip(sin.get(p * half..(p + 1) * half))
-                        .ok_or_else(|| compute_err("fast path: rotary table too short"))?;
+            // Tables were checked against L × head_dim/2 when built; rows are b·L + position.
+            if cos.len() < len * half || sin.len() < len * half {
+                return Err(compute_err("fast path: rotary table too short"));
+            }
+            let rows = chunk_rows(c, c.rows);
+            each_chunk(c, qkv, rows * stride, |chunk, block| {
+                for (j, row) in block.chunks_exact_mut(stride).enumerate() {
+                    let p = (chunk * rows + j) % len;
+                    let (cs, sn) = (
+                        &cos[p * half..(p + 1) * half],
+                        &sin[p * half..(p + 1) * half],
+                    );
                     kernels::rope_row(c.isa, row, 0, heads, d, cs, sn);
                     kernels::rope_row(c.isa, row, inner, heads, d, cs, sn);
-                    Ok(())
-                })?;
+                }
+            });
         }
     }
 
@@ -630,76 +705,79 @@ fn attention(
     let scale = a.scale as f32;
     let out = SendPtr(context.as_mut_ptr());
     let out_len = context.len();
-    (0..c.batch * heads)
-        .into_par_iter()
-        .try_for_each(|task| -> Result<()> {
-            let (b, h) = (task / heads, task % heads);
-            let base = b * len * stride + h * d;
-            let q = qkv.get(base..).unwrap_or(&[]);
-            let k = qkv.get(base + inner..).unwrap_or(&[]);
-            let v = qkv.get(base + 2 * inner..).unwrap_or(&[]);
-            SCORES.with(|s| -> Result<()> {
-                let mut s = s.borrow_mut();
-                let s = sized(&mut s, len * len);
-                // scale · Q Kᵀ: the scale rides on gemm's beta.
-                gemm(
-                    s,
-                    len,
+    let task = |task: usize| -> Result<()> {
+        let (b, h) = (task / heads, task % heads);
+        let base = b * len * stride + h * d;
+        let q = qkv.get(base..).unwrap_or(&[]);
+        let k = qkv.get(base + inner..).unwrap_or(&[]);
+        let v = qkv.get(base + 2 * inner..).unwrap_or(&[]);
+        SCORES.with(|s| -> Result<()> {
+            let mut s = s.borrow_mut();
+            let s = sized(&mut s, len * len);
+            // scale · Q Kᵀ: the scale rides on gemm's beta.
+            gemm(
+                s,
+                len,
+                Operand {
+                    data: q,
+                    rs: stride,
+                    cs: 1,
+                },
+                Operand {
+                    data: k,
+                    rs: 1,
+                    cs: stride,
+                },
+                (len, len, d),
+                false,
+                scale,
+                1,
+            )?;
+            for (i, row) in s.chunks_exact_mut(len).enumerate() {
+                let bias = c
+                    .bias
+                    .row(b, h, i, len)
+                    .ok_or_else(|| compute_err("fast path: attention bias too short"))?;
+                kernels::softmax_row(c.isa, row, 1.0, Some(bias));
+            }
+            let first = b * len * inner + h * d;
+            if first + extent(len, d, inner, 1) > out_len
+                || extent(len, len, len, 1) > s.len()
+                || extent(len, d, stride, 1) > v.len()
+            {
+                return Err(compute_err("fast path: attention output out of range"));
+            }
+            // SAFETY: the extents were checked just above; this task's destination is
+            // rows b·L..(b+1)·L × columns h·d..(h+1)·d of `context`, disjoint from every
+            // other task's, and `context` is not read while the loop runs.
+            unsafe {
+                gemm_raw(
+                    out.get().add(first),
+                    inner,
                     Operand {
-                        data: q,
-                        rs: stride,
+                        data: s,
+                        rs: len,
                         cs: 1,
                     },
                     Operand {
-                        data: k,
-                        rs: 1,
-                        cs: stride,
+                        data: v,
+                        rs: stride,
+                        cs: 1,
                     },
-                    (len, len, d),
+                    (len, d, len),
                     false,
-                    scale,
+                    1.0,
                     1,
-                )?;
-                for (i, row) in s.chunks_exact_mut(len).enumerate() {
-                    let bias = c
-                        .bias
-                        .row(b, h, i, len)
-                        .ok_or_else(|| compute_err("fast path: attention bias too short"))?;
-                    kernels::softmax_row(c.isa, row, 1.0, Some(bias));
-                }
-                let first = b * len * inner + h * d;
-                if first + extent(len, d, inner, 1) > out_len
-                    || extent(len, len, len, 1) > s.len()
-                    || extent(len, d, stride, 1) > v.len()
-                {
-                    return Err(compute_err("fast path: attention output out of range"));
-                }
-                // SAFETY: the extents were checked just above; this task's destination is
-                // rows b·L..(b+1)·L × columns h·d..(h+1)·d of `context`, disjoint from every
-                // other task's, and `context` is not read while the loop runs.
-                unsafe {
-                    gemm_raw(
-                        out.get().add(first),
-                        inner,
-                        Operand {
-                            data: s,
-                            rs: len,
-                            cs: 1,
-                        },
-                        Operand {
-                            data: v,
-                            rs: stride,
-                            cs: 1,
-                        },
-                        (len, d, len),
-                        false,
-                        1.0,
-                        1,
-                    );
-                }
-                Ok(())
-            })
-        })?;
+                );
+            }
+            Ok(())
+        })
+    };
+    if c.threads <= 1 {
+        (0..c.batch * heads).try_for_each(task)?;
+    } else {
+        (0..c.batch * heads).into_par_iter().try_for_each(task)?;
+    }
 
     let proj = sized(&mut ws.proj, c.rows * hidden);
     linear(c, proj, context, &a.out, false)
@@ -722,8 +800,9 @@ fn feed_forward<'w>(
             let b1 = bias_of(fc1)?;
             let b1 = b1.as_ref().map(HostF32::slice);
             let step = chunk_rows(c, c.rows) * inter;
-            ff.par_chunks_mut(step)
-                .for_each(|rows| kernels::bias_act(c.isa, rows, inter, b1, *act));
+            each_chunk(c, ff, step, |_, rows| {
+                kernels::bias_act(c.isa, rows, inter, b1, *act)
+            });
             let out = sized(&mut ws.ff2, c.rows * hidden);
             linear(c, out, ff, fc2, false)?;
             Ok(out)
@@ -737,10 +816,9 @@ fn feed_forward<'w>(
             let bias = bias.as_ref().map(HostF32::slice);
             let gated = sized(&mut ws.ff2, c.rows * inter);
             let rows = chunk_rows(c, c.rows);
-            gated
-                .par_chunks_mut(rows * inter)
-                .zip(ug.par_chunks(rows * two))
-                .for_each(|(o, u)| kernels::gated_act(c.isa, o, u, inter, bias, *act));
+            each_chunk_zip(c, gated, rows * inter, ug, rows * two, |o, u| {
+                kernels::gated_act(c.isa, o, u, inter, bias, *act)
+            });
             let out = sized(&mut ws.proj, c.rows * hidden);
             linear(c, out, gated, down, false)?;
             Ok(out)

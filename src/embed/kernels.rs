@@ -125,7 +125,8 @@ pub fn exp_approx(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const C1: f32 = 0.693_359_4;
     const C2: f32 = -2.121_944_4e-4;
-    const HI: f32 = 88.376_26;
+    // 88 (not ln(f32::MAX) ≈ 88.72) keeps 2^fx ≤ 2^127, a normal float, so one scale works.
+    const HI: f32 = 88.0;
     const LO: f32 = -87.336_55;
     let xc = x.clamp(LO, HI);
     let fx = (xc * LOG2E + 0.5).floor();
@@ -138,13 +139,11 @@ pub fn exp_approx(x: f32) -> f32 {
     y = y * r + 1.666_666_5e-1;
     y = y * r + 5.000_000_1e-1;
     y = y * z + r + 1.0;
-    // 2^fx through the exponent bits; fx ∈ [−126, 128) after the clamp, except that
-    // fx = 128 (x = HI) would overflow the exponent: split the scale in two halves.
-    let n = fx as i32;
-    let half = n >> 1;
-    let s1 = f32::from_bits(((half + 127) as u32) << 23);
-    let s2 = f32::from_bits(((n - half + 127) as u32) << 23);
-    let v = y * s1 * s2;
+    // 2^fx from the exponent bits. fx + 127 ∈ [1, 254] is an integer-valued float; adding
+    // 2^23 puts that integer in the low mantissa bits, so a bit cast and a subtraction give
+    // it without a float→int conversion (`as i32` saturates and is not vectorised).
+    let biased = (fx + 127.0 + 8_388_608.0).to_bits() - 0x4B00_0000;
+    let v = y * f32::from_bits(biased << 23);
     if x < LO {
         0.0
     } else {
@@ -432,6 +431,45 @@ multiversion! {
     }
 }
 
+/// Dot product with [`LANES`] accumulators.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let ca = a.chunks_exact(LANES);
+    let cb = b.chunks_exact(LANES);
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..LANES {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+multiversion! {
+    /// `dst[r, o] = Σₖ x[r, k] · w[o, k]` (+ `bias[o]`) for a few rows (`x`: rows × `inp`,
+    /// `w`: `out` × `inp`): each weight row is read once and used for every input row while
+    /// it is in registers/L1. For a query (1–48 tokens) this beats a blocked GEMM, whose
+    /// packing of the whole weight matrix costs more than the arithmetic at that size.
+    pub fn small_matmul_nt(dst: &mut [f32], x: &[f32], w: &[f32], inp: usize, out: usize, bias: Option<&[f32]>) {
+        if inp == 0 || out == 0 {
+            return;
+        }
+        let rows = x.len() / inp;
+        for (o, wr) in w.chunks_exact(inp).take(out).enumerate() {
+            let b = bias.map_or(0.0, |b| b[o]);
+            for r in 0..rows {
+                dst[r * out + o] = dot(&x[r * inp..(r + 1) * inp], wr) + b;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,7 +491,7 @@ mod tests {
         assert!(worst < 3e-7, "relative error {worst}");
         assert_eq!(exp_approx(-1e9), 0.0);
         assert_eq!(exp_approx(-88.0), 0.0);
-        assert!(exp_approx(88.3).is_finite());
+        assert!(exp_approx(88.3).is_finite() && exp_approx(1e9).is_finite());
         assert_eq!(exp_approx(0.0), 1.0);
     }
 
@@ -556,6 +594,29 @@ mod tests {
             for i in 0..77 {
                 let want = (row[i] as f64 - mean) / var.sqrt() * w[i] as f64 + b[i] as f64;
                 assert!((x[i] as f64 - want).abs() < 2e-6, "{isa:?} {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn small_matmul_matches_naive_on_every_isa() {
+        let (rows, inp, out) = (3, 37, 5);
+        let x: Vec<f32> = (0..rows * inp)
+            .map(|i| (i % 7) as f32 * 0.1 - 0.3)
+            .collect();
+        let w: Vec<f32> = (0..out * inp).map(|i| (i % 5) as f32 * 0.2 - 0.4).collect();
+        let b: Vec<f32> = (0..out).map(|i| i as f32).collect();
+        for isa in all_isas() {
+            let mut dst = vec![0.0; rows * out];
+            small_matmul_nt(isa, &mut dst, &x, &w, inp, out, Some(&b));
+            for r in 0..rows {
+                for o in 0..out {
+                    let want: f32 = (0..inp)
+                        .map(|k| x[r * inp + k] * w[o * inp + k])
+                        .sum::<f32>()
+                        + b[o];
+                    assert!((dst[r * out + o] - want).abs() < 1e-5, "{isa:?}");
+                }
             }
         }
     }

@@ -15,9 +15,10 @@ use crate::eval::cache::{Fingerprint, Slot, Stamp};
 use crate::eval::report::{BeirMetrics, BeirReport, EvalConfig, Latency, RepoReport, RepoRun};
 use crate::eval::score::{score_beir_query, score_query, RankedChunk, CUTOFF};
 use crate::eval::suite::{annotations_path, load_annotations, load_repos, RepoSpec};
+use crate::fuse::RrfParams;
 use crate::index::{build_index, load_model, IndexBuilder, IndexOptions, ModelChoice, NoProgress};
 use crate::lang::Language;
-use crate::search::{Mode, SearchHit, SearchRequest, Searcher};
+use crate::search::{Mode, SearchHit, SearchOptions, SearchRequest, Searcher};
 use crate::vector::VectorOptions;
 use crate::walk::WalkOptions;
 
@@ -53,6 +54,8 @@ pub struct RepoEvalOptions {
     pub model: ModelChoice,
     /// How to load and run the model.
     pub embed: EmbedOptions,
+    /// Fusion parameters for hybrid mode (not part of the fingerprint: ranking only).
+    pub fusion: RrfParams,
 }
 
 impl RepoEvalOptions {
@@ -76,6 +79,7 @@ impl RepoEvalOptions {
             walk: WalkOptions::default(),
             model: ModelChoice::Off,
             embed: EmbedOptions::default(),
+            fusion: RrfParams::default(),
         }
     }
 }
@@ -99,6 +103,8 @@ pub struct BeirEvalOptions {
     pub model: ModelChoice,
     /// How to load and run the model.
     pub embed: EmbedOptions,
+    /// Fusion parameters for hybrid mode (not part of the fingerprint: ranking only).
+    pub fusion: RrfParams,
 }
 
 impl BeirEvalOptions {
@@ -113,6 +119,7 @@ impl BeirEvalOptions {
             rebuild: false,
             model: ModelChoice::Off,
             embed: EmbedOptions::default(),
+            fusion: RrfParams::default(),
         }
     }
 }
@@ -243,6 +250,7 @@ pub fn run_repo_suite(opts: &RepoEvalOptions, log: &mut dyn FnMut(&str)) -> Resu
     let config = config(
         opts.mode,
         &opts.model,
+        &opts.fusion,
         opts.top_k,
         repos_path.display().to_string(),
         &opts.cache_dir,
@@ -312,7 +320,8 @@ fn repo_index(
     let slot = Slot::new(&opts.cache_dir, "repos", &repo.name);
     if !opts.rebuild {
         if let Some(stamp) = slot.valid_stamp(&fingerprint) {
-            match Searcher::open(&slot.index_dir()) {
+            match Searcher::open_with(&slot.index_dir(), search_options(&opts.embed, &opts.fusion))
+            {
                 Ok(s) => {
                     log(&format!(
                         "{}: index reused from cache ({} files, {} chunks)",
@@ -353,7 +362,11 @@ fn repo_index(
         summary.files,
         summary.chunks
     ));
-    Ok((Searcher::open(&slot.index_dir())?, stamp, false))
+    Ok((
+        Searcher::open_with(&slot.index_dir(), search_options(&opts.embed, &opts.fusion))?,
+        stamp,
+        false,
+    ))
 }
 
 /// Run a BEIR corpus: index every document as one chunk (or reuse the cached index), run
@@ -385,7 +398,8 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
     let mut cached = None;
     if !opts.rebuild {
         if let Some(stamp) = slot.valid_stamp(&fingerprint) {
-            match Searcher::open(&slot.index_dir()) {
+            match Searcher::open_with(&slot.index_dir(), search_options(&opts.embed, &opts.fusion))
+            {
                 Ok(s) => cached = Some((s, stamp)),
                 Err(e) => log(&format!("{name}: cached index unusable ({e}); rebuilding")),
             }
@@ -458,7 +472,10 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
                 "{name}: indexed {} documents in {:.2} s",
                 summary.files, summary.seconds
             ));
-            (Searcher::open(&slot.index_dir())?, stamp)
+            (
+                Searcher::open_with(&slot.index_dir(), search_options(&opts.embed, &opts.fusion))?,
+                stamp,
+            )
         }
     };
 
@@ -521,6 +538,7 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
         config: config(
             opts.mode,
             &opts.model,
+            &opts.fusion,
             opts.top_k,
             opts.dir.display().to_string(),
             &opts.cache_dir,
@@ -553,6 +571,7 @@ fn write_json_line<T: Serialize>(
 fn config(
     mode: Mode,
     model: &ModelChoice,
+    fusion: &RrfParams,
     top_k: usize,
     suite: String,
     cache_dir: &Path,
@@ -570,7 +589,7 @@ fn config(
             ModelChoice::Named(m) => Some(m.clone()),
         },
         fusion: matches!(mode, Mode::Hybrid | Mode::Auto)
-            .then(|| serde_json::to_value(crate::fuse::RrfParams::default()).ok())
+            .then(|| serde_json::to_value(fusion).ok())
             .flatten(),
         top_k,
         suite,
@@ -578,13 +597,30 @@ fn config(
     }
 }
 
+fn search_options(embed: &EmbedOptions, fusion: &RrfParams) -> SearchOptions {
+    SearchOptions {
+        embed: EmbedOptions {
+            quiet: true,
+            ..embed.clone()
+        },
+        fusion: *fusion,
+        ..SearchOptions::default()
+    }
+}
+
 /// The part of the cache fingerprint that names the embedding setup.
 fn model_key(model: &ModelChoice, embed: &EmbedOptions) -> String {
+    if *model == ModelChoice::Off {
+        return "model=off".to_string();
+    }
+    // The embedding code's fingerprint counts only when there are vectors, so changes
+    // to the model code do not invalidate lexical-only indexes.
     format!(
-        "model={model:?};matryoshka={:?};max_tokens={:?};template={}",
+        "model={model:?};matryoshka={:?};max_tokens={:?};template={};code={}",
         embed.matryoshka_dim,
         embed.max_tokens,
-        crate::index::EMBEDDING_TEMPLATE
+        crate::index::EMBEDDING_TEMPLATE,
+        env!("CSEEK_EMBEDDING_CODE_HASH")
     )
 }
 

@@ -430,6 +430,24 @@ impl LexicalIndex {
         self.searcher.num_docs()
     }
 
+    /// Whether `query`, as a whole, is the name of a definition in the index (in the
+    /// spelling given or its snake-case normal form, qualified forms included): `Router`
+    /// when a `struct Router` or `class Router` exists. Search uses this to tell a symbol
+    /// lookup from a plain word without guessing from capitalisation alone.
+    pub fn defines_symbol(&self, query: &str) -> Result<bool> {
+        let (exact, norm) = key_forms(query);
+        if exact.is_empty() {
+            return Ok(false);
+        }
+        for key in [exact, norm] {
+            let term = Term::from_field_text(self.fields.symbol_exact, &key);
+            if self.searcher.doc_freq(&term)? > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The best `limit` chunks for `query`, best first. With `allowed_files`, only chunks of
     /// those file ids are considered (the filter is part of the tantivy query, so the top
     /// `limit` are the top among allowed chunks).

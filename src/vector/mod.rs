@@ -60,6 +60,16 @@ pub const META_FILE: &str = "vectors.json";
 pub const VECTORS_VERSION: u32 = 1;
 const FORMAT_NAME: &str = "cseek-vectors";
 
+/// Scale to unit length: the vector index ranks by dot product, which is cosine only for
+/// unit vectors, and some models (CodeBERT, StarEncoder) do not normalise. All-zero
+/// vectors stay zero; non-finite values are left for the vector writer to reject.
+pub fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 && norm.is_finite() {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
 /// Element type of the stored matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
