@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, Subcommand};
 
+use cseek::embed::distill::{distill, DistillOptions};
 use cseek::embed::{device, resolve, DeviceRequest, EmbedOptions, Embedder, Pooling, REGISTRY};
 
 /// Arguments of `cseek models`.
@@ -46,8 +47,9 @@ pub struct EmbedArgs {
     /// Matryoshka output dimension (only the dims the model allows).
     #[arg(long, value_name = "N")]
     pub dims: Option<usize>,
-    /// Padded tokens per forward pass (batch size × longest text).
-    #[arg(long, default_value_t = 8192)]
+    /// Padded tokens per forward pass (batch size × longest text); 0 = automatic (2048 on
+    /// CPU, 16384 on GPU).
+    #[arg(long, default_value_t = 0)]
     pub batch_tokens: usize,
     /// Never download; use local directories and the Hugging Face cache only.
     #[arg(long)]
@@ -196,4 +198,158 @@ pub fn write_embeddings(
     };
     writeln!(out, "{}", serde_json::to_string(&json)?)?;
     Ok(())
+}
+
+/// `cseek model …`: build models.
+#[derive(Subcommand, Debug, Clone)]
+pub enum ModelCommand {
+    /// Distil a static (Model2Vec) model from a transformer: every vocabulary token is
+    /// embedded in context, reduced with PCA and Zipf-weighted. The output directory loads
+    /// with --model DIR here and with model2vec elsewhere.
+    Distill(DistillArgs),
+}
+
+/// Arguments of `cseek model distill`.
+#[derive(Args, Debug, Clone)]
+pub struct DistillArgs {
+    /// Teacher: registry name, Hugging Face id, or a transformer model directory.
+    #[arg(long = "from", value_name = "NAME|DIR")]
+    pub from: String,
+    /// Output directory (created; a checkpoint there is resumed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Output dimension (PCA components; at most the teacher's dimension).
+    #[arg(long, default_value_t = 256)]
+    pub dims: usize,
+    /// SIF coefficient a of the Zipf weights a/(a+p), in (0, 1).
+    #[arg(long, default_value_t = 1e-4, value_name = "A")]
+    pub sif_coefficient: f64,
+    /// Do not weight tokens by estimated frequency.
+    #[arg(long)]
+    pub no_zipf: bool,
+    /// Start over instead of resuming a checkpoint found in --out.
+    #[arg(long)]
+    pub no_resume: bool,
+    /// auto, cpu, cuda, cuda:N or metal (for running the teacher).
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// f32, f16 or bf16 for the teacher (default: f32 on CPU, f16 on GPU).
+    #[arg(long)]
+    pub dtype: Option<String>,
+    /// CPU threads (default: RAYON_NUM_THREADS, else the physical cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Padded tokens per forward pass; 0 = automatic (2048 on CPU, 16384 on GPU).
+    #[arg(long, default_value_t = 0)]
+    pub batch_tokens: usize,
+    /// Never download; use local directories and the Hugging Face cache only.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// Runs a `cseek model` subcommand.
+pub fn cmd_model(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ModelCommand::Distill(args) => cmd_distill(args),
+    }
+}
+
+/// `cseek model distill`: distils, shows a progress bar, prints a JSON summary.
+pub fn cmd_distill(args: DistillArgs) -> anyhow::Result<ExitCode> {
+    let device: DeviceRequest = args.device.parse()?;
+    let dtype = args.dtype.as_deref().map(device::parse_dtype).transpose()?;
+    let opts = DistillOptions {
+        dims: args.dims,
+        sif_coefficient: (!args.no_zipf).then_some(args.sif_coefficient),
+        embed: EmbedOptions {
+            device,
+            dtype,
+            threads: args.threads,
+            batch_token_budget: args.batch_tokens,
+            allow_download: !args.offline,
+            ..EmbedOptions::default()
+        },
+        resume: !args.no_resume,
+        ..DistillOptions::default()
+    };
+    let bar = indicatif::ProgressBar::new(0);
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} distilling {bar:40} {pos}/{len} tokens ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let start = std::time::Instant::now();
+    let summary = distill(&args.from, &args.out, &opts, &mut |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .with_context(|| format!("distilling `{}` into {}", args.from, args.out.display()))?;
+    bar.finish_and_clear();
+    let mut v = serde_json::to_value(&summary)?;
+    v["seconds"] = serde_json::json!((start.elapsed().as_secs_f64() * 10.0).round() / 10.0);
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// Stand-in for the `cseek model` subcommand, to exercise the clap definitions.
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: ModelCommand,
+    }
+
+    #[test]
+    fn distill_command_parses_and_runs() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let teacher = tmp.path().join("teacher");
+        cseek::embed::testkit::write_tiny_model(
+            &teacher,
+            cseek::embed::Arch::Bert,
+            cseek::embed::testkit::TinySize::tiny(),
+            "",
+        )
+        .expect("tiny model");
+        let out = tmp.path().join("out");
+        let cli = Cli::try_parse_from([
+            "cseek-model",
+            "distill",
+            "--from",
+            teacher.to_str().expect("utf-8 path"),
+            "--out",
+            out.to_str().expect("utf-8 path"),
+            "--dims",
+            "6",
+            "--sif-coefficient",
+            "0.001",
+            "--device",
+            "cpu",
+            "--offline",
+        ])
+        .expect("parses");
+        let ModelCommand::Distill(args) = &cli.cmd;
+        assert_eq!((args.dims, args.sif_coefficient), (6, 0.001));
+        assert!(!args.no_zipf && !args.no_resume);
+        cmd_model(cli.cmd).expect("distils");
+        let e = Embedder::load(
+            out.to_str().expect("utf-8 path"),
+            &EmbedOptions {
+                quiet: true,
+                ..EmbedOptions::default()
+            },
+        )
+        .expect("loads back");
+        assert_eq!(e.dims(), 6);
+        assert!(Cli::try_parse_from(["cseek-model", "distill", "--out", "x"]).is_err());
+    }
 }

@@ -61,6 +61,9 @@ enum Command {
     Models(embed::ModelsArgs),
     /// Embed texts with a model and print {"model", "dims", "vectors"} as JSON.
     Embed(embed::EmbedArgs),
+    /// Build models: `cseek model distill --from NAME|DIR --out DIR [--dims 256]`.
+    #[command(subcommand)]
+    Model(embed::ModelCommand),
 }
 
 #[derive(Args)]
@@ -269,6 +272,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(cmd) => cmd_eval(cmd),
         Command::Models(args) => embed::cmd_models(args),
         Command::Embed(args) => embed::cmd_embed(args),
+        Command::Model(cmd) => embed::cmd_model(cmd),
     }
 }
 

@@ -51,7 +51,7 @@ pub enum EmbedError {
     },
 
     /// The architecture named in `config.json` has no implementation here.
-    #[error("unsupported architecture in {path}: {detail}; supported: BERT, RoBERTa, NomicBERT, JinaBERT v2 (ALiBi), T5 encoder / CodeT5+ embedding, CodeSage")]
+    #[error("unsupported architecture in {path}: {detail}; supported: BERT, RoBERTa, NomicBERT, JinaBERT v2 (ALiBi), T5 encoder / CodeT5+ embedding, CodeSage, Model2Vec static")]
     UnsupportedArchitecture {
         /// The config file.
         path: PathBuf,

@@ -135,7 +135,7 @@ pub const WORDS: &[&str] = &[
 /// Special tokens of each tokenizer style, in id order, and the framing tokens.
 fn specials(arch: Arch) -> (Vec<&'static str>, Option<(&'static str, &'static str)>) {
     match arch {
-        Arch::Bert | Arch::NomicBert => (
+        Arch::Bert | Arch::NomicBert | Arch::Model2Vec => (
             vec!["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
             Some(("[CLS]", "[SEP]")),
         ),
@@ -404,6 +404,14 @@ fn layout(arch: Arch, s: TinySize) -> (Value, Vec<(String, Vec<usize>, Kind)>) {
                 "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128,
                 "layer_norm_epsilon": 1e-6, "vocab_size": v, "n_positions": 512,
                 "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2,
+            })
+        }
+        Arch::Model2Vec => {
+            // A static table: one row per token id, the layout `cseek model distill` writes.
+            add("embeddings".into(), vec![v, h], Matrix);
+            json!({
+                "model_type": "model2vec", "architectures": ["StaticModel"], "hidden_dim": h,
+                "normalize": true, "apply_pca": h, "apply_zipf": true, "seq_length": 1000000,
             })
         }
         Arch::CodeSage => {
