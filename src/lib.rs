@@ -57,6 +57,7 @@ pub mod fuse;
 pub mod index;
 pub mod lang;
 pub mod lexical;
+pub mod rank;
 pub mod search;
 pub mod store;
 pub mod vector;

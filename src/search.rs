@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::fuse::{classify_query, rrf, Fused, QueryKind, RrfParams};
 use crate::lang::Language;
 use crate::lexical::LexicalIndex;
+use crate::rank::{rerank, Candidate, RankParams};
 use crate::store::{EmbeddingMeta, Store, LEXICAL_DIR, VECTORS_DIR};
 use crate::vector::{normalize, VectorIndex};
 
@@ -177,8 +178,11 @@ pub struct SearchOptions {
     pub embed: EmbedOptions,
     /// Fusion parameters.
     pub fusion: RrfParams,
-    /// Candidates taken from each retriever before fusion (at least `top_k`).
+    /// Candidates taken from each retriever before fusion and re-ranking (at least
+    /// `top_k`; 0 = 100).
     pub depth: usize,
+    /// Code-aware re-ranking of the fused list.
+    pub ranking: RankParams,
 }
 
 /// Candidates per retriever when [`SearchOptions::depth`] is 0.
@@ -365,16 +369,13 @@ impl Searcher {
             });
         }
         let allowed = self.allowed_files(req)?;
-        let depth = if mode == Mode::Hybrid {
-            let d = if self.options.depth == 0 {
-                DEFAULT_DEPTH
-            } else {
-                self.options.depth
-            };
-            d.max(req.top_k)
+        // Fusion and re-ranking need candidates beyond the top k to choose from.
+        let depth = if self.options.depth == 0 {
+            DEFAULT_DEPTH
         } else {
-            req.top_k
-        };
+            self.options.depth
+        }
+        .max(req.top_k);
 
         let mut lexical_ids = Vec::new();
         let mut lexical_scores = Vec::new();
@@ -424,8 +425,27 @@ impl Searcher {
             Mode::Semantic => single_list(&semantic_ids, &semantic_scores, false),
             _ => single_list(&lexical_ids, &lexical_scores, true),
         };
+        let mut paths = Vec::with_capacity(fused.len());
+        for f in &fused {
+            paths.push(self.store.chunk(f.chunk_id)?.path);
+        }
+        let candidates = fused
+            .iter()
+            .zip(&paths)
+            .enumerate()
+            .map(|(index, (f, path))| Candidate {
+                index,
+                score: f.score,
+                path,
+            })
+            .collect();
+        let ranked = rerank(&req.query, candidates, &self.options.ranking);
         let mut hits = Vec::with_capacity(req.top_k.min(fused.len()));
-        for f in fused.into_iter().take(req.top_k) {
+        for r in ranked.into_iter().take(req.top_k) {
+            let f = Fused {
+                score: r.score,
+                ..fused[r.index]
+            };
             let c = self.store.chunk(f.chunk_id)?;
             hits.push(SearchHit {
                 path: c.path.to_string(),

@@ -18,6 +18,7 @@ use cseek::eval::run::{run_beir, run_repo_suite, BeirEvalOptions, RepoEvalOption
 use cseek::fuse::RrfParams;
 use cseek::index::{build_index, IndexOptions, IndexSummary, ModelChoice, Progress};
 use cseek::lang::Language;
+use cseek::rank::RankParams;
 use cseek::search::{Mode, SearchHit, SearchOptions, SearchRequest, Searcher};
 use cseek::store::{self, Store};
 use cseek::vector::VectorDtype;
@@ -159,9 +160,23 @@ struct FusionArgs {
     /// Weight of the semantic list for symbol-like queries (`parseConfig`, `Foo::bar`).
     #[arg(long, default_value_t = RrfParams::default().symbol_semantic_weight)]
     symbol_semantic_weight: f32,
+    /// Score multiplier per extra chunk of the same file in the results (1 = off).
+    #[arg(long, default_value_t = RankParams::default().file_decay)]
+    file_decay: f32,
+    /// Fraction of the score removed from tests/examples/docs/vendored code unless the
+    /// query asks for them (0 = off).
+    #[arg(long, default_value_t = RankParams::default().noise_penalty)]
+    noise_penalty: f32,
 }
 
 impl FusionArgs {
+    fn ranking(&self) -> RankParams {
+        RankParams {
+            file_decay: self.file_decay,
+            noise_penalty: self.noise_penalty,
+        }
+    }
+
     fn params(&self) -> RrfParams {
         RrfParams {
             k: self.rrf_k,
@@ -438,6 +453,7 @@ fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> 
         model: args.model.clone(),
         embed: embed_options(&args.device, true)?,
         fusion: args.fusion.params(),
+        ranking: args.fusion.ranking(),
         ..SearchOptions::default()
     };
     let searcher = open_searcher(index, options)?;
@@ -641,6 +657,7 @@ fn cmd_eval(cmd: EvalCommand) -> anyhow::Result<ExitCode> {
             opts.model = eval_model(args.common.model.as_deref(), opts.mode)?;
             opts.embed = embed_options(&args.common.device, false)?;
             opts.fusion = args.common.fusion.params();
+            opts.ranking = args.common.fusion.ranking();
             let report = run_repo_suite(&opts, &mut log)?;
             print!("{}", report.to_table());
             write_report(args.common.json.as_deref(), &report)?;
@@ -654,6 +671,7 @@ fn cmd_eval(cmd: EvalCommand) -> anyhow::Result<ExitCode> {
             opts.model = eval_model(args.common.model.as_deref(), opts.mode)?;
             opts.embed = embed_options(&args.common.device, false)?;
             opts.fusion = args.common.fusion.params();
+            opts.ranking = args.common.fusion.ranking();
             let report = run_beir(&opts, &mut log)?;
             print!("{}", report.to_table());
             write_report(args.common.json.as_deref(), &report)?;

@@ -18,6 +18,7 @@ use crate::eval::suite::{annotations_path, load_annotations, load_repos, RepoSpe
 use crate::fuse::RrfParams;
 use crate::index::{build_index, load_model, IndexBuilder, IndexOptions, ModelChoice, NoProgress};
 use crate::lang::Language;
+use crate::rank::RankParams;
 use crate::search::{Mode, SearchHit, SearchOptions, SearchRequest, Searcher};
 use crate::vector::VectorOptions;
 use crate::walk::WalkOptions;
@@ -56,6 +57,8 @@ pub struct RepoEvalOptions {
     pub embed: EmbedOptions,
     /// Fusion parameters for hybrid mode (not part of the fingerprint: ranking only).
     pub fusion: RrfParams,
+    /// Re-ranking parameters (not part of the fingerprint).
+    pub ranking: RankParams,
 }
 
 impl RepoEvalOptions {
@@ -80,6 +83,7 @@ impl RepoEvalOptions {
             model: ModelChoice::Off,
             embed: EmbedOptions::default(),
             fusion: RrfParams::default(),
+            ranking: RankParams::default(),
         }
     }
 }
@@ -105,6 +109,8 @@ pub struct BeirEvalOptions {
     pub embed: EmbedOptions,
     /// Fusion parameters for hybrid mode (not part of the fingerprint: ranking only).
     pub fusion: RrfParams,
+    /// Re-ranking parameters (not part of the fingerprint).
+    pub ranking: RankParams,
 }
 
 impl BeirEvalOptions {
@@ -120,6 +126,7 @@ impl BeirEvalOptions {
             model: ModelChoice::Off,
             embed: EmbedOptions::default(),
             fusion: RrfParams::default(),
+            ranking: RankParams::default(),
         }
     }
 }
@@ -251,6 +258,7 @@ pub fn run_repo_suite(opts: &RepoEvalOptions, log: &mut dyn FnMut(&str)) -> Resu
         opts.mode,
         &opts.model,
         &opts.fusion,
+        &opts.ranking,
         opts.top_k,
         repos_path.display().to_string(),
         &opts.cache_dir,
@@ -320,8 +328,10 @@ fn repo_index(
     let slot = Slot::new(&opts.cache_dir, "repos", &repo.name);
     if !opts.rebuild {
         if let Some(stamp) = slot.valid_stamp(&fingerprint) {
-            match Searcher::open_with(&slot.index_dir(), search_options(&opts.embed, &opts.fusion))
-            {
+            match Searcher::open_with(
+                &slot.index_dir(),
+                search_options(&opts.embed, &opts.fusion, &opts.ranking),
+            ) {
                 Ok(s) => {
                     log(&format!(
                         "{}: index reused from cache ({} files, {} chunks)",
@@ -363,7 +373,10 @@ fn repo_index(
         summary.chunks
     ));
     Ok((
-        Searcher::open_with(&slot.index_dir(), search_options(&opts.embed, &opts.fusion))?,
+        Searcher::open_with(
+            &slot.index_dir(),
+            search_options(&opts.embed, &opts.fusion, &opts.ranking),
+        )?,
         stamp,
         false,
     ))
@@ -398,8 +411,10 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
     let mut cached = None;
     if !opts.rebuild {
         if let Some(stamp) = slot.valid_stamp(&fingerprint) {
-            match Searcher::open_with(&slot.index_dir(), search_options(&opts.embed, &opts.fusion))
-            {
+            match Searcher::open_with(
+                &slot.index_dir(),
+                search_options(&opts.embed, &opts.fusion, &opts.ranking),
+            ) {
                 Ok(s) => cached = Some((s, stamp)),
                 Err(e) => log(&format!("{name}: cached index unusable ({e}); rebuilding")),
             }
@@ -473,7 +488,10 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
                 summary.files, summary.seconds
             ));
             (
-                Searcher::open_with(&slot.index_dir(), search_options(&opts.embed, &opts.fusion))?,
+                Searcher::open_with(
+                    &slot.index_dir(),
+                    search_options(&opts.embed, &opts.fusion, &opts.ranking),
+                )?,
                 stamp,
             )
         }
@@ -539,6 +557,7 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
             opts.mode,
             &opts.model,
             &opts.fusion,
+            &opts.ranking,
             opts.top_k,
             opts.dir.display().to_string(),
             &opts.cache_dir,
@@ -572,6 +591,7 @@ fn config(
     mode: Mode,
     model: &ModelChoice,
     fusion: &RrfParams,
+    ranking: &RankParams,
     top_k: usize,
     suite: String,
     cache_dir: &Path,
@@ -588,22 +608,25 @@ fn config(
             ModelChoice::Default => Some(crate::index::DEFAULT_MODEL.to_string()),
             ModelChoice::Named(m) => Some(m.clone()),
         },
-        fusion: matches!(mode, Mode::Hybrid | Mode::Auto)
-            .then(|| serde_json::to_value(fusion).ok())
-            .flatten(),
+        // Re-ranking applies in every mode; RRF only when two lists are fused.
+        fusion: Some(serde_json::json!({
+            "rrf": matches!(mode, Mode::Hybrid | Mode::Auto).then_some(fusion),
+            "ranking": ranking,
+        })),
         top_k,
         suite,
         cache_dir: cache_dir.display().to_string(),
     }
 }
 
-fn search_options(embed: &EmbedOptions, fusion: &RrfParams) -> SearchOptions {
+fn search_options(embed: &EmbedOptions, fusion: &RrfParams, ranking: &RankParams) -> SearchOptions {
     SearchOptions {
         embed: EmbedOptions {
             quiet: true,
             ..embed.clone()
         },
         fusion: *fusion,
+        ranking: *ranking,
         ..SearchOptions::default()
     }
 }
