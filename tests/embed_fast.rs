@@ -181,7 +181,10 @@ fn every_registry_architecture_is_covered() {
         "codesage-small",
     ];
     // Static (Model2Vec) models are a table lookup: there is no transformer to speed up.
-    for e in REGISTRY.iter().filter(|e| e.arch != cseek::embed::Arch::Model2Vec) {
+    for e in REGISTRY
+        .iter()
+        .filter(|e| e.arch != cseek::embed::Arch::Model2Vec)
+    {
         let arch_covered = covered.iter().any(|c| {
             REGISTRY
                 .iter()

@@ -78,6 +78,7 @@ thread_local! {
     static OVERRIDE: Cell<Option<Kernels>> = const { Cell::new(None) };
     static WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace::default());
     static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static SMALL_OUT: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The process default: `CSEEK_EMBED_KERNELS` (see [`Kernels::parse`]; an unknown value
@@ -599,13 +600,12 @@ fn linear(c: &Ctx<'_>, dst: &mut [f32], x: &[f32], d: &Dense, with_bias: bool) -
                 "fast path: small matmul does not fit its buffers",
             ));
         }
-        kernels::small_matmul_nt(
+        small_linear(
             c.isa,
             &mut dst[..c.rows * out],
             &x[..c.rows * inp],
-            w.slice(),
-            inp,
-            out,
+            &w.slice()[..out * inp],
+            (c.rows, inp, out),
             b,
         );
         return Ok(());
@@ -644,6 +644,55 @@ fn linear(c: &Ctx<'_>, dst: &mut [f32], x: &[f32], d: &Dense, with_bias: bool) -
         1.0,
         c.threads,
     )
+}
+
+/// Multiply-adds from which a small matmul is split across the pool: only the feed-forward
+/// projections of a query (16 × 384 × 1536 for MiniLM). On the shared 2-vCPU machine with the
+/// other core busy, splitting the smaller projections too measured no better than not
+/// splitting at all (within the ±0.4 ms noise); on an idle machine the split adds the second
+/// core's bandwidth to the weight stream that bounds this size.
+const SMALL_PAR_WORK: usize = 1 << 23;
+
+/// [`kernels::small_matmul_nt`] for a query-sized batch (`rows` < [`SMALL_ROWS`]): the
+/// output columns are split into a few blocks computed in parallel on the pool, each block
+/// reading only its own weight rows (the weights, not the arithmetic, are most of the cost
+/// at this size, so splitting by columns doubles the bandwidth too). Each block is written
+/// to a contiguous scratch area and copied into its columns of `dst` afterwards, so the
+/// parallel part stays in safe Rust. Small products run on the calling thread.
+fn small_linear(
+    isa: Isa,
+    dst: &mut [f32],
+    x: &[f32],
+    w: &[f32],
+    (rows, inp, out): (usize, usize, usize),
+    bias: Option<&[f32]>,
+) {
+    let threads = rayon::current_num_threads();
+    if threads <= 1 || rows * inp * out < SMALL_PAR_WORK || out < 16 || rows == 0 {
+        kernels::small_matmul_nt(isa, dst, x, w, inp, out, bias);
+        return;
+    }
+    // Two blocks per thread for balance, each a multiple of 4 columns (the kernel's block).
+    let per = (out / (2 * threads)).div_ceil(4) * 4;
+    // Taken out of the thread-local, not borrowed: while this thread waits for the parallel
+    // loop it may run another forward pass's task that gets here too.
+    let mut scratch = SMALL_OUT.with(RefCell::take);
+    let tmp = sized(&mut scratch, rows * out);
+    tmp.par_chunks_mut(rows * per)
+        .zip(w.par_chunks(per * inp))
+        .enumerate()
+        .for_each(|(i, (t, wc))| {
+            let n = t.len() / rows;
+            let b = bias.map(|b| &b[i * per..i * per + n]);
+            kernels::small_matmul_nt(isa, t, x, wc, inp, n, b);
+        });
+    for (i, t) in tmp.chunks(rows * per).enumerate() {
+        let n = t.len() / rows;
+        for (r, src) in t.chunks_exact(n).enumerate() {
+            dst[r * out + i * per..r * out + i * per + n].copy_from_slice(src);
+        }
+    }
+    SMALL_OUT.with(|s| s.replace(scratch));
 }
 
 fn bias_of(d: &Dense) -> Result<Option<HostF32<'_>>> {
@@ -910,4 +959,37 @@ fn layer_forward(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The column split of a query-sized projection (run on the pool when it has more than
+    /// one thread) gives what one unsplit kernel call gives, at every level, including an
+    /// output width that is not a multiple of the blocks.
+    #[test]
+    fn split_small_linear_matches_one_call() {
+        let (rows, inp, out) = (16, 384, 1542);
+        assert!(rows * inp * out >= SMALL_PAR_WORK);
+        let x: Vec<f32> = (0..rows * inp)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.01)
+            .collect();
+        let w: Vec<f32> = (0..out * inp)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.01)
+            .collect();
+        let b: Vec<f32> = (0..out).map(|i| i as f32 * 0.001).collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("thread pool");
+        for isa in [Isa::Portable, Isa::Avx2, Isa::Avx512] {
+            let isa = isa.supported();
+            let mut want = vec![0.0; rows * out];
+            kernels::small_matmul_nt(isa, &mut want, &x, &w, inp, out, Some(&b));
+            let mut got = vec![f32::NAN; rows * out];
+            pool.install(|| small_linear(isa, &mut got, &x, &w, (rows, inp, out), Some(&b)));
+            assert_eq!(got, want, "{isa:?}");
+        }
+    }
 }
