@@ -27,9 +27,45 @@ use crate::store::{
 use crate::vector::{normalize, VectorOptions, VectorStats, VectorWriter};
 use crate::walk::{self, SkipReason, WalkOptions, WalkStats};
 
-/// The model used when the user names none: small, fast on CPU, and good enough to make
-/// hybrid search beat BM25 alone.
+/// The model tried last when the user names none (and the one `cseek eval` means by the
+/// default): small, fast on CPU, and good enough to make hybrid search beat BM25 alone.
 pub const DEFAULT_MODEL: &str = "minilm";
+
+/// Models tried in order when the user names none, and why each is the choice, for a
+/// CPU (`gpu == false`) or a GPU. The first one that can be loaded (local directory,
+/// Hugging Face cache, or download) is used; when none can, the index is lexical-only.
+///
+/// - CPU: a static code model first — an index is built at thousands of chunks per
+///   second and a query embeds in microseconds, and with BM25 and code-aware ranking its
+///   hybrid results come close to a transformer's; then MiniLM (the best model measured
+///   with `cseek eval` that runs everywhere, about 10× slower to index).
+/// - GPU: a code transformer first (quality; the GPU makes its cost small), then the CPU
+///   list.
+pub fn default_models(gpu: bool) -> &'static [(&'static str, &'static str)] {
+    const CPU: &[(&str, &str)] = &[
+        (
+            "potion-code",
+            "static code model, the CPU default: indexes thousands of chunks per second",
+        ),
+        (
+            "minilm",
+            "small transformer, the CPU fallback when no static code model is available",
+        ),
+    ];
+    const GPU: &[(&str, &str)] = &[
+        ("jina-code", "code transformer, the GPU default"),
+        (
+            "potion-code",
+            "static code model (no code transformer available)",
+        ),
+        ("minilm", "small transformer (no code model available)"),
+    ];
+    if gpu {
+        GPU
+    } else {
+        CPU
+    }
+}
 
 /// Name of the template [`embedding_text`] implements, recorded in the index.
 pub const EMBEDDING_TEMPLATE: &str = "path-symbol-text-v1";
@@ -126,6 +162,8 @@ pub struct IndexSummary {
     pub embedding: Option<EmbeddingMeta>,
     /// Why the index has no vectors, when it has none.
     pub semantic_off_reason: Option<String>,
+    /// Which model was used and why (e.g. the CPU default, after what was unavailable).
+    pub model_reason: Option<String>,
 }
 
 /// Resolve the model choice: `Ok(None)` with a reason when running lexical-only.
@@ -133,18 +171,46 @@ pub fn load_model(
     choice: &ModelChoice,
     opts: &EmbedOptions,
 ) -> Result<(Option<(String, Embedder)>, Option<String>)> {
+    load_model_explained(choice, opts).map(|(m, off, _)| (m, off))
+}
+
+/// [`load_model`], plus one line saying which model was used and why (for
+/// [`ModelChoice::Default`]: the situation, and what was tried before it).
+pub fn load_model_explained(
+    choice: &ModelChoice,
+    opts: &EmbedOptions,
+) -> Result<(Option<(String, Embedder)>, Option<String>, Option<String>)> {
     match choice {
-        ModelChoice::Off => Ok((None, Some("turned off (--model none)".into()))),
-        ModelChoice::Named(spec) => Ok((Some((spec.clone(), Embedder::load(spec, opts)?)), None)),
-        ModelChoice::Default => match Embedder::load(DEFAULT_MODEL, opts) {
-            Ok(e) => Ok((Some((DEFAULT_MODEL.to_string(), e)), None)),
-            Err(err) => Ok((
+        ModelChoice::Off => Ok((None, Some("turned off (--model none)".into()), None)),
+        ModelChoice::Named(spec) => Ok((
+            Some((spec.clone(), Embedder::load(spec, opts)?)),
+            None,
+            Some(format!("model `{spec}` (named by the user)")),
+        )),
+        ModelChoice::Default => {
+            let gpu = crate::embed::select_device(opts.device).is_ok_and(|d| d.name != "cpu");
+            let mut tried = Vec::new();
+            for (name, why) in default_models(gpu) {
+                match Embedder::load(name, opts) {
+                    Ok(e) => {
+                        let mut line = format!("model `{name}`: {why}");
+                        if !tried.is_empty() {
+                            line.push_str(&format!("; not available: {}", tried.join("; ")));
+                        }
+                        return Ok((Some((name.to_string(), e)), None, Some(line)));
+                    }
+                    Err(err) => tried.push(format!("`{name}` ({err})")),
+                }
+            }
+            Ok((
                 None,
                 Some(format!(
-                    "the default model `{DEFAULT_MODEL}` could not be loaded: {err}"
+                    "no default model could be loaded: {}",
+                    tried.join("; ")
                 )),
-            )),
-        },
+                None,
+            ))
+        }
     }
 }
 
@@ -156,7 +222,7 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
     let root =
         std::fs::canonicalize(&opts.root).map_err(|e| Error::io("opening", &opts.root, e))?;
     let index_dir = absolute(&opts.index_dir);
-    let (model, off_reason) = load_model(&opts.model, &opts.embed)?;
+    let (model, off_reason, model_reason) = load_model_explained(&opts.model, &opts.embed)?;
     if let Some(reason) = &off_reason {
         if opts.model != ModelChoice::Off {
             progress.warn(&format!(
@@ -233,6 +299,7 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
         ("embed-wait".to_string(), t_embed_wait),
         ("commit".to_string(), t_commit),
     ]);
+    summary.model_reason = model_reason;
     Ok(summary)
 }
 
@@ -595,6 +662,7 @@ impl IndexBuilder {
             stage_seconds: BTreeMap::new(),
             embedding: meta.embedding,
             semantic_off_reason: meta.semantic_off_reason,
+            model_reason: None,
         })
     }
 }

@@ -1,17 +1,37 @@
 //! Code-aware re-ranking of the fused candidate list.
 //!
-//! Retrieval scores chunks one at a time; a developer judges a result list as a whole.
-//! Two signals fix what per-chunk scores cannot see, each switchable for ablation
-//! (`cseek eval … --no-diversity`, `--noise-penalty 0`):
+//! Retrieval scores chunks one at a time and sees only their text; a developer judges a
+//! result list as a whole, and by where things live. These signals fix what per-chunk
+//! scores cannot see. Each is switchable (a strength of 0, or a decay of 1, turns it
+//! off) so it can be ablated with `cseek eval … --path-boost 0` etc.:
 //!
-//! - **Diversity**: the n-th chunk of the same file is worth less than the first (its
-//!   score is multiplied by `file_decay^(n-1)`), so ten slots are not spent on one file
-//!   unless its chunks are far ahead of everything else.
+//! - **Definition boost**: a chunk whose tree-sitter name (captured at index time) is a
+//!   symbol the query names (`parseConfig`, `Foo::bar`, or an identifier inside a longer
+//!   query) is multiplied by `1 + definition_boost`; a file named after it by half that.
+//! - **Path match**: the fraction of the query's content words found among the parts of
+//!   the file's path (file name stem counts fully, directories half), compared by stem or
+//!   by prefix (`config` ↔ `configuration`, `session` ↔ `sessions.py`), multiplies the
+//!   score by `1 + path_boost × fraction`.
+//! - **Identifier match**: the same for the chunk's own symbol name (fully) and its
+//!   container (half): `parse config` ↔ `parseConfig`, `ConfigParser`, `config_parser`.
 //! - **Noise penalty**: tests, examples, benchmarks, docs, vendored/compat code and
 //!   declaration stubs (`.d.ts`) rank below the implementation they mirror — unless the
 //!   query asks for them (`test`, `example`, `bench`, `doc` …).
+//! - **File coherence**: several good chunks in one file are evidence for the file: each
+//!   chunk gains `coherence ×` the sum of the file's other best (up to two) scores.
+//! - **Diversity**: the n-th chunk of the same file is worth less than the first (its
+//!   score is multiplied by `file_decay^(n-1)`), so ten slots are not spent on one file
+//!   unless its chunks are far ahead of everything else.
+//!
+//! Multiplicative boosts keep the retriever's scale (BM25 scores, cosine similarities or
+//! RRF sums), so the same strengths apply in every search mode.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
+
+use crate::fuse::{classify_query, QueryKind};
+use crate::lexical::{word_parts, PartStemmer, STOPWORDS};
 
 /// Re-ranking parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -20,6 +40,15 @@ pub struct RankParams {
     pub file_decay: f32,
     /// Fraction of the score removed from noise paths (0 = off).
     pub noise_penalty: f32,
+    /// Strength of the match between query words and the file path (0 = off).
+    pub path_boost: f32,
+    /// Strength of the match between query words and the chunk's symbol / container
+    /// name parts (0 = off).
+    pub identifier_boost: f32,
+    /// Extra weight of a chunk that defines a symbol the query names (0 = off).
+    pub definition_boost: f32,
+    /// Share of a file's other good chunks added to each of its chunks (0 = off).
+    pub coherence: f32,
 }
 
 impl Default for RankParams {
@@ -27,6 +56,24 @@ impl Default for RankParams {
         RankParams {
             file_decay: 0.7,
             noise_penalty: 0.3,
+            path_boost: 0.0,
+            identifier_boost: 0.0,
+            definition_boost: 0.0,
+            coherence: 0.0,
+        }
+    }
+}
+
+impl RankParams {
+    /// Every signal off: the retriever's order, unchanged.
+    pub fn off() -> Self {
+        RankParams {
+            file_decay: 1.0,
+            noise_penalty: 0.0,
+            path_boost: 0.0,
+            identifier_boost: 0.0,
+            definition_boost: 0.0,
+            coherence: 0.0,
         }
     }
 }
@@ -40,6 +87,10 @@ pub struct Candidate<'a> {
     pub score: f32,
     /// Root-relative path of the chunk's file.
     pub path: &'a str,
+    /// Name of the symbol the chunk defines, if any.
+    pub symbol: Option<&'a str>,
+    /// Name of the enclosing class / impl / module, if any.
+    pub container: Option<&'a str>,
 }
 
 /// Path components and file-name patterns of code that mirrors the implementation
@@ -129,12 +180,196 @@ pub fn query_wants_noise(query: &str) -> bool {
         .any(|w| NOISE_WORDS.contains(&w.to_ascii_lowercase().as_str()))
 }
 
+/// Shortest word that may match another by prefix (`conf` ↔ `config` ↔ `configuration`).
+const MIN_PREFIX: usize = 4;
+
+/// A normalised symbol name: lowercased, `_` and `-` removed, so `parse_config`,
+/// `parseConfig` and `ParseConfig` compare equal.
+fn norm_symbol(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether two words match: same stem, or one is a prefix of the other and the shorter
+/// has at least [`MIN_PREFIX`] letters.
+fn word_match(a: &(String, String), b: &(String, String)) -> bool {
+    if a.1 == b.1 || a.0 == b.0 {
+        return true;
+    }
+    let (short, long) = if a.0.len() <= b.0.len() {
+        (&a.0, &b.0)
+    } else {
+        (&b.0, &a.0)
+    };
+    short.len() >= MIN_PREFIX && long.starts_with(short.as_str())
+}
+
+/// What the re-ranker takes from the query, computed once per search.
+#[derive(Debug, Default)]
+struct QueryInfo {
+    /// Content words (stop words removed), as `(part, stem)`.
+    words: Vec<(String, String)>,
+    /// Normalised symbol names the query mentions: the whole query when it is a symbol,
+    /// and every code-like identifier of a longer query.
+    symbols: Vec<String>,
+    /// `Type::method`, `Type.method`: (container, name), normalised.
+    qualified: Vec<(String, String)>,
+    /// The last segment of a qualified name (`method`): a definition of that name in some
+    /// other container is a weaker match.
+    bare: Vec<String>,
+}
+
+impl QueryInfo {
+    fn new(query: &str, stemmer: &mut PartStemmer) -> QueryInfo {
+        let mut info = QueryInfo::default();
+        for w in word_parts(query, stemmer) {
+            if !STOPWORDS.contains(&w.0.as_str()) && !info.words.contains(&w) {
+                info.words.push(w);
+            }
+        }
+        let single = query.split_whitespace().nth(1).is_none();
+        for token in query.split_whitespace() {
+            let token = token.trim_matches(|c: char| !(c.is_alphanumeric() || c == '_'));
+            // A one-word query may name a symbol whatever it looks like (`Router`,
+            // `session`); in a longer query only code-like tokens do.
+            if token.is_empty() || (!single && classify_query(token) != QueryKind::Symbol) {
+                continue;
+            }
+            let segments: Vec<&str> = token
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|s| !s.is_empty())
+                .collect();
+            match segments.as_slice() {
+                [] => {}
+                [one] => push_unique(&mut info.symbols, norm_symbol(one)),
+                [.., parent, last] => {
+                    let pair = (norm_symbol(parent), norm_symbol(last));
+                    if !info.qualified.contains(&pair) {
+                        info.qualified.push(pair);
+                    }
+                    push_unique(&mut info.bare, norm_symbol(last));
+                }
+            }
+        }
+        info
+    }
+
+    /// Fraction of the query words found among `names` (each with its weight; a word
+    /// counts with the best weight among the names it matches).
+    fn coverage(&self, names: &[(&[(String, String)], f32)]) -> f32 {
+        if self.words.is_empty() {
+            return 0.0;
+        }
+        let mut total = 0.0;
+        for w in &self.words {
+            let mut best = 0.0f32;
+            for (parts, weight) in names {
+                if *weight > best && parts.iter().any(|p| word_match(w, p)) {
+                    best = *weight;
+                }
+            }
+            total += best;
+        }
+        total / self.words.len() as f32
+    }
+}
+
+impl QueryInfo {
+    /// How strongly `c` is a definition of a symbol the query names: 1 for the symbol
+    /// itself (or `Type::method` in that type), 1/2 for a method of that name in another
+    /// type or a file named after the symbol (`Blueprint` → `blueprints.py`), else 0.
+    fn definition(&self, c: &Candidate<'_>, file_norm: &str) -> f32 {
+        if self.symbols.is_empty() && self.qualified.is_empty() {
+            return 0.0;
+        }
+        if let Some(s) = c.symbol {
+            let name = norm_symbol(s);
+            if self.symbols.contains(&name) {
+                return 1.0;
+            }
+            let container = c.container.map(norm_symbol);
+            if self
+                .qualified
+                .iter()
+                .any(|(p, n)| *n == name && container.as_deref() == Some(p.as_str()))
+            {
+                return 1.0;
+            }
+            if self.bare.contains(&name) {
+                return 0.5;
+            }
+        }
+        let file_named = self
+            .symbols
+            .iter()
+            .chain(&self.bare)
+            .any(|s| file_norm == s || file_norm.strip_suffix('s').is_some_and(|f| f == s));
+        if file_named {
+            0.5
+        } else {
+            0.0
+        }
+    }
+}
+
+fn push_unique(v: &mut Vec<String>, s: String) {
+    if s.len() >= 2 && !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+/// The directory parts and the file-name stem parts of a path.
+fn path_parts(
+    path: &str,
+    stemmer: &mut PartStemmer,
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let (dirs, file) = match path.rsplit_once('/') {
+        Some((d, f)) => (d, f),
+        None => ("", path),
+    };
+    let stem = file.split('.').next().unwrap_or(file);
+    (word_parts(dirs, stemmer), word_parts(stem, stemmer))
+}
+
 /// Re-rank candidates (given best first). Returns them best first with adjusted scores.
 pub fn rerank<'a>(
     query: &str,
     mut candidates: Vec<Candidate<'a>>,
     params: &RankParams,
 ) -> Vec<Candidate<'a>> {
+    let wants_paths = params.path_boost > 0.0;
+    let wants_idents = params.identifier_boost > 0.0;
+    let wants_defs = params.definition_boost > 0.0;
+    if wants_paths || wants_idents || wants_defs {
+        let mut stemmer = PartStemmer::default();
+        let q = QueryInfo::new(query, &mut stemmer);
+        // Paths repeat across a file's chunks: analyse each once.
+        let mut paths: HashMap<&str, (Vec<(String, String)>, Vec<(String, String)>, String)> =
+            HashMap::new();
+        for c in &mut candidates {
+            let mut factor = 1.0;
+            let (dirs, file, file_norm) = paths.entry(c.path).or_insert_with(|| {
+                let (d, f) = path_parts(c.path, &mut stemmer);
+                let name = c.path.rsplit('/').next().unwrap_or(c.path);
+                let stem = name.split('.').next().unwrap_or(name);
+                (d, f, norm_symbol(stem))
+            });
+            if wants_paths {
+                factor *= 1.0 + params.path_boost * q.coverage(&[(file, 1.0), (dirs, 0.5)]);
+            }
+            if wants_idents && c.symbol.is_some() {
+                let sym = word_parts(c.symbol.unwrap_or(""), &mut stemmer);
+                let cont = word_parts(c.container.unwrap_or(""), &mut stemmer);
+                factor *= 1.0 + params.identifier_boost * q.coverage(&[(&sym, 1.0), (&cont, 0.5)]);
+            }
+            if wants_defs {
+                factor *= 1.0 + params.definition_boost * q.definition(c, file_norm);
+            }
+            c.score *= factor;
+        }
+    }
     if params.noise_penalty > 0.0 && !query_wants_noise(query) {
         let keep = 1.0 - params.noise_penalty.clamp(0.0, 1.0);
         for c in &mut candidates {
@@ -144,10 +379,35 @@ pub fn rerank<'a>(
         }
     }
     sort(&mut candidates);
+    if params.coherence > 0.0 {
+        // Each file's three best scores (in score order, so the first three seen).
+        let mut top: HashMap<&str, [f32; 3]> = HashMap::new();
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for c in &candidates {
+            let n = count.entry(c.path).or_insert(0);
+            if *n < 3 {
+                top.entry(c.path).or_insert([0.0; 3])[*n] = c.score.max(0.0);
+            }
+            *n += 1;
+        }
+        for c in &mut candidates {
+            if let Some(t) = top.get(c.path) {
+                let own = c.score.max(0.0);
+                // The best two of the file's other chunks.
+                let others = if own >= t[2] {
+                    t[0] + t[1] + t[2] - own
+                } else {
+                    t[0] + t[1]
+                };
+                c.score += params.coherence * others.max(0.0);
+            }
+        }
+        sort(&mut candidates);
+    }
     if params.file_decay < 1.0 {
         // Walk in score order: a file's n-th chunk gets decay^(n-1). Sorting again can
         // only move decayed chunks down, so one pass settles the order.
-        let mut seen: std::collections::HashMap<&str, i32> = std::collections::HashMap::new();
+        let mut seen: HashMap<&str, i32> = HashMap::new();
         for c in &mut candidates {
             let n = seen.entry(c.path).or_insert(0);
             c.score *= params.file_decay.powi(*n);
@@ -167,7 +427,13 @@ mod tests {
     use super::*;
 
     fn cand(index: usize, score: f32, path: &str) -> Candidate<'_> {
-        Candidate { index, score, path }
+        Candidate {
+            index,
+            score,
+            path,
+            symbol: None,
+            container: None,
+        }
     }
 
     #[test]
@@ -198,8 +464,8 @@ mod tests {
     #[test]
     fn noise_is_demoted_unless_asked_for() {
         let params = RankParams {
-            file_decay: 1.0,
             noise_penalty: 0.5,
+            ..RankParams::off()
         };
         let c = vec![cand(0, 1.0, "tests/test_a.py"), cand(1, 0.8, "src/a.py")];
         let out = rerank("parse config", c.clone(), &params);
@@ -213,7 +479,7 @@ mod tests {
     fn later_chunks_of_a_file_decay() {
         let params = RankParams {
             file_decay: 0.5,
-            noise_penalty: 0.0,
+            ..RankParams::off()
         };
         // a.py: 1.0, 0.9 (→ 0.45), 0.8 (→ 0.2); b.py: 0.6
         let c = vec![
@@ -231,11 +497,157 @@ mod tests {
 
     #[test]
     fn off_means_unchanged() {
-        let params = RankParams {
-            file_decay: 1.0,
-            noise_penalty: 0.0,
-        };
+        let params = RankParams::off();
         let c = vec![cand(0, 1.0, "tests/a.py"), cand(1, 1.0, "tests/a.py")];
         assert_eq!(rerank("q", c.clone(), &params), c);
+    }
+
+    fn sym<'a>(
+        index: usize,
+        score: f32,
+        path: &'a str,
+        symbol: &'a str,
+        container: Option<&'a str>,
+    ) -> Candidate<'a> {
+        Candidate {
+            index,
+            score,
+            path,
+            symbol: Some(symbol),
+            container,
+        }
+    }
+
+    fn order(out: &[Candidate<'_>]) -> Vec<usize> {
+        out.iter().map(|c| c.index).collect()
+    }
+
+    #[test]
+    fn words_match_by_stem_or_long_prefix() {
+        let mut st = PartStemmer::default();
+        let w = |s: &str, st: &mut PartStemmer| word_parts(s, st).remove(0);
+        let config = w("config", &mut st);
+        assert!(word_match(&config, &w("configuration", &mut st)));
+        assert!(word_match(&w("sessions", &mut st), &w("session", &mut st)));
+        assert!(word_match(
+            &w("templating", &mut st),
+            &w("template", &mut st)
+        ));
+        assert!(!word_match(&w("con", &mut st), &config));
+        assert!(!word_match(&w("route", &mut st), &w("request", &mut st)));
+    }
+
+    #[test]
+    fn query_words_in_the_file_name_lift_the_file() {
+        let params = RankParams {
+            path_boost: 0.5,
+            ..RankParams::off()
+        };
+        let c = vec![
+            cand(0, 1.0, "src/app.py"),
+            cand(1, 0.9, "src/flask/sessions.py"),
+        ];
+        let out = rerank("session management", c.clone(), &params);
+        assert_eq!(order(&out), [1, 0]);
+        // One of two content words matched: × (1 + 0.5 · 1/2).
+        assert!((out[0].score - 0.9 * 1.25).abs() < 1e-6);
+        // A directory counts half.
+        let c = vec![
+            cand(0, 1.0, "src/app.py"),
+            cand(1, 0.9, "src/session/store.py"),
+        ];
+        let out = rerank("session", c, &params);
+        assert!((out[0].score - 0.9 * 1.25).abs() < 1e-6, "{out:?}");
+        // Off: unchanged.
+        let out = rerank(
+            "session management",
+            vec![cand(0, 1.0, "a.py"), cand(1, 0.9, "sessions.py")],
+            &RankParams::off(),
+        );
+        assert_eq!(order(&out), [0, 1]);
+    }
+
+    #[test]
+    fn query_words_in_symbol_names_lift_the_chunk() {
+        let params = RankParams {
+            identifier_boost: 1.0,
+            ..RankParams::off()
+        };
+        let c = vec![
+            sym(0, 1.0, "a.py", "load", None),
+            sym(1, 0.7, "b.py", "parseConfig", None),
+            sym(2, 0.85, "c.py", "parse", Some("ConfigParser")),
+        ];
+        let out = rerank("parse the config", c, &params);
+        // parseConfig: both words (× 2); parse in ConfigParser: parse fully + config half (× 1.75).
+        assert_eq!(order(&out), [2, 1, 0]);
+        assert!((out[0].score - 0.85 * 1.75).abs() < 1e-6);
+        assert!((out[1].score - 0.7 * 2.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_definition_of_a_named_symbol_outranks_mentions() {
+        let params = RankParams {
+            definition_boost: 1.0,
+            ..RankParams::off()
+        };
+        let c = vec![
+            sym(0, 1.0, "src/cli.rs", "main", None),
+            sym(1, 0.6, "src/config.rs", "parse_config", None),
+        ];
+        let out = rerank("where is parseConfig called", c, &params);
+        assert_eq!(order(&out), [1, 0]);
+        // `Type::method`: the method of that type, not a namesake elsewhere.
+        let c = vec![
+            sym(0, 1.0, "a.rs", "spawn", Some("Runtime")),
+            sym(1, 0.8, "b.rs", "spawn", Some("JoinSet")),
+        ];
+        let out = rerank("JoinSet::spawn", c, &params);
+        assert_eq!(order(&out), [1, 0]);
+        assert!((out[0].score - 1.6).abs() < 1e-6);
+        // A `spawn` of another type still counts half.
+        assert!((out[1].score - 1.5).abs() < 1e-6);
+        // A file named after the symbol gets half the boost.
+        let c = vec![
+            cand(0, 1.0, "src/app.py"),
+            cand(1, 0.7, "src/blueprints.py"),
+        ];
+        let out = rerank(
+            "Blueprint",
+            c,
+            &RankParams {
+                definition_boost: 1.0,
+                ..RankParams::off()
+            },
+        );
+        assert_eq!(order(&out), [1, 0]);
+        // Plain words name no symbol: nothing changes.
+        let c = vec![
+            sym(0, 1.0, "a.py", "x", None),
+            sym(1, 0.6, "b.py", "read", None),
+        ];
+        assert_eq!(order(&rerank("read a file", c, &params)), [0, 1]);
+    }
+
+    #[test]
+    fn several_good_chunks_lift_their_file() {
+        let params = RankParams {
+            coherence: 0.5,
+            ..RankParams::off()
+        };
+        let c = vec![
+            cand(0, 0.8, "lone.py"),
+            cand(1, 0.6, "rich.py"),
+            cand(2, 0.5, "rich.py"),
+            cand(3, 0.4, "rich.py"),
+            cand(4, 0.3, "rich.py"),
+        ];
+        let out = rerank("q", c, &params);
+        // rich.py's best: 0.6 + 0.5 · (0.5 + 0.4) = 1.05 > 0.8 (lone.py has no other chunk).
+        assert_eq!(out[0].index, 1);
+        assert!((out[0].score - 1.05).abs() < 1e-6);
+        assert!((out.iter().find(|c| c.index == 0).map_or(0.0, |c| c.score) - 0.8).abs() < 1e-6);
+        // A chunk outside the top three gains the best two: 0.3 + 0.5 · (0.6 + 0.5).
+        assert!((out.iter().find(|c| c.index == 4).map_or(0.0, |c| c.score) - 0.85).abs() < 1e-6);
     }
 }

@@ -265,6 +265,18 @@ impl Searcher {
         &self.store
     }
 
+    /// The search options in use.
+    pub fn options(&self) -> &SearchOptions {
+        &self.options
+    }
+
+    /// Change fusion and re-ranking parameters for the following queries (the loaded
+    /// model is kept, so trying many settings costs no reload).
+    pub fn set_scoring(&mut self, fusion: RrfParams, ranking: RankParams) {
+        self.options.fusion = fusion;
+        self.options.ranking = ranking;
+    }
+
     /// Whether the index has vectors (semantic and hybrid modes are possible).
     pub fn has_vectors(&self) -> bool {
         self.vectors.is_some()
@@ -425,20 +437,17 @@ impl Searcher {
             Mode::Semantic => single_list(&semantic_ids, &semantic_scores, false),
             _ => single_list(&lexical_ids, &lexical_scores, true),
         };
-        let mut paths = Vec::with_capacity(fused.len());
-        for f in &fused {
-            paths.push(self.store.chunk(f.chunk_id)?.path);
-        }
-        let candidates = fused
-            .iter()
-            .zip(&paths)
-            .enumerate()
-            .map(|(index, (f, path))| Candidate {
+        let mut candidates = Vec::with_capacity(fused.len());
+        for (index, f) in fused.iter().enumerate() {
+            let c = self.store.chunk(f.chunk_id)?;
+            candidates.push(Candidate {
                 index,
                 score: f.score,
-                path,
-            })
-            .collect();
+                path: c.path,
+                symbol: c.symbol,
+                container: c.container,
+            });
+        }
         let ranked = rerank(&req.query, candidates, &self.options.ranking);
         let mut hits = Vec::with_capacity(req.top_k.min(fused.len()));
         for r in ranked.into_iter().take(req.top_k) {

@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use cseek::chunk::{chunk_kinds, ChunkOptions};
 use cseek::embed::{DeviceRequest, EmbedOptions};
+use cseek::eval::mine::{fit, run_self, SelfEvalOptions};
 use cseek::eval::run::{run_beir, run_repo_suite, BeirEvalOptions, RepoEvalOptions};
 use cseek::fuse::RrfParams;
 use cseek::index::{build_index, IndexOptions, IndexSummary, ModelChoice, Progress};
@@ -167,13 +168,35 @@ struct FusionArgs {
     /// query asks for them (0 = off).
     #[arg(long, default_value_t = RankParams::default().noise_penalty)]
     noise_penalty: f32,
+    /// Strength of query words found in the file path (0 = off).
+    #[arg(long, default_value_t = RankParams::default().path_boost)]
+    path_boost: f32,
+    /// Strength of query words found in the chunk's symbol and container names (0 = off).
+    #[arg(long, default_value_t = RankParams::default().identifier_boost)]
+    identifier_boost: f32,
+    /// Extra weight of a chunk that defines a symbol named in the query (0 = off).
+    #[arg(long, default_value_t = RankParams::default().definition_boost)]
+    definition_boost: f32,
+    /// Share of a file's other good chunks added to each of its chunks (0 = off).
+    #[arg(long, default_value_t = RankParams::default().coherence)]
+    coherence: f32,
+    /// Turn every re-ranking signal off (the fused order, unchanged).
+    #[arg(long)]
+    no_rerank: bool,
 }
 
 impl FusionArgs {
     fn ranking(&self) -> RankParams {
+        if self.no_rerank {
+            return RankParams::off();
+        }
         RankParams {
             file_decay: self.file_decay,
             noise_penalty: self.noise_penalty,
+            path_boost: self.path_boost,
+            identifier_boost: self.identifier_boost,
+            definition_boost: self.definition_boost,
+            coherence: self.coherence,
         }
     }
 
@@ -207,6 +230,34 @@ enum EvalCommand {
     Repos(EvalReposArgs),
     /// BEIR corpus (corpus.jsonl, queries.jsonl, qrels/test.tsv): one chunk per document.
     Beir(EvalBeirArgs),
+    /// Your own repository: queries mined from the index (doc sentence → definition,
+    /// name → definition), scored like the repository suite. Uses the index that
+    /// `cseek query` would (`--index`, `CSEEK_INDEX`, or `.cseek` above the current
+    /// directory).
+    #[command(name = "self")]
+    SelfEval(EvalSelfArgs),
+}
+
+#[derive(Args)]
+struct EvalSelfArgs {
+    /// Retrievers to use; auto = hybrid when the index has vectors, else lexical.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "lexical", "semantic", "hybrid"])]
+    mode: String,
+    /// Most queries mined per kind (doc, symbol).
+    #[arg(long, default_value_t = 200)]
+    per_kind: usize,
+    /// Where to run the query model: auto, cpu, cuda[:N], metal.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Write the report (with every query and its rank) as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Fit fusion and re-ranking strengths to the mined queries (coordinate ascent from
+    /// the given flags) and print the flags of the best setting.
+    #[arg(long)]
+    fit: bool,
+    #[command(flatten)]
+    fusion: FusionArgs,
 }
 
 #[derive(Args)]
@@ -284,7 +335,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query(args) => cmd_query(cli.index.as_deref(), args),
         Command::Status(args) => cmd_status(cli.index.as_deref(), args),
         Command::Languages(args) => cmd_languages(args),
-        Command::Eval(cmd) => cmd_eval(cmd),
+        Command::Eval(cmd) => cmd_eval(cli.index.as_deref(), cmd),
         Command::Models(args) => embed::cmd_models(args),
         Command::Embed(args) => embed::cmd_embed(args),
         Command::Model(cmd) => embed::cmd_model(cmd),
@@ -395,6 +446,9 @@ fn cmd_index(index: Option<&Path>, args: IndexArgs) -> anyhow::Result<ExitCode> 
     let summary = result.with_context(|| format!("indexing {}", args.path.display()))?;
     if !args.quiet {
         eprintln!("{}", summary_line(&summary));
+        if let Some(why) = &summary.model_reason {
+            eprintln!("{why}");
+        }
         match &summary.embedding {
             Some(e) => eprintln!(
                 "semantic search on: {} vectors from model `{}` ({} dims, {:.1} s embedding)",
@@ -643,7 +697,7 @@ fn cmd_languages(args: JsonFlag) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_eval(cmd: EvalCommand) -> anyhow::Result<ExitCode> {
+fn cmd_eval(index: Option<&Path>, cmd: EvalCommand) -> anyhow::Result<ExitCode> {
     // Progress lines go to stderr so stdout carries only the report table.
     let mut log = |line: &str| eprintln!("{line}");
     match cmd {
@@ -675,6 +729,33 @@ fn cmd_eval(cmd: EvalCommand) -> anyhow::Result<ExitCode> {
             let report = run_beir(&opts, &mut log)?;
             print!("{}", report.to_table());
             write_report(args.common.json.as_deref(), &report)?;
+        }
+        EvalCommand::SelfEval(args) => {
+            let opts = SelfEvalOptions {
+                index_dir: store::find_index_dir(index, &cwd()?)?,
+                mode: Mode::from_name(&args.mode).unwrap_or_default(),
+                search: SearchOptions {
+                    embed: embed_options(&args.device, true)?,
+                    fusion: args.fusion.params(),
+                    ranking: args.fusion.ranking(),
+                    ..SearchOptions::default()
+                },
+                per_kind: args.per_kind,
+            };
+            if args.fit {
+                let report = fit(&opts, &mut log)?;
+                println!(
+                    "objective (mean over kinds of NDCG@10 on mined queries): {:.4} -> {:.4}\nbest: {}",
+                    report.start,
+                    report.best,
+                    report.flags()
+                );
+                write_report(args.json.as_deref(), &report)?;
+            } else {
+                let report = run_self(&opts, &mut log)?;
+                print!("{}", report.to_table());
+                write_report(args.json.as_deref(), &report)?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

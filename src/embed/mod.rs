@@ -49,7 +49,7 @@ use std::path::PathBuf;
 use candle_core::{DType, Device, IndexOp, Tensor};
 use serde::Serialize;
 
-pub use device::DeviceRequest;
+pub use device::{select as select_device, DeviceChoice, DeviceRequest};
 pub use error::{EmbedError, Result};
 pub use model::{EncoderInput, EncoderModel};
 pub use registry::{Arch, InputTemplate, ModelEntry, Pooling, REGISTRY};

@@ -9,6 +9,8 @@
 //!   repos), per language (mean over the per-repo means of that language's repos), per
 //!   repo (mean over its queries) — plus index seconds per repo and query latency
 //!   p50/p95/p99.
+//! * [`mine::run_self`] (`cseek eval self`) mines doc-sentence → definition and
+//!   name → definition pairs from any index and scores them the same way.
 //! * [`run_beir`] runs a BEIR-layout corpus: each document is one chunk, and MRR@10,
 //!   NDCG@10 (graded) and Recall@1/10/100 are reported, means over the judged queries.
 //!
@@ -17,6 +19,7 @@
 
 pub mod beir;
 pub mod cache;
+pub mod mine;
 pub mod report;
 pub mod run;
 pub mod score;

@@ -44,6 +44,7 @@ use crate::lang::Language;
 
 pub use tokenize::code_tokens;
 use tokenize::{identifiers, lowercase, parts, Analyzer, CodeTokenizer};
+pub(crate) use tokenize::{word_parts, PartStemmer};
 
 /// Name under which the code analyzer is registered with tantivy.
 pub const TOKENIZER_NAME: &str = "cseek_code";
@@ -85,7 +86,7 @@ const BOOST_NORM_TOKEN: f32 = 0.75;
 
 /// Small English function words dropped from multi-word queries (`where are retries
 /// configured`). A query made only of them is searched as is.
-const STOPWORDS: &[&str] = &[
+pub(crate) const STOPWORDS: &[&str] = &[
     "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "of", "to", "in", "on",
     "at", "by", "for", "with", "from", "and", "or", "how", "what", "where", "which", "who", "when",
     "why", "does", "do", "did", "i", "we", "you", "it", "its", "this", "that", "there", "can",

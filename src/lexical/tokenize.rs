@@ -231,6 +231,22 @@ impl PartStemmer {
     }
 }
 
+/// The words of `text` as `(lowercased part, stem)` pairs: identifiers split into their
+/// camel/snake/kebab parts, in order, duplicates kept. What the re-ranker compares query
+/// words with paths and symbol names by.
+pub(crate) fn word_parts(text: &str, stemmer: &mut PartStemmer) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (s, e) in identifiers(text) {
+        let ident = &text[s..e];
+        for (ps, pe) in parts(ident) {
+            let part = lowercase(&ident[ps..pe]);
+            let stem = stemmer.stem(&part).to_string();
+            out.push((part, stem));
+        }
+    }
+    out
+}
+
 /// One token produced by [`Analyzer::analyze`], before it is copied into a tantivy token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Emit<'a> {
