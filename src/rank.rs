@@ -53,13 +53,18 @@ pub struct RankParams {
 
 impl Default for RankParams {
     fn default() -> Self {
+        // Strengths from a coarse grid (0, ¼, ½, 1, 2), measured one at a time and then
+        // together on the dev suite in lexical and hybrid mode (benches/README.md, ranking
+        // ablation); each value is the round one nearest the plateau, not a fitted optimum.
         RankParams {
-            file_decay: 0.7,
+            file_decay: 0.5,
             noise_penalty: 0.3,
-            path_boost: 0.0,
+            path_boost: 1.0,
+            // Measured neutral to slightly harmful (−0.003 lexical and MiniLM, +0.001
+            // static) at 0.25: off by default, kept for ablation and `eval self --fit`.
             identifier_boost: 0.0,
-            definition_boost: 0.0,
-            coherence: 0.0,
+            definition_boost: 1.0,
+            coherence: 0.25,
         }
     }
 }
@@ -91,6 +96,8 @@ pub struct Candidate<'a> {
     pub symbol: Option<&'a str>,
     /// Name of the enclosing class / impl / module, if any.
     pub container: Option<&'a str>,
+    /// The chunk's text (read for re-exports of a queried symbol).
+    pub text: &'a str,
 }
 
 /// Path components and file-name patterns of code that mirrors the implementation
@@ -219,6 +226,9 @@ struct QueryInfo {
     /// The last segment of a qualified name (`method`): a definition of that name in some
     /// other container is a weaker match.
     bare: Vec<String>,
+    /// The symbols as written (case kept): `FromRequest` names the trait, and only
+    /// half-names the method `from_request`.
+    written: Vec<String>,
 }
 
 impl QueryInfo {
@@ -243,7 +253,10 @@ impl QueryInfo {
                 .collect();
             match segments.as_slice() {
                 [] => {}
-                [one] => push_unique(&mut info.symbols, norm_symbol(one)),
+                [one] => {
+                    push_unique(&mut info.symbols, norm_symbol(one));
+                    push_unique(&mut info.written, one.to_string());
+                }
                 [.., parent, last] => {
                     let pair = (norm_symbol(parent), norm_symbol(last));
                     if !info.qualified.contains(&pair) {
@@ -278,8 +291,11 @@ impl QueryInfo {
 
 impl QueryInfo {
     /// How strongly `c` is a definition of a symbol the query names: 1 for the symbol
-    /// itself (or `Type::method` in that type), 1/2 for a method of that name in another
-    /// type or a file named after the symbol (`Blueprint` → `blueprints.py`), else 0.
+    /// as written (or `Type::method` in that type); 1/2 for the same name in another case
+    /// style (`from_request` for `FromRequest`), a method of that name in another type,
+    /// a re-export of the symbol (`pub use …::FromRequest`, `export { Router }`,
+    /// `from .app import Flask`: where a library's public name lives when it is defined
+    /// elsewhere), or a file named after it (`Blueprint` → `blueprints.py`); else 0.
     fn definition(&self, c: &Candidate<'_>, file_norm: &str) -> f32 {
         if self.symbols.is_empty() && self.qualified.is_empty() {
             return 0.0;
@@ -287,7 +303,16 @@ impl QueryInfo {
         if let Some(s) = c.symbol {
             let name = norm_symbol(s);
             if self.symbols.contains(&name) {
-                return 1.0;
+                // A one-word lower-case query (`session`) carries no case style to check.
+                let styled = self
+                    .written
+                    .iter()
+                    .any(|w| w.chars().any(char::is_uppercase) || w.contains('_'));
+                return if !styled || self.written.iter().any(|w| w == s) {
+                    1.0
+                } else {
+                    0.5
+                };
             }
             let container = c.container.map(norm_symbol);
             if self
@@ -306,12 +331,38 @@ impl QueryInfo {
             .iter()
             .chain(&self.bare)
             .any(|s| file_norm == s || file_norm.strip_suffix('s').is_some_and(|f| f == s));
-        if file_named {
+        if file_named || self.written.iter().any(|w| reexports(c.text, w)) {
             0.5
         } else {
             0.0
         }
     }
+}
+
+/// Lines of a chunk read when looking for re-exports (they sit at the top of a module).
+const REEXPORT_LINES: usize = 200;
+
+/// Whether `text` re-exports or imports `symbol` by name in a module-level statement:
+/// `pub use a::{B, C}`, `export { B } from`, `from .a import B`, `module.exports = { B }`.
+fn reexports(text: &str, symbol: &str) -> bool {
+    if symbol.len() < 3 {
+        return false;
+    }
+    text.lines().take(REEXPORT_LINES).any(|line| {
+        let t = line.trim_start();
+        let statement = t.starts_with("pub use ")
+            || t.starts_with("pub(crate) use ")
+            || t.starts_with("export ")
+            || t.starts_with("module.exports")
+            || (t.starts_with("from ") && t.contains(" import "));
+        statement
+            && t.match_indices(symbol).any(|(i, _)| {
+                let before = t[..i].chars().next_back();
+                let after = t[i + symbol.len()..].chars().next();
+                let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                !ident(before) && !ident(after)
+            })
+    })
 }
 
 fn push_unique(v: &mut Vec<String>, s: String) {
@@ -334,13 +385,20 @@ fn path_parts(
 }
 
 /// Re-rank candidates (given best first). Returns them best first with adjusted scores.
+///
+/// `kind` is what the query was classified as: a [`QueryKind::Symbol`] query is a lookup
+/// of a definition, which the definition boost serves; its words are not matched against
+/// paths and names (a symbol's parts in a path, `router` ↔ `routing.rs`, would lift
+/// look-alikes above the definition).
 pub fn rerank<'a>(
     query: &str,
+    kind: QueryKind,
     mut candidates: Vec<Candidate<'a>>,
     params: &RankParams,
 ) -> Vec<Candidate<'a>> {
-    let wants_paths = params.path_boost > 0.0;
-    let wants_idents = params.identifier_boost > 0.0;
+    let words = kind == QueryKind::NaturalLanguage;
+    let wants_paths = words && params.path_boost > 0.0;
+    let wants_idents = words && params.identifier_boost > 0.0;
     let wants_defs = params.definition_boost > 0.0;
     if wants_paths || wants_idents || wants_defs {
         let mut stemmer = PartStemmer::default();
@@ -433,6 +491,7 @@ mod tests {
             path,
             symbol: None,
             container: None,
+            text: "",
         }
     }
 
@@ -468,10 +527,15 @@ mod tests {
             ..RankParams::off()
         };
         let c = vec![cand(0, 1.0, "tests/test_a.py"), cand(1, 0.8, "src/a.py")];
-        let out = rerank("parse config", c.clone(), &params);
+        let out = rerank("parse config", kind_of("parse config"), c.clone(), &params);
         assert_eq!(out[0].path, "src/a.py");
         assert!((out[1].score - 0.5).abs() < 1e-6);
-        let out = rerank("tests for parse config", c, &params);
+        let out = rerank(
+            "tests for parse config",
+            kind_of("tests for parse config"),
+            c,
+            &params,
+        );
         assert_eq!(out[0].path, "tests/test_a.py");
     }
 
@@ -488,7 +552,7 @@ mod tests {
             cand(2, 0.8, "a.py"),
             cand(3, 0.6, "b.py"),
         ];
-        let out = rerank("q", c, &params);
+        let out = rerank("q", kind_of("q"), c, &params);
         let order: Vec<usize> = out.iter().map(|c| c.index).collect();
         assert_eq!(order, vec![0, 3, 1, 2]);
         assert!((out[2].score - 0.45).abs() < 1e-6);
@@ -499,7 +563,7 @@ mod tests {
     fn off_means_unchanged() {
         let params = RankParams::off();
         let c = vec![cand(0, 1.0, "tests/a.py"), cand(1, 1.0, "tests/a.py")];
-        assert_eq!(rerank("q", c.clone(), &params), c);
+        assert_eq!(rerank("q", kind_of("q"), c.clone(), &params), c);
     }
 
     fn sym<'a>(
@@ -515,7 +579,13 @@ mod tests {
             path,
             symbol: Some(symbol),
             container,
+            text: "",
         }
+    }
+
+    /// What search would classify these test queries as (no index: by their form).
+    fn kind_of(q: &str) -> QueryKind {
+        classify_query(q)
     }
 
     fn order(out: &[Candidate<'_>]) -> Vec<usize> {
@@ -547,7 +617,12 @@ mod tests {
             cand(0, 1.0, "src/app.py"),
             cand(1, 0.9, "src/flask/sessions.py"),
         ];
-        let out = rerank("session management", c.clone(), &params);
+        let out = rerank(
+            "session management",
+            kind_of("session management"),
+            c.clone(),
+            &params,
+        );
         assert_eq!(order(&out), [1, 0]);
         // One of two content words matched: × (1 + 0.5 · 1/2).
         assert!((out[0].score - 0.9 * 1.25).abs() < 1e-6);
@@ -556,14 +631,23 @@ mod tests {
             cand(0, 1.0, "src/app.py"),
             cand(1, 0.9, "src/session/store.py"),
         ];
-        let out = rerank("session", c, &params);
+        let out = rerank("session", kind_of("session"), c, &params);
         assert!((out[0].score - 0.9 * 1.25).abs() < 1e-6, "{out:?}");
         // Off: unchanged.
         let out = rerank(
             "session management",
+            QueryKind::NaturalLanguage,
             vec![cand(0, 1.0, "a.py"), cand(1, 0.9, "sessions.py")],
             &RankParams::off(),
         );
+        assert_eq!(order(&out), [0, 1]);
+        // A symbol lookup is not matched against paths: `Session` the class, not
+        // whatever lives in sessions.py.
+        let c = vec![
+            cand(0, 1.0, "src/app.py"),
+            cand(1, 0.9, "src/flask/sessions.py"),
+        ];
+        let out = rerank("Session", QueryKind::Symbol, c, &params);
         assert_eq!(order(&out), [0, 1]);
     }
 
@@ -578,7 +662,7 @@ mod tests {
             sym(1, 0.7, "b.py", "parseConfig", None),
             sym(2, 0.85, "c.py", "parse", Some("ConfigParser")),
         ];
-        let out = rerank("parse the config", c, &params);
+        let out = rerank("parse the config", kind_of("parse the config"), c, &params);
         // parseConfig: both words (× 2); parse in ConfigParser: parse fully + config half (× 1.75).
         assert_eq!(order(&out), [2, 1, 0]);
         assert!((out[0].score - 0.85 * 1.75).abs() < 1e-6);
@@ -593,16 +677,21 @@ mod tests {
         };
         let c = vec![
             sym(0, 1.0, "src/cli.rs", "main", None),
-            sym(1, 0.6, "src/config.rs", "parse_config", None),
+            sym(1, 0.6, "src/config.js", "parseConfig", None),
         ];
-        let out = rerank("where is parseConfig called", c, &params);
+        let out = rerank(
+            "where is parseConfig called",
+            kind_of("where is parseConfig called"),
+            c,
+            &params,
+        );
         assert_eq!(order(&out), [1, 0]);
         // `Type::method`: the method of that type, not a namesake elsewhere.
         let c = vec![
             sym(0, 1.0, "a.rs", "spawn", Some("Runtime")),
             sym(1, 0.8, "b.rs", "spawn", Some("JoinSet")),
         ];
-        let out = rerank("JoinSet::spawn", c, &params);
+        let out = rerank("JoinSet::spawn", kind_of("JoinSet::spawn"), c, &params);
         assert_eq!(order(&out), [1, 0]);
         assert!((out[0].score - 1.6).abs() < 1e-6);
         // A `spawn` of another type still counts half.
@@ -614,6 +703,7 @@ mod tests {
         ];
         let out = rerank(
             "Blueprint",
+            QueryKind::Symbol,
             c,
             &RankParams {
                 definition_boost: 1.0,
@@ -621,12 +711,34 @@ mod tests {
             },
         );
         assert_eq!(order(&out), [1, 0]);
+        // Case style: `FromRequest` is the trait; `from_request` methods get half, like a
+        // module that re-exports the trait.
+        let reexport = Candidate {
+            text: "//! Extractors.\npub use axum_core::extract::{FromRef, FromRequest};\n",
+            ..cand(2, 0.5, "src/extract/mod.rs")
+        };
+        let c = vec![
+            sym(0, 1.0, "src/json.rs", "from_request", Some("Json")),
+            sym(1, 0.4, "core/extract.rs", "FromRequest", None),
+            reexport,
+        ];
+        let out = rerank("FromRequest", QueryKind::Symbol, c, &params);
+        assert_eq!(order(&out), [0, 1, 2]);
+        assert!((out[0].score - 1.5).abs() < 1e-6);
+        assert!((out[1].score - 0.8).abs() < 1e-6);
+        assert!((out[2].score - 0.75).abs() < 1e-6);
+        assert!(!reexports("pub use a::{FromRequestParts};", "FromRequest"));
+        assert!(reexports("from .app import Flask as Flask", "Flask"));
+        assert!(!reexports("app = Flask(__name__)", "Flask"));
         // Plain words name no symbol: nothing changes.
         let c = vec![
             sym(0, 1.0, "a.py", "x", None),
             sym(1, 0.6, "b.py", "read", None),
         ];
-        assert_eq!(order(&rerank("read a file", c, &params)), [0, 1]);
+        assert_eq!(
+            order(&rerank("read a file", kind_of("read a file"), c, &params)),
+            [0, 1]
+        );
     }
 
     #[test]
@@ -642,7 +754,7 @@ mod tests {
             cand(3, 0.4, "rich.py"),
             cand(4, 0.3, "rich.py"),
         ];
-        let out = rerank("q", c, &params);
+        let out = rerank("q", kind_of("q"), c, &params);
         // rich.py's best: 0.6 + 0.5 · (0.5 + 0.4) = 1.05 > 0.8 (lone.py has no other chunk).
         assert_eq!(out[0].index, 1);
         assert!((out[0].score - 1.05).abs() < 1e-6);

@@ -417,23 +417,21 @@ impl Searcher {
         }
 
         let t = Instant::now();
+        let mut kind = classify_query(&req.query);
+        // A one-word query that names a definition in this codebase (`Router`,
+        // `Session`) is a symbol lookup too, whatever its capitalisation.
+        if kind == QueryKind::NaturalLanguage
+            && req.query.split_whitespace().nth(1).is_none()
+            && self.lexical.defines_symbol(&req.query)?
+        {
+            kind = QueryKind::Symbol;
+        }
         let fused: Vec<Fused> = match mode {
-            Mode::Hybrid => {
-                let mut kind = classify_query(&req.query);
-                // A one-word query that names a definition in this codebase (`Router`,
-                // `Session`) is a symbol lookup too, whatever its capitalisation.
-                if kind == QueryKind::NaturalLanguage
-                    && req.query.split_whitespace().nth(1).is_none()
-                    && self.lexical.defines_symbol(&req.query)?
-                {
-                    kind = QueryKind::Symbol;
-                }
-                rrf(
-                    &lexical_ids,
-                    &semantic_ids,
-                    &self.options.fusion.for_query(kind),
-                )
-            }
+            Mode::Hybrid => rrf(
+                &lexical_ids,
+                &semantic_ids,
+                &self.options.fusion.for_query(kind),
+            ),
             Mode::Semantic => single_list(&semantic_ids, &semantic_scores, false),
             _ => single_list(&lexical_ids, &lexical_scores, true),
         };
@@ -446,9 +444,10 @@ impl Searcher {
                 path: c.path,
                 symbol: c.symbol,
                 container: c.container,
+                text: c.text,
             });
         }
-        let ranked = rerank(&req.query, candidates, &self.options.ranking);
+        let ranked = rerank(&req.query, kind, candidates, &self.options.ranking);
         let mut hits = Vec::with_capacity(req.top_k.min(fused.len()));
         for r in ranked.into_iter().take(req.top_k) {
             let f = Fused {
