@@ -127,6 +127,10 @@ const NOISE_DIRS: &[&str] = &[
     "mocks",
 ];
 
+/// Prose files: documentation of the code rather than the code (a query that asks for
+/// docs, `readme` or a guide keeps them).
+const PROSE_EXTENSIONS: &[&str] = &[".md", ".markdown", ".rst", ".txt", ".adoc"];
+
 /// Query words that say the user wants exactly that kind of file.
 const NOISE_WORDS: &[&str] = &[
     "test",
@@ -142,6 +146,9 @@ const NOISE_WORDS: &[&str] = &[
     "doc",
     "docs",
     "documentation",
+    "readme",
+    "guide",
+    "changelog",
     "vendor",
     "vendored",
     "compat",
@@ -172,6 +179,7 @@ pub fn is_noise_path(path: &str) -> bool {
                 || c.contains(".spec.")
                 || c.ends_with(".d.ts")
                 || c.ends_with(".pyi")
+                || PROSE_EXTENSIONS.iter().any(|e| c.ends_with(e))
             {
                 return true;
             }
@@ -376,13 +384,23 @@ fn path_parts(
     path: &str,
     stemmer: &mut PartStemmer,
 ) -> (Vec<(String, String)>, Vec<(String, String)>) {
-    let (dirs, file) = match path.rsplit_once('/') {
+    let (mut dirs, file) = match path.rsplit_once('/') {
         Some((d, f)) => (d, f),
         None => ("", path),
     };
-    let stem = file.split('.').next().unwrap_or(file);
+    let mut stem = file.split('.').next().unwrap_or(file);
+    // `routing/mod.rs`, `defaults/index.js`, `persistence/__init__.py`: a module file is
+    // named by its directory.
+    if MODULE_FILES.contains(&stem) && !dirs.is_empty() {
+        let (rest, parent) = dirs.rsplit_once('/').unwrap_or(("", dirs));
+        stem = parent;
+        dirs = rest;
+    }
     (word_parts(dirs, stemmer), word_parts(stem, stemmer))
 }
+
+/// File stems that stand for their directory (Rust, JavaScript/TypeScript, Python).
+const MODULE_FILES: &[&str] = &["mod", "index", "__init__"];
 
 /// Re-rank candidates (given best first). Returns them best first with adjusted scores.
 ///
@@ -412,6 +430,11 @@ pub fn rerank<'a>(
                 let (d, f) = path_parts(c.path, &mut stemmer);
                 let name = c.path.rsplit('/').next().unwrap_or(c.path);
                 let stem = name.split('.').next().unwrap_or(name);
+                let stem = if MODULE_FILES.contains(&stem) {
+                    c.path.rsplit('/').nth(1).unwrap_or(stem)
+                } else {
+                    stem
+                };
                 (d, f, norm_symbol(stem))
             });
             if wants_paths {
@@ -506,6 +529,8 @@ mod tests {
             "docs/conf.py",
             "pkg/test_utils.py",
             "src/conftest.py",
+            "README.md",
+            "guide/middleware.md",
         ] {
             assert!(is_noise_path(p), "{p}");
         }
@@ -633,6 +658,14 @@ mod tests {
         ];
         let out = rerank("session", kind_of("session"), c, &params);
         assert!((out[0].score - 0.9 * 1.25).abs() < 1e-6, "{out:?}");
+        // A module file (`mod.rs`, `index.js`, `__init__.py`) is named by its directory.
+        let c = vec![
+            cand(0, 1.0, "src/app.js"),
+            cand(1, 0.7, "lib/defaults/index.js"),
+        ];
+        let out = rerank("defaults", kind_of("defaults"), c, &params);
+        assert_eq!(order(&out), [1, 0]);
+        assert!((out[0].score - 0.7 * 1.5).abs() < 1e-6, "{out:?}");
         // Off: unchanged.
         let out = rerank(
             "session management",
