@@ -166,11 +166,14 @@ pub struct IndexSummary {
     pub model_reason: Option<String>,
 }
 
+/// A loaded model and the name it was asked for by, or none (lexical-only).
+pub type LoadedModel = Option<(String, Embedder)>;
+
 /// Resolve the model choice: `Ok(None)` with a reason when running lexical-only.
 pub fn load_model(
     choice: &ModelChoice,
     opts: &EmbedOptions,
-) -> Result<(Option<(String, Embedder)>, Option<String>)> {
+) -> Result<(LoadedModel, Option<String>)> {
     load_model_explained(choice, opts).map(|(m, off, _)| (m, off))
 }
 
@@ -179,7 +182,7 @@ pub fn load_model(
 pub fn load_model_explained(
     choice: &ModelChoice,
     opts: &EmbedOptions,
-) -> Result<(Option<(String, Embedder)>, Option<String>, Option<String>)> {
+) -> Result<(LoadedModel, Option<String>, Option<String>)> {
     match choice {
         ModelChoice::Off => Ok((None, Some("turned off (--model none)".into()), None)),
         ModelChoice::Named(spec) => Ok((
@@ -199,7 +202,15 @@ pub fn load_model_explained(
                         }
                         return Ok((Some((name.to_string(), e)), None, Some(line)));
                     }
-                    Err(err) => tried.push(format!("`{name}` ({err})")),
+                    // First line only: each error's multi-line help would repeat per model.
+                    Err(err) => tried.push(format!(
+                        "`{name}` ({})",
+                        err.to_string()
+                            .lines()
+                            .next()
+                            .unwrap_or_default()
+                            .trim_end_matches(':')
+                    )),
                 }
             }
             Ok((

@@ -195,6 +195,9 @@ pub fn query_wants_noise(query: &str) -> bool {
         .any(|w| NOISE_WORDS.contains(&w.to_ascii_lowercase().as_str()))
 }
 
+/// Words as `(lowercased part, stem)` pairs.
+type Words = Vec<(String, String)>;
+
 /// Shortest word that may match another by prefix (`conf` ↔ `config` ↔ `configuration`).
 const MIN_PREFIX: usize = 4;
 
@@ -380,10 +383,7 @@ fn push_unique(v: &mut Vec<String>, s: String) {
 }
 
 /// The directory parts and the file-name stem parts of a path.
-fn path_parts(
-    path: &str,
-    stemmer: &mut PartStemmer,
-) -> (Vec<(String, String)>, Vec<(String, String)>) {
+fn path_parts(path: &str, stemmer: &mut PartStemmer) -> (Words, Words) {
     let (mut dirs, file) = match path.rsplit_once('/') {
         Some((d, f)) => (d, f),
         None => ("", path),
@@ -422,8 +422,7 @@ pub fn rerank<'a>(
         let mut stemmer = PartStemmer::default();
         let q = QueryInfo::new(query, &mut stemmer);
         // Paths repeat across a file's chunks: analyse each once.
-        let mut paths: HashMap<&str, (Vec<(String, String)>, Vec<(String, String)>, String)> =
-            HashMap::new();
+        let mut paths: HashMap<&str, (Words, Words, String)> = HashMap::new();
         for c in &mut candidates {
             let mut factor = 1.0;
             let (dirs, file, file_norm) = paths.entry(c.path).or_insert_with(|| {
