@@ -442,6 +442,35 @@ fn layout(arch: Arch, s: TinySize) -> (Value, Vec<(String, Vec<usize>, Kind)>) {
     (config, t)
 }
 
+/// `n` samples of N(0, 1), the same for the same `name` on every run and machine: tests
+/// that compare two code paths on a random model must not depend on the luck of the draw
+/// (candle's CPU `randn` is unseeded). SplitMix64 seeded from the name, Box–Muller.
+fn normal_values(name: &str, n: usize) -> Vec<f32> {
+    let hash = blake3::hash(name.as_bytes());
+    let mut seed = [0u8; 8];
+    seed.copy_from_slice(&hash.as_bytes()[..8]);
+    let mut state = u64::from_le_bytes(seed);
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        // 53 random bits → (0, 1]
+        ((z >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+    };
+    let mut out = Vec::with_capacity(n + 1);
+    while out.len() < n {
+        let (u1, u2) = (next(), next());
+        let r = (-2.0 * u1.ln()).sqrt();
+        let t = std::f64::consts::TAU * u2;
+        out.push((r * t.cos()) as f32);
+        out.push((r * t.sin()) as f32);
+    }
+    out.truncate(n);
+    out
+}
+
 /// Writes a random replica of `arch` into `dir` (created if needed). `size.vocab` is raised
 /// to the tokenizer's vocabulary when smaller. `prefix` is prepended to every tensor name
 /// (e.g. `"bert."`) to exercise prefix fallback.
@@ -458,7 +487,8 @@ pub fn write_tiny_model(dir: &Path, arch: Arch, mut size: TinySize, prefix: &str
     let dev = Device::Cpu;
     let mut map: HashMap<String, Tensor> = HashMap::new();
     for (name, shape, kind) in tensors {
-        let r = Tensor::randn(0f32, 1f32, shape.as_slice(), &dev)?;
+        let n: usize = shape.iter().product();
+        let r = Tensor::from_vec(normal_values(&name, n), shape.as_slice(), &dev)?;
         let t = match kind {
             Kind::Matrix => (r * size.std as f64)?,
             Kind::Scale => ((r * 0.1)? + 1.0)?,
