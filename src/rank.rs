@@ -240,6 +240,9 @@ struct QueryInfo {
     /// The symbols as written (case kept): `FromRequest` names the trait, and only
     /// half-names the method `from_request`.
     written: Vec<String>,
+    /// Whether a written symbol carries a case style (capitals or `_`) to hold names
+    /// to; a one-word lower-case query (`session`) does not.
+    styled: bool,
 }
 
 impl QueryInfo {
@@ -277,6 +280,10 @@ impl QueryInfo {
                 }
             }
         }
+        info.styled = info
+            .written
+            .iter()
+            .any(|w| w.chars().any(char::is_uppercase) || w.contains('_'));
         info
     }
 
@@ -298,9 +305,7 @@ impl QueryInfo {
         }
         total / self.words.len() as f32
     }
-}
 
-impl QueryInfo {
     /// How strongly `c` is a definition of a symbol the query names: 1 for the symbol
     /// as written (or `Type::method` in that type); 1/2 for the same name in another case
     /// style (`from_request` for `FromRequest`), a method of that name in another type,
@@ -314,12 +319,7 @@ impl QueryInfo {
         if let Some(s) = c.symbol {
             let name = norm_symbol(s);
             if self.symbols.contains(&name) {
-                // A one-word lower-case query (`session`) carries no case style to check.
-                let styled = self
-                    .written
-                    .iter()
-                    .any(|w| w.chars().any(char::is_uppercase) || w.contains('_'));
-                return if !styled || self.written.iter().any(|w| w == s) {
+                return if !self.styled || self.written.iter().any(|w| w == s) {
                     1.0
                 } else {
                     0.5
@@ -382,21 +382,17 @@ fn push_unique(v: &mut Vec<String>, s: String) {
     }
 }
 
-/// The directory parts and the file-name stem parts of a path.
-fn path_parts(path: &str, stemmer: &mut PartStemmer) -> (Words, Words) {
-    let (mut dirs, file) = match path.rsplit_once('/') {
-        Some((d, f)) => (d, f),
-        None => ("", path),
-    };
-    let mut stem = file.split('.').next().unwrap_or(file);
-    // `routing/mod.rs`, `defaults/index.js`, `persistence/__init__.py`: a module file is
-    // named by its directory.
+/// A path split into its directories and the name its file goes by: the file name
+/// without extensions, or for a module file (`routing/mod.rs`, `defaults/index.js`,
+/// `persistence/__init__.py`) its directory's name.
+fn split_path(path: &str) -> (&str, &str) {
+    let (dirs, file) = path.rsplit_once('/').unwrap_or(("", path));
+    let stem = file.split('.').next().unwrap_or(file);
     if MODULE_FILES.contains(&stem) && !dirs.is_empty() {
         let (rest, parent) = dirs.rsplit_once('/').unwrap_or(("", dirs));
-        stem = parent;
-        dirs = rest;
+        return (rest, parent);
     }
-    (word_parts(dirs, stemmer), word_parts(stem, stemmer))
+    (dirs, stem)
 }
 
 /// File stems that stand for their directory (Rust, JavaScript/TypeScript, Python).
@@ -426,15 +422,12 @@ pub fn rerank<'a>(
         for c in &mut candidates {
             let mut factor = 1.0;
             let (dirs, file, file_norm) = paths.entry(c.path).or_insert_with(|| {
-                let (d, f) = path_parts(c.path, &mut stemmer);
-                let name = c.path.rsplit('/').next().unwrap_or(c.path);
-                let stem = name.split('.').next().unwrap_or(name);
-                let stem = if MODULE_FILES.contains(&stem) {
-                    c.path.rsplit('/').nth(1).unwrap_or(stem)
-                } else {
-                    stem
-                };
-                (d, f, norm_symbol(stem))
+                let (dirs, name) = split_path(c.path);
+                (
+                    word_parts(dirs, &mut stemmer),
+                    word_parts(name, &mut stemmer),
+                    norm_symbol(name),
+                )
             });
             if wants_paths {
                 factor *= 1.0 + params.path_boost * q.coverage(&[(file, 1.0), (dirs, 0.5)]);
@@ -461,17 +454,16 @@ pub fn rerank<'a>(
     sort(&mut candidates);
     if params.coherence > 0.0 {
         // Each file's three best scores (in score order, so the first three seen).
-        let mut top: HashMap<&str, [f32; 3]> = HashMap::new();
-        let mut count: HashMap<&str, usize> = HashMap::new();
+        let mut top: HashMap<&str, (usize, [f32; 3])> = HashMap::new();
         for c in &candidates {
-            let n = count.entry(c.path).or_insert(0);
-            if *n < 3 {
-                top.entry(c.path).or_insert([0.0; 3])[*n] = c.score.max(0.0);
+            let (n, t) = top.entry(c.path).or_insert((0, [0.0; 3]));
+            if let Some(slot) = t.get_mut(*n) {
+                *slot = c.score.max(0.0);
             }
             *n += 1;
         }
         for c in &mut candidates {
-            if let Some(t) = top.get(c.path) {
+            if let Some((_, t)) = top.get(c.path) {
                 let own = c.score.max(0.0);
                 // The best two of the file's other chunks.
                 let others = if own >= t[2] {
