@@ -49,6 +49,15 @@ pub enum Error {
         detail: String,
     },
 
+    /// Another process is writing this index (it holds the writer lock).
+    #[error("another cseek is writing the index at {path}{}; wait for it to finish, or stop it", holder.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked {
+        /// The index directory.
+        path: PathBuf,
+        /// Process id of the writer, when it could be read from the lock file.
+        holder: Option<u32>,
+    },
+
     /// The query was rejected before running (e.g. empty).
     #[error("invalid query: {0}")]
     InvalidQuery(String),

@@ -4,6 +4,19 @@
 //! embedding stage on its own thread turns chunks into vectors → commit, atomically.
 //! [`build_index`] is what `cseek index` runs; [`IndexBuilder`] is the lower-level entry
 //! for callers that bring their own chunks (BEIR corpora in `eval`).
+//!
+//! Runs are incremental. The writer lock is taken first; then the walk's (size, mtime)
+//! of each file is compared with the previous generation's file table, files that may
+//! have changed are read and their blake3 compared, and only changed files are chunked.
+//! The new generation continues the previous one (chunk ids are stable): removed and
+//! changed files' slots are marked dead, the lexical index gets deletes and adds, the
+//! vectors are appended. Every vector comes from the embedding cache
+//! (`<index>/cache/`, keyed by model identity and embedded text) when it holds it, so
+//! nothing embedded once is embedded again — after a rename, a revert, a branch switch,
+//! or a killed run, whose finished batches the cache kept. When dead chunks pass
+//! [`COMPACT_DEAD_FRACTION`], the run writes a fresh generation instead (chunks of
+//! unchanged files are copied from the previous one, vectors come from the cache), which
+//! is exactly what `--rebuild` would build.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,17 +28,20 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use std::collections::{HashMap, HashSet};
+
+use crate::cache::{cache_key, EmbeddingCache};
 use crate::chunk::{chunk_file, Chunk, ChunkOptions};
 use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
 use crate::lang::Language;
 use crate::lexical::{LexicalDoc, LexicalWriter};
 use crate::store::{
-    EmbeddingMeta, GenerationWriter, IndexMeta, LanguageCounts, FORMAT_VERSION, LEXICAL_DIR,
-    VECTORS_DIR,
+    EmbeddingMeta, GenerationWriter, IndexLock, IndexMeta, LanguageCounts, NewFile,
+    Store, StoredChunk, FORMAT_VERSION, LEXICAL_DIR, VECTORS_DIR,
 };
-use crate::vector::{normalize, VectorOptions, VectorStats, VectorWriter};
-use crate::walk::{self, SkipReason, WalkOptions, WalkStats};
+use crate::vector::{normalize, VectorIndex, VectorOptions, VectorStats, VectorWriter};
+use crate::walk::{self, Candidate, SkipReason, WalkOptions, WalkStats};
 
 /// The model tried last when the user names none (and the one `cseek eval` means by the
 /// default): small, fast on CPU, and good enough to make hybrid search beat BM25 alone.
@@ -100,6 +116,9 @@ pub struct IndexOptions {
     pub embed: EmbedOptions,
     /// Vector storage and search settings.
     pub vectors: VectorOptions,
+    /// Build a fresh generation from scratch instead of updating the previous one
+    /// (vectors still come from the embedding cache).
+    pub rebuild: bool,
 }
 
 impl IndexOptions {
@@ -114,6 +133,7 @@ impl IndexOptions {
             model: ModelChoice::Default,
             embed: EmbedOptions::default(),
             vectors: VectorOptions::default(),
+            rebuild: false,
         }
     }
 }
@@ -164,6 +184,44 @@ pub struct IndexSummary {
     pub semantic_off_reason: Option<String>,
     /// Which model was used and why (e.g. the CPU default, after what was unavailable).
     pub model_reason: Option<String>,
+    /// Files added or whose content changed (chunked again).
+    pub files_changed: u64,
+    /// Files removed from the index (deleted, now ignored, or unreadable).
+    pub files_removed: u64,
+    /// Chunks actually run through the model in this run.
+    pub chunks_embedded: u64,
+    /// New chunks whose vectors came from the embedding cache.
+    pub chunks_cached: u64,
+    /// The current generation after the run.
+    pub generation: String,
+    /// How the run went: `unchanged` (nothing to do, nothing committed), `incremental`
+    /// (the previous generation updated), or `full` (a fresh generation).
+    pub kind: RunKind,
+    /// Why the run was full rather than incremental (no index yet, `--rebuild`, settings
+    /// changed, compaction, an unreadable previous index).
+    pub full_reason: Option<String>,
+}
+
+/// How an indexing run updated the index (see [`IndexSummary::kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    /// Nothing changed; no generation was written.
+    Unchanged,
+    /// The previous generation was continued with the changes.
+    Incremental,
+    /// A fresh generation was written.
+    Full,
+}
+
+impl RunKind {
+    /// Lower-case name (`unchanged`, `incremental`, `full`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RunKind::Unchanged => "unchanged",
+            RunKind::Incremental => "incremental",
+            RunKind::Full => "full",
+        }
+    }
 }
 
 /// A loaded model and the name it was asked for by, or none (lexical-only).
@@ -225,14 +283,64 @@ pub fn load_model_explained(
     }
 }
 
-/// Index a directory: walk it, chunk every file, build the lexical index and (when a
-/// model is available) the vectors, and commit a new generation. The previous generation
-/// stays usable until the commit succeeds.
+/// When an incremental run would leave more than this fraction of the chunk records dead
+/// (belonging to removed or changed files), it writes a fresh generation instead: dead
+/// records cost disk, scan time and BM25 drift, and a fresh generation costs a re-read of
+/// the files plus cache look-ups (measurements in `benches/README.md`).
+pub const COMPACT_DEAD_FRACTION: f64 = 0.25;
+/// ... but never below this many dead records (small indexes rebuild in milliseconds
+/// anyway, and compacting them often would only churn).
+pub const COMPACT_MIN_DEAD: u64 = 1_000;
+
+/// A file whose mtime is this close to the start of the run is recorded with an unknown
+/// mtime: it may change again within the timestamp's resolution, unseen ("racily clean",
+/// as git calls it), so the next run compares its hash.
+const RACY_MTIME_NS: u64 = 2_000_000_000;
+
+/// What to do with one walked file in this run.
+enum Plan {
+    /// Same size and mtime as in the previous generation: keep its chunks.
+    Keep(u32),
+    /// Read it; `Some(id)` is its slot in the previous generation.
+    Read(Option<u32>),
+}
+
+/// A file read in this run.
+enum Outcome {
+    /// Content identical to the previous generation's (only the mtime moved).
+    Same(u32, u64),
+    /// New or changed content, chunked.
+    Changed {
+        old: Option<u32>,
+        file: FileData,
+        chunks: Vec<Chunk>,
+    },
+    /// Could not be indexed (binary, too large, unreadable …).
+    Skipped(Option<u32>, SkipReason),
+}
+
+/// Owned version of [`NewFile`], carried from the reading threads.
+struct FileData {
+    size: u64,
+    mtime_ns: u64,
+    hash: [u8; 32],
+    lossy: bool,
+}
+
+/// Index a directory: walk it, chunk every changed file, update the lexical index and
+/// (when a model is available) the vectors, and commit a new generation. The previous
+/// generation stays usable (and answers queries) until the commit succeeds; a run that
+/// finds nothing changed commits nothing.
 pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<IndexSummary> {
     let t0 = Instant::now();
+    let run_started_ns = walk_clock_ns();
     let root =
         std::fs::canonicalize(&opts.root).map_err(|e| Error::io("opening", &opts.root, e))?;
     let index_dir = absolute(&opts.index_dir);
+    // The lock comes before any work: a second writer learns at once, not after a model
+    // load and a walk.
+    let lock = IndexLock::acquire(&index_dir)?;
+    lock.collect_garbage();
     let (model, off_reason, model_reason) = load_model_explained(&opts.model, &opts.embed)?;
     if let Some(reason) = &off_reason {
         if opts.model != ModelChoice::Off {
@@ -244,62 +352,208 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
             ));
         }
     }
+    let embedding = model
+        .as_ref()
+        .map(|(spec, e)| embedding_meta(spec.clone(), e, &opts.embed, &opts.vectors));
     let (candidates, mut stats) = walk::walk(&root, &opts.walk, Some(&index_dir))?;
     let t_walk = t0.elapsed().as_secs_f64();
-    progress.start(candidates.len() as u64);
 
-    let mut builder = IndexBuilder::create(&index_dir, &root)?;
+    let (base, mut full_reason) = if opts.rebuild {
+        (None, Some("--rebuild".to_string()))
+    } else {
+        open_base(&index_dir, &root, opts, embedding.as_ref())
+    };
+
+    // Which files need reading: new ones, and known ones whose size or mtime moved.
+    let base_paths: HashMap<&str, u32> = base
+        .as_ref()
+        .map(|b| b.live_files().map(|(id, f)| (f.path.as_str(), id)).collect())
+        .unwrap_or_default();
+    let plans: Vec<Plan> = candidates
+        .iter()
+        .map(|c| match (base_paths.get(c.rel_path.as_str()), &base) {
+            (Some(&id), Some(b)) => {
+                let f = &b.files()[id as usize];
+                if f.size == c.size
+                    && f.mtime_ns != 0
+                    && f.mtime_ns == c.mtime_ns
+                    && f.language == c.language
+                {
+                    Plan::Keep(id)
+                } else {
+                    Plan::Read(Some(id))
+                }
+            }
+            _ => Plan::Read(None),
+        })
+        .collect();
+    let to_read: Vec<usize> = (0..candidates.len())
+        .filter(|&i| matches!(plans[i], Plan::Read(_)))
+        .collect();
+    progress.start(to_read.len() as u64);
+    let t = Instant::now();
+    let outcomes = read_and_chunk(&candidates, &plans, &to_read, base.as_ref(), opts, run_started_ns, progress);
+    let t_chunk = t.elapsed().as_secs_f64();
+
+    // Everything the run changes, against the previous generation.
+    let walked: HashSet<&str> = candidates.iter().map(|c| c.rel_path.as_str()).collect();
+    let mut removed: Vec<u32> = base
+        .as_ref()
+        .map(|b| {
+            b.live_files()
+                .filter(|(_, f)| !walked.contains(f.path.as_str()))
+                .map(|(id, _)| id)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut touched = Vec::new();
+    let mut changed = 0u64;
+    let mut new_chunks = 0u64;
+    for o in outcomes.values() {
+        match o {
+            Outcome::Same(id, mtime) => touched.push((*id, *mtime)),
+            Outcome::Changed { old, chunks, .. } => {
+                changed += 1;
+                new_chunks += chunks.len() as u64;
+                removed.extend(*old);
+            }
+            Outcome::Skipped(old, _) => removed.extend(*old),
+        }
+    }
+    removed.sort_unstable();
+    let files_removed = removed
+        .iter()
+        .filter(|id| {
+            // A changed file is "changed", not "removed".
+            !outcomes.values().any(|o| matches!(o, Outcome::Changed { old: Some(o), .. } if o == *id))
+        })
+        .count() as u64;
+    for (i, o) in &outcomes {
+        if let Outcome::Skipped(_, reason) = o {
+            stats.skip(*reason, &candidates[*i].rel_path);
+        }
+    }
+
+    if let Some(b) = &base {
+        let nothing_changed = changed == 0
+            && removed.is_empty()
+            && touched.is_empty()
+            && b.meta().skipped == stats.skipped;
+        if nothing_changed {
+            return Ok(IndexSummary {
+                index_dir,
+                files: b.meta().files,
+                chunks: b.meta().chunks,
+                skipped: skipped_by_name(&stats),
+                seconds: t0.elapsed().as_secs_f64(),
+                stage_seconds: BTreeMap::from([
+                    ("walk".to_string(), t_walk),
+                    ("read+chunk".to_string(), t_chunk),
+                ]),
+                embedding: b.meta().embedding.clone(),
+                semantic_off_reason: b.meta().semantic_off_reason.clone(),
+                model_reason,
+                files_changed: 0,
+                files_removed: 0,
+                chunks_embedded: 0,
+                chunks_cached: 0,
+                generation: b.generation().to_string(),
+                kind: RunKind::Unchanged,
+                full_reason: None,
+            });
+        }
+        // Compaction: too many dead records after this update → a fresh generation.
+        let removed_chunks: u64 = removed
+            .iter()
+            .map(|&id| u64::from(b.files()[id as usize].chunk_count))
+            .sum();
+        let dead = b.meta().dead_chunks + removed_chunks;
+        let total = b.len() as u64 + new_chunks;
+        if dead > COMPACT_MIN_DEAD && dead as f64 > COMPACT_DEAD_FRACTION * total as f64 {
+            full_reason = Some(format!(
+                "compaction: {dead} of {total} chunk records would be dead"
+            ));
+        }
+    }
+
+    let incremental = base.is_some() && full_reason.is_none();
+    let mut builder = IndexBuilder::start(lock, &root, if incremental { base.as_ref() } else { None })?;
     builder.max_chunk_bytes = opts.chunk.max_chunk_bytes;
     builder.walk = opts.walk.clone();
     builder.semantic_off_reason = off_reason;
-    if let Some((spec, embedder)) = model {
-        builder.enable_vectors(spec, Arc::new(embedder), &opts.embed, &opts.vectors)?;
+    if let (Some((_, embedder)), Some(meta)) = (model, embedding) {
+        let base_vectors = match (&base, incremental) {
+            (Some(b), true) => Some(VectorIndex::open(&b.generation_dir().join(VECTORS_DIR))?),
+            _ => None,
+        };
+        builder.start_vectors(Arc::new(embedder), meta, base_vectors.as_ref(), &opts.vectors)?;
     }
-    let mut t_chunk = 0.0;
-    let mut t_write = 0.0;
-    // Batches bound memory: only one batch of file texts and chunks is alive at a time,
-    // while rayon keeps the cores busy within the batch.
-    for batch in candidates.chunks(256) {
-        let t = Instant::now();
-        let processed: Vec<_> = batch
-            .par_iter()
-            .map(|c| {
-                let r = walk::read_file(c, &opts.walk).map(|ft| {
-                    let chunks = chunk_file(&c.rel_path, &ft.text, c.language, &opts.chunk);
-                    (ft, chunks)
-                });
-                progress.file_done();
-                r
-            })
-            .collect();
-        t_chunk += t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        for (candidate, result) in batch.iter().zip(processed) {
-            match result {
-                Ok((ft, chunks)) => {
-                    if ft.lossy {
-                        stats.lossy_utf8 += 1;
-                    }
-                    builder.add_file_with_hash(
-                        &candidate.rel_path,
-                        candidate.language,
-                        ft.text.len() as u64,
-                        ft.hash,
-                        chunks,
-                    )?;
-                }
-                Err(reason) => stats.skip(reason, &candidate.rel_path),
+    let t = Instant::now();
+    if incremental {
+        for &id in &removed {
+            builder.remove_file(id);
+        }
+        for (id, mtime) in touched {
+            builder.generation.touch_file(id, mtime);
+        }
+        // Changed and new files, in path order, as new slots.
+        for (i, o) in outcomes {
+            if let Outcome::Changed { file, chunks, .. } = o {
+                let c = &candidates[i];
+                builder.add_new_file(&c.rel_path, c.language, &file, chunks)?;
+                builder.report_embedding(progress);
             }
         }
-        t_write += t.elapsed().as_secs_f64();
-        builder.report_embedding(progress);
+    } else {
+        // A fresh generation in path order: unchanged files' chunks come from the base.
+        let mut outcomes = outcomes;
+        for (i, c) in candidates.iter().enumerate() {
+            let outcome = outcomes.remove(&i);
+            let kept = match (&plans[i], &outcome) {
+                (Plan::Keep(id), _) | (Plan::Read(_), Some(Outcome::Same(id, _))) => Some(*id),
+                _ => None,
+            };
+            match (kept, outcome) {
+                (Some(id), _) => {
+                    let Some(b) = &base else { continue };
+                    let f = &b.files()[id as usize];
+                    let chunks = f
+                        .chunk_ids()
+                        .map(|cid| b.chunk(cid).map(|sc| owned_chunk(&sc)))
+                        .collect::<Result<Vec<_>>>()?;
+                    let mtime = match &plans[i] {
+                        Plan::Keep(_) => f.mtime_ns,
+                        Plan::Read(_) => trusted_mtime(c.mtime_ns, run_started_ns),
+                    };
+                    let data = FileData {
+                        size: f.size,
+                        mtime_ns: mtime,
+                        hash: f.hash,
+                        lossy: f.lossy,
+                    };
+                    builder.add_new_file(&c.rel_path, f.language, &data, chunks)?;
+                }
+                (_, Some(Outcome::Changed { file, chunks, .. })) => {
+                    builder.add_new_file(&c.rel_path, c.language, &file, chunks)?;
+                }
+                _ => {}
+            }
+            builder.report_embedding(progress);
+        }
     }
+    let t_write = t.elapsed().as_secs_f64();
     let t = Instant::now();
     builder.wait_for_embeddings(progress)?;
     let t_embed_wait = t.elapsed().as_secs_f64();
     progress.finishing();
     let t = Instant::now();
     builder.stats = stats;
+    builder.files_changed = changed;
+    builder.files_removed = files_removed;
+    builder.kind = if incremental { RunKind::Incremental } else { RunKind::Full };
+    builder.full_reason = full_reason;
+    // Readers of the base may be gone now; our own handle must not keep it alive.
+    drop(base);
     let mut summary = builder.commit_at(t0)?;
     let t_commit = t.elapsed().as_secs_f64();
     summary.stage_seconds = BTreeMap::from([
@@ -314,8 +568,183 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
     Ok(summary)
 }
 
+/// Read and chunk the files that need it, in parallel batches (bounded memory).
+#[allow(clippy::too_many_arguments)]
+fn read_and_chunk(
+    candidates: &[Candidate],
+    plans: &[Plan],
+    to_read: &[usize],
+    base: Option<&Store>,
+    opts: &IndexOptions,
+    run_started_ns: u64,
+    progress: &dyn Progress,
+) -> BTreeMap<usize, Outcome> {
+    let mut out = BTreeMap::new();
+    for batch in to_read.chunks(256) {
+        let results: Vec<(usize, Outcome)> = batch
+            .par_iter()
+            .map(|&i| {
+                let c = &candidates[i];
+                let old = match plans[i] {
+                    Plan::Read(old) => old,
+                    Plan::Keep(id) => Some(id),
+                };
+                let outcome = match walk::read_file(c, &opts.walk) {
+                    Err(reason) => Outcome::Skipped(old, reason),
+                    Ok(ft) => {
+                        let mtime_ns = trusted_mtime(c.mtime_ns, run_started_ns);
+                        let same = old.and_then(|id| base.map(|b| &b.files()[id as usize]));
+                        match same {
+                            Some(f) if f.hash == ft.hash && f.language == c.language => {
+                                Outcome::Same(old.unwrap_or_default(), mtime_ns)
+                            }
+                            _ => {
+                                let chunks =
+                                    chunk_file(&c.rel_path, &ft.text, c.language, &opts.chunk);
+                                Outcome::Changed {
+                                    old,
+                                    file: FileData {
+                                        size: c.size,
+                                        mtime_ns,
+                                        hash: ft.hash,
+                                        lossy: ft.lossy,
+                                    },
+                                    chunks,
+                                }
+                            }
+                        }
+                    }
+                };
+                progress.file_done();
+                (i, outcome)
+            })
+            .collect();
+        out.extend(results);
+    }
+    out
+}
+
+/// The previous generation, when this run can continue it; otherwise why not.
+fn open_base(
+    index_dir: &Path,
+    root: &Path,
+    opts: &IndexOptions,
+    embedding: Option<&EmbeddingMeta>,
+) -> (Option<Store>, Option<String>) {
+    let store = match Store::open(index_dir) {
+        Ok(s) => s,
+        Err(Error::NoIndex { .. }) => return (None, Some("no index yet".into())),
+        Err(e) => return (None, Some(format!("the previous index is unusable ({e})"))),
+    };
+    let meta = store.meta();
+    let why = if meta.root != root {
+        Some(format!("it indexed another directory ({})", meta.root.display()))
+    } else if meta.walk != opts.walk {
+        Some("walk settings changed".to_string())
+    } else if meta.max_chunk_bytes != opts.chunk.max_chunk_bytes {
+        Some("chunk size changed".to_string())
+    } else if meta.embedding.as_ref().map(|m| (model_identity(m), &m.vector_dtype))
+        != embedding.map(|m| (model_identity(m), &m.vector_dtype))
+    {
+        Some("the embedding model or its settings changed".to_string())
+    } else {
+        None
+    };
+    match why {
+        Some(why) => (None, Some(why)),
+        None => (Some(store), None),
+    }
+}
+
+/// Wall clock now, in ns since the Unix epoch (comparable with file mtimes).
+fn walk_clock_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// `mtime` when it is old enough to trust as a change detector, else 0 (unknown).
+fn trusted_mtime(mtime: u64, run_started_ns: u64) -> u64 {
+    if mtime == 0 || mtime.saturating_add(RACY_MTIME_NS) > run_started_ns {
+        0
+    } else {
+        mtime
+    }
+}
+
+fn owned_chunk(c: &StoredChunk<'_>) -> Chunk {
+    Chunk {
+        path: c.path.to_string(),
+        language: c.language,
+        kind: c.kind,
+        symbol: c.symbol.map(str::to_string),
+        container: c.container.map(str::to_string),
+        start_byte: c.start_byte as usize,
+        end_byte: c.end_byte as usize,
+        start_line: c.start_line,
+        end_line: c.end_line,
+        text: c.text.to_string(),
+    }
+}
+
+fn skipped_by_name(stats: &WalkStats) -> BTreeMap<String, u64> {
+    stats
+        .skipped
+        .iter()
+        .map(|(r, n)| (r.name().to_string(), *n))
+        .collect()
+}
+
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Everything that decides what vector a text gets: two indexes (or two runs) with the
+/// same identity may share cached vectors. The crate version is part of it, since a new
+/// cseek may compute embeddings differently.
+pub fn model_identity(meta: &EmbeddingMeta) -> String {
+    format!(
+        "cseek {}|model {}|hf {}|arch {}|dims {}|matryoshka {:?}|pooling {}|doc-prefix {:?}|max-tokens {}|template {}",
+        env!("CARGO_PKG_VERSION"),
+        meta.model,
+        meta.hf_id.as_deref().unwrap_or("-"),
+        meta.arch,
+        meta.dims,
+        meta.matryoshka_dim,
+        meta.pooling,
+        meta.document_prefix,
+        meta.max_tokens,
+        meta.template
+    )
+}
+
+/// What the index records about the model (see [`EmbeddingMeta`]).
+fn embedding_meta(
+    spec: String,
+    embedder: &Embedder,
+    embed_opts: &EmbedOptions,
+    vector_opts: &VectorOptions,
+) -> EmbeddingMeta {
+    let info = embedder.info();
+    EmbeddingMeta {
+        model: spec,
+        hf_id: info.hf_id.clone(),
+        arch: info.arch.as_str().to_string(),
+        dims: info.dims,
+        matryoshka_dim: embed_opts.matryoshka_dim,
+        pooling: format!("{:?}", info.pooling).to_lowercase(),
+        query_prefix: info.query_prefix.clone(),
+        document_prefix: info.document_prefix.clone(),
+        max_tokens: info.max_tokens,
+        template: EMBEDDING_TEMPLATE.to_string(),
+        vector_dtype: match vector_opts.dtype {
+            crate::vector::VectorDtype::F32 => "f32",
+            crate::vector::VectorDtype::F16 => "f16",
+        }
+        .to_string(),
+        graph: false,
+        seconds: 0.0,
+    }
 }
 
 /// The text embedded for a chunk: where it lives and what it defines, then its code.
@@ -347,19 +776,37 @@ pub fn embedding_text(
 }
 
 /// Chunks sent to the embedding thread at a time: enough for length-sorted batching to
-/// pay off, small enough that progress moves.
+/// pay off, small enough that progress moves. It is also what a killed run can lose:
+/// each group's vectors go to the cache as soon as they are computed.
 const EMBED_GROUP: usize = 256;
 
-/// The embedding stage: a thread that embeds groups of chunk texts in order and appends
-/// the vectors to the vector files.
+/// A chunk for the embedding stage: its cache key and the text to embed on a miss.
+struct EmbedJob {
+    key: [u8; 32],
+    text: String,
+}
+
+/// What the embedding thread hands back.
+struct EmbedDone {
+    stats: VectorStats,
+    seconds: f64,
+    cache: EmbeddingCache,
+}
+
+/// The embedding stage: a thread that takes groups of chunks in order, looks each up in
+/// the cache, embeds the misses, persists them to the cache, and appends every vector to
+/// the vector files.
 struct EmbedStage {
-    sender: Option<SyncSender<Vec<String>>>,
-    handle: Option<JoinHandle<Result<(VectorStats, f64)>>>,
-    pending: Vec<String>,
+    sender: Option<SyncSender<Vec<EmbedJob>>>,
+    handle: Option<JoinHandle<Result<EmbedDone>>>,
+    pending: Vec<EmbedJob>,
     meta: EmbeddingMeta,
+    identity: String,
     sent: u64,
-    /// Chunks embedded so far, counted by the thread.
+    /// Chunks done (embedded or cached) so far, counted by the thread.
     done: Arc<AtomicU64>,
+    /// Chunks run through the model so far.
+    embedded: Arc<AtomicU64>,
 }
 
 impl EmbedStage {
@@ -382,7 +829,7 @@ impl EmbedStage {
         Ok(())
     }
 
-    fn join(&mut self) -> Result<(VectorStats, f64)> {
+    fn join(&mut self) -> Result<EmbedDone> {
         self.sender = None; // closes the channel: the thread finishes its queue and returns
         match self.handle.take() {
             Some(h) => h
@@ -393,6 +840,68 @@ impl EmbedStage {
             )),
         }
     }
+}
+
+/// The embedding thread's loop.
+fn embed_loop(
+    rx: std::sync::mpsc::Receiver<Vec<EmbedJob>>,
+    embedder: Arc<Embedder>,
+    mut writer: VectorWriter,
+    mut cache: EmbeddingCache,
+    done: Arc<AtomicU64>,
+    embedded: Arc<AtomicU64>,
+) -> Result<EmbedDone> {
+    let dims = cache.dims();
+    let mut seconds = 0.0;
+    for group in rx {
+        let mut rows = vec![0f32; group.len() * dims];
+        let mut misses = Vec::new();
+        for (i, job) in group.iter().enumerate() {
+            if !cache.get_into(&job.key, &mut rows[i * dims..(i + 1) * dims]) {
+                misses.push(i);
+            }
+        }
+        if !misses.is_empty() {
+            let t = Instant::now();
+            let texts: Vec<&str> = misses.iter().map(|&i| group[i].text.as_str()).collect();
+            let vectors = embedder.embed_documents(&texts)?;
+            seconds += t.elapsed().as_secs_f64();
+            if vectors.len() != misses.len() {
+                return Err(Error::InvalidOption(format!(
+                    "the model returned {} vectors for {} texts",
+                    vectors.len(),
+                    misses.len()
+                )));
+            }
+            for (&i, mut v) in misses.iter().zip(vectors) {
+                if v.len() != dims {
+                    return Err(Error::InvalidOption(format!(
+                        "the model returned a {}-dim vector, expected {dims}",
+                        v.len()
+                    )));
+                }
+                normalize(&mut v);
+                rows[i * dims..(i + 1) * dims].copy_from_slice(&v);
+            }
+            // Persisted before anything else: a run killed after this point does not
+            // embed these again.
+            let entries: Vec<([u8; 32], &[f32])> = misses
+                .iter()
+                .map(|&i| (group[i].key, &rows[i * dims..(i + 1) * dims]))
+                .collect();
+            cache.insert_batch(&entries)?;
+            embedded.fetch_add(misses.len() as u64, Ordering::Relaxed);
+        }
+        for row in rows.chunks_exact(dims) {
+            writer.add(row)?;
+        }
+        done.fetch_add(group.len() as u64, Ordering::Relaxed);
+    }
+    Ok(EmbedDone {
+        stats: writer.finish()?,
+        seconds,
+        cache,
+    })
 }
 
 /// Builds an index generation from chunks the caller provides.
@@ -413,47 +922,69 @@ impl EmbedStage {
 /// ```
 pub struct IndexBuilder {
     root: PathBuf,
+    index_dir: PathBuf,
+    lock: IndexLock,
     generation: GenerationWriter,
     lexical: LexicalWriter,
     embed: Option<EmbedStage>,
-    languages: BTreeMap<Language, LanguageCounts>,
-    files: u64,
-    chunks: u64,
+    /// Chunks added in this run.
+    new_chunks: u64,
     stats: WalkStats,
     walk: WalkOptions,
     max_chunk_bytes: usize,
     semantic_off_reason: Option<String>,
     started: Instant,
+    files_changed: u64,
+    files_removed: u64,
+    kind: RunKind,
+    full_reason: Option<String>,
 }
 
 impl IndexBuilder {
-    /// Start a new generation in `index_dir` for files under `root` (lexical only until
-    /// [`enable_vectors`](Self::enable_vectors)).
+    /// Start a fresh generation in `index_dir` for files under `root` (lexical only until
+    /// [`enable_vectors`](Self::enable_vectors)). Takes the index's writer lock.
     pub fn create(index_dir: &Path, root: &Path) -> Result<Self> {
-        let generation = GenerationWriter::create(index_dir)?;
+        let lock = IndexLock::acquire(index_dir)?;
+        lock.collect_garbage();
+        IndexBuilder::start(lock, root, None)
+    }
+
+    /// Start a generation, fresh or continuing `base`.
+    fn start(lock: IndexLock, root: &Path, base: Option<&Store>) -> Result<Self> {
+        let generation = GenerationWriter::create(&lock, base)?;
         let lexical_dir = generation.dir().join(LEXICAL_DIR);
-        std::fs::create_dir_all(&lexical_dir)
-            .map_err(|e| Error::io("creating directory", &lexical_dir, e))?;
-        let lexical = LexicalWriter::create(&lexical_dir)?;
+        let lexical = match base {
+            Some(b) => LexicalWriter::create_from(&b.generation_dir().join(LEXICAL_DIR), &lexical_dir)?,
+            None => {
+                std::fs::create_dir_all(&lexical_dir)
+                    .map_err(|e| Error::io("creating directory", &lexical_dir, e))?;
+                LexicalWriter::create(&lexical_dir)?
+            }
+        };
         Ok(IndexBuilder {
             root: root.to_path_buf(),
+            index_dir: lock.index_dir().to_path_buf(),
+            lock,
             generation,
             lexical,
             embed: None,
-            languages: BTreeMap::new(),
-            files: 0,
-            chunks: 0,
+            new_chunks: 0,
             stats: WalkStats::default(),
             walk: WalkOptions::default(),
             max_chunk_bytes: ChunkOptions::default().max_chunk_bytes,
             semantic_off_reason: Some("no embedding model was given".into()),
             started: Instant::now(),
+            files_changed: 0,
+            files_removed: 0,
+            kind: if base.is_some() { RunKind::Incremental } else { RunKind::Full },
+            full_reason: None,
         })
     }
 
     /// Embed every chunk added from now on with `embedder` (on a thread of its own, so
     /// chunking continues meanwhile) and store the vectors. Call before adding files.
-    /// `spec` is the model as the user named it, recorded in the index.
+    /// `spec` is the model as the user named it, recorded in the index. Vectors the
+    /// index's embedding cache holds are taken from it.
     pub fn enable_vectors(
         &mut self,
         spec: String,
@@ -461,61 +992,65 @@ impl IndexBuilder {
         embed_opts: &EmbedOptions,
         vector_opts: &VectorOptions,
     ) -> Result<()> {
-        if self.chunks > 0 {
+        if self.new_chunks > 0 || self.kind != RunKind::Full {
             return Err(Error::InvalidOption(
-                "enable_vectors must be called before any file is added".into(),
+                "enable_vectors must be called on a fresh builder, before any file is added"
+                    .into(),
             ));
         }
+        let meta = embedding_meta(spec, &embedder, embed_opts, vector_opts);
+        self.start_vectors(embedder, meta, None, vector_opts)
+    }
+
+    fn start_vectors(
+        &mut self,
+        embedder: Arc<Embedder>,
+        meta: EmbeddingMeta,
+        base: Option<&VectorIndex>,
+        vector_opts: &VectorOptions,
+    ) -> Result<()> {
         let dir = self.generation.dir().join(VECTORS_DIR);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating directory", &dir, e))?;
-        let info = embedder.info().clone();
-        let mut writer = VectorWriter::create(&dir, info.dims, vector_opts)?;
-        let (tx, rx) = sync_channel::<Vec<String>>(4);
+        let writer = match base {
+            Some(b) => {
+                if b.dims() != meta.dims {
+                    return Err(Error::corrupt(
+                        self.generation.dir(),
+                        "previous vectors have other dimensions than the model",
+                    ));
+                }
+                VectorWriter::create_from(b, &dir, vector_opts)?
+            }
+            None => VectorWriter::create(&dir, meta.dims, vector_opts)?,
+        };
+        if writer.len() != self.generation.next_chunk_id() as usize {
+            return Err(Error::corrupt(
+                self.generation.dir(),
+                format!(
+                    "previous generation has {} vectors for {} chunks",
+                    writer.len(),
+                    self.generation.next_chunk_id()
+                ),
+            ));
+        }
+        let identity = model_identity(&meta);
+        let cache = EmbeddingCache::open(&self.index_dir.join(CACHE_DIR), &identity, meta.dims)?;
+        let (tx, rx) = sync_channel::<Vec<EmbedJob>>(4);
         let done = Arc::new(AtomicU64::new(0));
-        let done_in_thread = Arc::clone(&done);
+        let embedded = Arc::new(AtomicU64::new(0));
+        let (d, e) = (Arc::clone(&done), Arc::clone(&embedded));
         let handle = std::thread::Builder::new()
             .name("cseek-embed".into())
-            .spawn(move || -> Result<(VectorStats, f64)> {
-                let mut seconds = 0.0;
-                for group in rx {
-                    let t = Instant::now();
-                    let refs: Vec<&str> = group.iter().map(String::as_str).collect();
-                    let vectors = embedder.embed_documents(&refs)?;
-                    seconds += t.elapsed().as_secs_f64();
-                    for mut v in vectors {
-                        normalize(&mut v);
-                        writer.add(&v)?;
-                    }
-                    done_in_thread.fetch_add(refs.len() as u64, Ordering::Relaxed);
-                }
-                Ok((writer.finish()?, seconds))
-            })
+            .spawn(move || embed_loop(rx, embedder, writer, cache, d, e))
             .map_err(|e| Error::io("starting the embedding thread", &dir, e))?;
         self.embed = Some(EmbedStage {
             sender: Some(tx),
             handle: Some(handle),
             pending: Vec::with_capacity(EMBED_GROUP),
-            meta: EmbeddingMeta {
-                model: spec,
-                hf_id: info.hf_id.clone(),
-                arch: info.arch.as_str().to_string(),
-                dims: info.dims,
-                matryoshka_dim: embed_opts.matryoshka_dim,
-                pooling: format!("{:?}", info.pooling).to_lowercase(),
-                query_prefix: info.query_prefix.clone(),
-                document_prefix: info.document_prefix.clone(),
-                max_tokens: info.max_tokens,
-                template: EMBEDDING_TEMPLATE.to_string(),
-                vector_dtype: match vector_opts.dtype {
-                    crate::vector::VectorDtype::F32 => "f32",
-                    crate::vector::VectorDtype::F16 => "f16",
-                }
-                .to_string(),
-                graph: false,
-                seconds: 0.0,
-            },
+            meta,
+            identity,
             sent: 0,
             done,
+            embedded,
         });
         self.semantic_off_reason = None;
         Ok(())
@@ -530,16 +1065,20 @@ impl IndexBuilder {
         text: &str,
         chunks: Vec<Chunk>,
     ) -> Result<()> {
-        let hash = *blake3::hash(text.as_bytes()).as_bytes();
-        self.add_file_with_hash(path, language, text.len() as u64, hash, chunks)
+        let data = FileData {
+            size: text.len() as u64,
+            mtime_ns: 0,
+            hash: *blake3::hash(text.as_bytes()).as_bytes(),
+            lossy: false,
+        };
+        self.add_new_file(path, language, &data, chunks)
     }
 
-    fn add_file_with_hash(
+    fn add_new_file(
         &mut self,
         path: &str,
         language: Language,
-        size: u64,
-        hash: [u8; 32],
+        data: &FileData,
         chunks: Vec<Chunk>,
     ) -> Result<()> {
         let file_id = self.generation.next_file_id();
@@ -556,30 +1095,46 @@ impl IndexBuilder {
                 text: &chunk.text,
             })?;
             if let Some(stage) = &mut self.embed {
-                stage.pending.push(embedding_text(
+                let text = embedding_text(
                     path,
                     chunk.container.as_deref(),
                     chunk.symbol.as_deref(),
                     &chunk.text,
-                ));
+                );
+                stage.pending.push(EmbedJob {
+                    key: cache_key(&stage.identity, &text),
+                    text,
+                });
                 if stage.pending.len() >= EMBED_GROUP {
                     stage.flush()?;
                 }
             }
         }
-        self.generation
-            .add_file(path, language, size, hash, &chunks)?;
-        let counts = self.languages.entry(language).or_default();
-        counts.files += 1;
-        counts.chunks += chunks.len() as u64;
-        self.files += 1;
-        self.chunks += chunks.len() as u64;
+        self.generation.add_file(
+            NewFile {
+                path,
+                language,
+                size: data.size,
+                mtime_ns: data.mtime_ns,
+                hash: data.hash,
+                lossy: data.lossy,
+            },
+            &chunks,
+        )?;
+        self.new_chunks += chunks.len() as u64;
         Ok(())
+    }
+
+    /// Remove a file of the base generation (its chunks leave the index).
+    fn remove_file(&mut self, file_id: u32) {
+        if self.generation.remove_file(file_id) > 0 || self.generation.files().get(file_id as usize).is_some() {
+            self.lexical.delete_file(file_id);
+        }
     }
 
     fn report_embedding(&self, progress: &dyn Progress) {
         if let Some(stage) = &self.embed {
-            progress.embedded(stage.done.load(Ordering::Relaxed), self.chunks);
+            progress.embedded(stage.done.load(Ordering::Relaxed), self.new_chunks);
         }
     }
 
@@ -587,6 +1142,7 @@ impl IndexBuilder {
     /// all, reporting progress meanwhile. [`commit`](Self::commit) does this too; calling
     /// it first only adds progress reports.
     pub fn wait_for_embeddings(&mut self, progress: &dyn Progress) -> Result<()> {
+        let total = self.new_chunks;
         let Some(stage) = &mut self.embed else {
             return Ok(());
         };
@@ -594,10 +1150,10 @@ impl IndexBuilder {
         while stage.done.load(Ordering::Relaxed) < stage.sent
             && stage.handle.as_ref().is_some_and(|h| !h.is_finished())
         {
-            progress.embedded(stage.done.load(Ordering::Relaxed), self.chunks);
-            std::thread::sleep(std::time::Duration::from_millis(100));
+            progress.embedded(stage.done.load(Ordering::Relaxed), total);
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        progress.embedded(stage.done.load(Ordering::Relaxed), self.chunks);
+        progress.embedded(stage.done.load(Ordering::Relaxed), total);
         Ok(())
     }
 
@@ -614,24 +1170,44 @@ impl IndexBuilder {
     }
 
     fn commit_at(mut self, started: Instant) -> Result<IndexSummary> {
+        let mut chunks_embedded = 0;
+        let mut cache = None;
         let embedding = match self.embed.take() {
             None => None,
             Some(mut stage) => {
                 stage.flush()?;
-                let (stats, seconds) = stage.join()?;
-                if stats.count as u64 != self.chunks {
+                let done = stage.join()?;
+                if done.stats.count != self.generation.next_chunk_id() as usize {
                     return Err(Error::InvalidOption(format!(
                         "embedding produced {} vectors for {} chunks",
-                        stats.count, self.chunks
+                        done.stats.count,
+                        self.generation.next_chunk_id()
                     )));
                 }
+                chunks_embedded = stage.embedded.load(Ordering::Relaxed);
                 let mut meta = stage.meta;
-                meta.graph = stats.graph;
-                meta.seconds = seconds;
+                meta.graph = done.stats.graph;
+                meta.seconds = done.seconds;
+                cache = Some((done.cache, stage.identity));
                 Some(meta)
             }
         };
         self.lexical.finish()?;
+        // Counts from the file table: what is live now, whatever the run did.
+        let mut languages: BTreeMap<Language, LanguageCounts> = BTreeMap::new();
+        let (mut files, mut chunks, mut dead, mut lossy) = (0u64, 0u64, 0u64, 0u64);
+        for f in self.generation.files() {
+            if f.live {
+                let c = languages.entry(f.language).or_default();
+                c.files += 1;
+                c.chunks += u64::from(f.chunk_count);
+                files += 1;
+                chunks += u64::from(f.chunk_count);
+                lossy += u64::from(f.lossy);
+            } else {
+                dead += u64::from(f.chunk_count);
+            }
+        }
         let seconds = started.elapsed().as_secs_f64();
         let meta = IndexMeta {
             format_version: FORMAT_VERSION,
@@ -642,26 +1218,36 @@ impl IndexBuilder {
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
             seconds,
-            files: self.files,
-            chunks: self.chunks,
-            languages: self.languages,
+            files,
+            chunks,
+            dead_chunks: dead,
+            languages,
             skipped: self.stats.skipped.clone(),
             skipped_examples: self.stats.examples.clone(),
-            lossy_utf8_files: self.stats.lossy_utf8,
+            lossy_utf8_files: lossy,
             walk: self.walk,
             max_chunk_bytes: self.max_chunk_bytes,
             embedding,
             semantic_off_reason: self.semantic_off_reason,
         };
-        let index_dir = self
-            .generation
-            .dir()
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        self.generation.commit(&meta)?;
+        let generation = self.generation.commit(&meta)?;
+        self.lock.collect_garbage();
+        if let Some((mut c, identity)) = cache {
+            // The cache only ever speeds things up: failing to tidy it is not an error of
+            // the run, whose generation is committed. We hold the lock, so the current
+            // generation is the one just written.
+            let budget = cache_budget(chunks);
+            if c.len() > budget {
+                if let Ok(keep) = Store::open(&self.index_dir)
+                    .and_then(|store| live_cache_keys(&store, &identity))
+                {
+                    let _ = c.gc(&keep, budget);
+                }
+            }
+            let _ = c.sync();
+        }
         Ok(IndexSummary {
-            index_dir,
+            index_dir: self.index_dir,
             files: meta.files,
             chunks: meta.chunks,
             skipped: meta
@@ -674,6 +1260,37 @@ impl IndexBuilder {
             embedding: meta.embedding,
             semantic_off_reason: meta.semantic_off_reason,
             model_reason: None,
+            files_changed: self.files_changed,
+            files_removed: self.files_removed,
+            chunks_embedded,
+            chunks_cached: self.new_chunks.saturating_sub(chunks_embedded),
+            generation,
+            kind: self.kind,
+            full_reason: self.full_reason,
         })
     }
+
+}
+
+/// Cache keys of every live chunk of `store` (what the cache's garbage collection keeps).
+fn live_cache_keys(store: &Store, identity: &str) -> Result<HashSet<[u8; 32]>> {
+    let mut keys = HashSet::with_capacity(store.live_len());
+    for (_, f) in store.live_files() {
+        for id in f.chunk_ids() {
+            let c = store.chunk(id)?;
+            keys.insert(cache_key(identity, &embedding_text(c.path, c.container, c.symbol, c.text)));
+        }
+    }
+    Ok(keys)
+}
+
+/// Name of the embedding cache directory inside an index directory.
+pub const CACHE_DIR: &str = "cache";
+
+/// Entries the embedding cache may keep: every live chunk's vector, plus as many others
+/// again (the other side of a branch switch, recently reverted edits), at least 10,000.
+fn cache_budget(live_chunks: u64) -> usize {
+    usize::try_from(live_chunks.saturating_mul(2))
+        .unwrap_or(usize::MAX)
+        .max(10_000)
 }

@@ -49,6 +49,7 @@
 //! [`eval`] measures search quality on benchmarks.
 #![warn(missing_docs)]
 
+pub mod cache;
 pub mod chunk;
 pub mod embed;
 pub mod error;

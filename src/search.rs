@@ -21,7 +21,7 @@ use crate::fuse::{classify_query, rrf, Fused, QueryKind, RrfParams};
 use crate::lang::Language;
 use crate::lexical::LexicalIndex;
 use crate::rank::{rerank, Candidate, RankParams};
-use crate::store::{EmbeddingMeta, Store, LEXICAL_DIR, VECTORS_DIR};
+use crate::store::{self, EmbeddingMeta, Store, LEXICAL_DIR, VECTORS_DIR};
 use crate::vector::{normalize, VectorIndex};
 
 /// Which retrievers a query uses.
@@ -194,6 +194,8 @@ pub struct Searcher {
     store: Store,
     lexical: LexicalIndex,
     vectors: Option<VectorIndex>,
+    /// Live chunks by id, when some records are dead (`None`: all live).
+    live: Option<Vec<bool>>,
     options: SearchOptions,
     embedder: OnceLock<std::result::Result<Embedder, String>>,
 }
@@ -205,16 +207,30 @@ impl Searcher {
     }
 
     /// Open the index in `index_dir` with these options.
+    ///
+    /// The searcher reads one generation for its whole life, whatever commits happen
+    /// meanwhile (see [`is_current`](Self::is_current) and [`reload`](Self::reload)); a
+    /// commit that lands while it opens is waited out, not reported as damage.
     pub fn open_with(index_dir: &Path, options: SearchOptions) -> Result<Searcher> {
-        let store = Store::open(index_dir)?;
+        store::retry_on_commit(index_dir, |manifest| {
+            Self::open_generation(index_dir, manifest, options.clone())
+        })
+    }
+
+    fn open_generation(
+        index_dir: &Path,
+        manifest: &store::Manifest,
+        options: SearchOptions,
+    ) -> Result<Searcher> {
+        let store = Store::open_generation(index_dir, manifest)?;
         let lexical = LexicalIndex::open(&store.generation_dir().join(LEXICAL_DIR))?;
-        if lexical.num_docs() != store.len() as u64 {
+        if lexical.num_docs() != store.live_len() as u64 {
             return Err(Error::corrupt(
                 store.generation_dir(),
                 format!(
                     "lexical index has {} documents, store has {} chunks",
                     lexical.num_docs(),
-                    store.len()
+                    store.live_len()
                 ),
             ));
         }
@@ -251,13 +267,54 @@ impl Searcher {
                 )));
             }
         }
+        // Dead chunk records (of removed or changed files) stay in the vector matrix until
+        // a compaction; vector searches skip them.
+        let live = (store.live_len() < store.len()).then(|| store.live_mask());
         Ok(Searcher {
             store,
             lexical,
             vectors,
+            live,
             options,
             embedder: OnceLock::new(),
         })
+    }
+
+    /// Lexical documents deleted by incremental updates and not yet merged away: while
+    /// non-zero, BM25 scores may differ slightly from a fresh build's.
+    pub fn lexical_deleted_docs(&self) -> u64 {
+        self.lexical.num_deleted_docs()
+    }
+
+    /// The vector index, when the index has vectors.
+    pub fn vectors(&self) -> Option<&VectorIndex> {
+        self.vectors.as_ref()
+    }
+
+    /// Whether this searcher reads the index's current generation (false after a commit:
+    /// [`reload`](Self::reload) to see it).
+    pub fn is_current(&self) -> bool {
+        self.store.is_current()
+    }
+
+    /// Re-open the current generation, keeping the options and the loaded query model
+    /// (when the new generation was built with the same one). Until it returns, and on
+    /// error, `self` keeps answering from its generation.
+    pub fn reload(&mut self) -> Result<()> {
+        let next = Searcher::open_with(self.store.index_dir(), self.options.clone())?;
+        // The query side of the model: what embedding a query depends on.
+        let query_model = |m: &Option<EmbeddingMeta>| {
+            m.as_ref().map(|m| {
+                (m.model.clone(), m.hf_id.clone(), m.dims, m.matryoshka_dim, m.query_prefix.clone())
+            })
+        };
+        if query_model(&next.store.meta().embedding) == query_model(&self.store.meta().embedding) {
+            if let Some(loaded) = self.embedder.take() {
+                let _ = next.embedder.set(loaded);
+            }
+        }
+        *self = next;
+        Ok(())
     }
 
     /// The underlying store (metadata, file table, chunks).
@@ -404,9 +461,8 @@ impl Searcher {
         if let (Some(vectors), Some(qv)) = (&self.vectors, &query_vector) {
             let t = Instant::now();
             let allowed_chunks = allowed.as_ref().map(|files| self.chunk_mask(files));
-            let filter = allowed_chunks
-                .as_ref()
-                .map(|mask| move |id: u32| mask.get(id as usize).copied().unwrap_or(false));
+            let mask = allowed_chunks.as_ref().or(self.live.as_ref());
+            let filter = mask.map(|mask| move |id: u32| mask.get(id as usize).copied().unwrap_or(false));
             let filter_ref: Option<&dyn Fn(u32) -> bool> =
                 filter.as_ref().map(|f| f as &dyn Fn(u32) -> bool);
             for h in vectors.search(qv, depth, filter_ref)? {
@@ -514,6 +570,7 @@ impl Searcher {
             .files()
             .iter()
             .enumerate()
+            .filter(|(_, f)| f.live)
             .filter(|(_, f)| req.languages.is_empty() || req.languages.contains(&f.language))
             .filter(|(_, f)| glob.as_ref().is_none_or(|g| path_matches(g, &f.path)))
             .map(|(i, _)| i as u32)

@@ -7,6 +7,13 @@
 //! usable and readers never see a half-written index. The byte layouts are specified in
 //! `index-format/README.md`; keep the two in step.
 //!
+//! Generations share nothing on disk but are built from each other: an incremental run
+//! copies the previous generation's chunk files and appends the chunks of changed files,
+//! so chunk ids are stable across generations. A removed or changed file's old slot in
+//! the file table is marked dead (its chunks stay in the files, unreachable) until a
+//! compaction rewrites the generation from scratch. A chunk is *live* when its file slot
+//! is.
+//!
 //! Chunk metadata is a fixed-size record per chunk (`chunks.bin`, read zero-copy through
 //! `memmap2` + `bytemuck`), with the variable-length strings (symbol, container, text) in
 //! `text.bin`; opening an index maps the files and reads nothing else, so it is instant
@@ -28,7 +35,7 @@ use crate::walk::{SkipReason, WalkOptions};
 
 /// The on-disk format version this build reads and writes. Bump it on any incompatible
 /// change to a file of a generation (see `index-format/README.md`).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Name of the manifest file in an index directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -46,6 +53,20 @@ pub const VECTORS_DIR: &str = "vectors";
 const CHUNKS_MAGIC: [u8; 8] = *b"CSKCHNK\0";
 const HEADER_LEN: usize = 16;
 const LOCK_FILE: &str = "lock";
+/// Empty file in each generation; readers hold a shared lock on it, and a generation is
+/// only removed by a writer that can lock it exclusively (no reader left).
+const READERS_LOCK_FILE: &str = "readers.lock";
+/// Files of a generation that cseek writes itself (tantivy's files carry their own
+/// checksums), checksummed in the manifest. Paths relative to the generation directory.
+const OWN_FILES: &[&str] = &[
+    CHUNKS_FILE,
+    TEXT_FILE,
+    FILES_FILE,
+    META_FILE,
+    "vectors/vectors.json",
+    "vectors/matrix.bin",
+    "vectors/graph.bin",
+];
 
 /// The small file that names the current generation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +77,10 @@ pub struct Manifest {
     pub format_version: u32,
     /// Directory name of the current generation, inside the index directory.
     pub generation: String,
+    /// blake3 (hex) of each of cseek's own files in the generation, by path relative to
+    /// the generation directory; checked by [`Store::verify`] (`cseek status --verify`).
+    #[serde(default)]
+    pub checksums: BTreeMap<String, String>,
 }
 
 /// Per-language counts.
@@ -82,8 +107,12 @@ pub struct IndexMeta {
     pub seconds: f64,
     /// Indexed files.
     pub files: u64,
-    /// Chunks.
+    /// Chunks (live ones: what searches can return).
     pub chunks: u64,
+    /// Chunk records in the files that belong to removed or changed files (kept until a
+    /// compaction; searches skip them).
+    #[serde(default)]
+    pub dead_chunks: u64,
     /// Counts per language.
     pub languages: BTreeMap<Language, LanguageCounts>,
     /// Skipped files per reason.
@@ -134,21 +163,37 @@ pub struct EmbeddingMeta {
     pub seconds: f64,
 }
 
-/// One indexed file, stored in `files.postcard`.
+/// One slot of the file table (`files.postcard`). Slots are only ever appended; a file
+/// that is removed or changed has its slot marked dead and (when changed) gets a new one,
+/// so file ids, like chunk ids, are stable across incremental generations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
     /// Root-relative path with `/` separators.
     pub path: String,
     /// Language it was chunked as.
     pub language: Language,
-    /// Size in bytes.
+    /// Size in bytes of the file on disk when it was read.
     pub size: u64,
+    /// Modification time when it was read (ns since the Unix epoch); 0 when unknown or too
+    /// recent to trust, which makes the next incremental run compare hashes.
+    pub mtime_ns: u64,
     /// blake3 of the raw bytes.
     pub hash: [u8; 32],
     /// Index of its first chunk.
     pub first_chunk: u32,
     /// Number of chunks.
     pub chunk_count: u32,
+    /// Whether the file is part of the index (false: removed or replaced by a newer slot).
+    pub live: bool,
+    /// Whether it was decoded lossily (not valid UTF-8).
+    pub lossy: bool,
+}
+
+impl FileRecord {
+    /// Its chunk ids.
+    pub fn chunk_ids(&self) -> std::ops::Range<u32> {
+        self.first_chunk..self.first_chunk.saturating_add(self.chunk_count)
+    }
 }
 
 /// Fixed-size chunk record of `chunks.bin` (48 bytes, little-endian, see index-format).
@@ -223,6 +268,114 @@ pub fn read_manifest(index_dir: &Path) -> Result<Manifest> {
     Ok(manifest)
 }
 
+/// The writer lock of an index directory (`<index>/lock`, an advisory `flock`). Taken
+/// before any other work of an indexing run, so a second writer fails at once with
+/// [`Error::Locked`] naming the holder's pid; released when dropped (or when the process
+/// dies: the kernel drops the lock with it).
+#[derive(Debug)]
+pub struct IndexLock {
+    file: File,
+    index_dir: PathBuf,
+}
+
+impl IndexLock {
+    /// Take the lock of `index_dir` (created if missing, with a `.gitignore` so it is
+    /// never committed).
+    pub fn acquire(index_dir: &Path) -> Result<IndexLock> {
+        std::fs::create_dir_all(index_dir)
+            .map_err(|e| Error::io("creating directory", index_dir, e))?;
+        let gitignore = index_dir.join(".gitignore");
+        if !gitignore.exists() {
+            std::fs::write(&gitignore, "# cseek index: never commit\n*\n")
+                .map_err(|e| Error::io("writing", &gitignore, e))?;
+        }
+        let lock_path = index_dir.join(LOCK_FILE);
+        let mut file = File::options()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io("opening", &lock_path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&lock_path)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok());
+                return Err(Error::Locked {
+                    path: index_dir.to_path_buf(),
+                    holder,
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io("locking", &lock_path, e))
+            }
+        }
+        // The holder's pid, for the message a second writer prints. Best effort: the lock
+        // itself is what excludes.
+        use std::io::{Seek, SeekFrom};
+        let _ = file
+            .set_len(0)
+            .and_then(|_| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| write!(file, "{}", std::process::id()));
+        Ok(IndexLock {
+            file,
+            index_dir: index_dir.to_path_buf(),
+        })
+    }
+
+    /// The locked index directory.
+    pub fn index_dir(&self) -> &Path {
+        &self.index_dir
+    }
+
+    /// Another handle on the same lock (the lock is held until every handle is dropped).
+    fn share(&self) -> Result<IndexLock> {
+        Ok(IndexLock {
+            file: self
+                .file
+                .try_clone()
+                .map_err(|e| Error::io("locking", self.index_dir.join(LOCK_FILE), e))?,
+            index_dir: self.index_dir.clone(),
+        })
+    }
+
+    /// Remove what earlier runs left behind: `tmp-gen-*` directories of interrupted runs,
+    /// and every generation but the current one that no reader has open (readers hold a
+    /// shared lock on its `readers.lock`; a generation still in use is kept for a later
+    /// run). Best effort: a failure leaves files, never a broken index.
+    pub fn collect_garbage(&self) {
+        let current = read_manifest(&self.index_dir).ok().map(|m| m.generation);
+        let Ok(rd) = std::fs::read_dir(&self.index_dir) else {
+            return;
+        };
+        for entry in rd.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("tmp-gen-") {
+                let _ = std::fs::remove_dir_all(entry.path());
+                continue;
+            }
+            if !name.starts_with("gen-") || Some(&name) == current.as_ref() {
+                continue;
+            }
+            match File::open(entry.path().join(READERS_LOCK_FILE)) {
+                Ok(f) => {
+                    if f.try_lock().is_ok() {
+                        // Exclusive: no reader has it open, and a reader arriving now
+                        // finds it locked or gone and re-reads the manifest.
+                        let _ = std::fs::remove_dir_all(entry.path());
+                    }
+                }
+                // No lock file: not a complete generation of this format.
+                Err(_) => {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+    }
+}
+
 fn check_version(index_dir: &Path, found: u32) -> Result<()> {
     if found == FORMAT_VERSION {
         return Ok(());
@@ -241,6 +394,9 @@ fn check_version(index_dir: &Path, found: u32) -> Result<()> {
 
 /// Writes one new generation. Nothing is visible to readers until [`commit`].
 ///
+/// A writer starts empty, or from a base generation (incremental): the base's chunk and
+/// text files are copied and the new chunks appended, so every chunk keeps its id.
+///
 /// [`commit`]: GenerationWriter::commit
 pub struct GenerationWriter {
     index_dir: PathBuf,
@@ -251,42 +407,15 @@ pub struct GenerationWriter {
     text_len: u64,
     files: Vec<FileRecord>,
     n_chunks: u32,
-    _lock: File,
+    _lock: IndexLock,
 }
 
 impl GenerationWriter {
-    /// Start a new generation in `index_dir` (created if missing, with a `.gitignore`
-    /// so it is never committed). Takes an exclusive lock: two `cseek index` runs on the
-    /// same index do not interleave.
-    pub fn create(index_dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(index_dir)
-            .map_err(|e| Error::io("creating directory", index_dir, e))?;
-        let gitignore = index_dir.join(".gitignore");
-        if !gitignore.exists() {
-            std::fs::write(&gitignore, "# cseek index: never commit\n*\n")
-                .map_err(|e| Error::io("writing", &gitignore, e))?;
-        }
-        let lock_path = index_dir.join(LOCK_FILE);
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::io("opening", &lock_path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::InvalidOption(format!(
-                    "another `cseek index` is writing {} right now; wait for it to finish",
-                    index_dir.display()
-                )))
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(Error::io("locking", &lock_path, e))
-            }
-        }
-        remove_stale_tmp(index_dir);
-
+    /// Start a new generation in the locked index directory, empty or continuing `base`
+    /// (a generation of the same index: its files are copied, its chunk ids kept).
+    pub fn create(lock: &IndexLock, base: Option<&Store>) -> Result<Self> {
+        let index_dir = lock.index_dir().to_path_buf();
+        let lock = lock.share()?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -294,24 +423,53 @@ impl GenerationWriter {
         let tmp_dir = index_dir.join(format!("tmp-{name}"));
         std::fs::create_dir_all(&tmp_dir)
             .map_err(|e| Error::io("creating directory", &tmp_dir, e))?;
-        let mut chunks = BufWriter::new(create_file(&tmp_dir.join(CHUNKS_FILE))?);
-        // Header: magic, version, count (patched at commit), reserved.
-        let mut header = [0u8; HEADER_LEN];
-        header[..8].copy_from_slice(&CHUNKS_MAGIC);
-        header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
-        chunks
-            .write_all(&header)
-            .map_err(|e| Error::io("writing", tmp_dir.join(CHUNKS_FILE), e))?;
-        let text = BufWriter::new(create_file(&tmp_dir.join(TEXT_FILE))?);
+        let chunks_path = tmp_dir.join(CHUNKS_FILE);
+        let text_path = tmp_dir.join(TEXT_FILE);
+        let (chunks, text, text_len, files, n_chunks) = match base {
+            None => {
+                let mut chunks = BufWriter::new(create_file(&chunks_path)?);
+                // Header: magic, version, count (patched at commit).
+                chunks
+                    .write_all(&chunks_header(0))
+                    .map_err(|e| Error::io("writing", &chunks_path, e))?;
+                let text = BufWriter::new(create_file(&text_path)?);
+                (chunks, text, 0, Vec::new(), 0)
+            }
+            Some(base) => {
+                // A copy, not a link: the base stays immutable for its readers. The kernel
+                // copies (copy_file_range), cloning extents where the filesystem can.
+                let copy = |from: &str, to: &Path| -> Result<File> {
+                    let src = base.generation_dir().join(from);
+                    std::fs::copy(&src, to).map_err(|e| Error::io("copying", &src, e))?;
+                    let mut f = File::options()
+                        .write(true)
+                        .open(to)
+                        .map_err(|e| Error::io("opening", to, e))?;
+                    use std::io::{Seek, SeekFrom};
+                    f.seek(SeekFrom::End(0))
+                        .map_err(|e| Error::io("opening", to, e))?;
+                    Ok(f)
+                };
+                let chunks = BufWriter::new(copy(CHUNKS_FILE, &chunks_path)?);
+                let text_file = copy(TEXT_FILE, &text_path)?;
+                let text_len = text_file
+                    .metadata()
+                    .map_err(|e| Error::io("reading", &text_path, e))?
+                    .len();
+                let n = u32::try_from(base.len())
+                    .map_err(|_| Error::corrupt(base.generation_dir(), "too many chunks"))?;
+                (chunks, BufWriter::new(text_file), text_len, base.files().to_vec(), n)
+            }
+        };
         Ok(GenerationWriter {
-            index_dir: index_dir.to_path_buf(),
+            index_dir,
             tmp_dir,
             name,
             chunks,
             text,
-            text_len: 0,
-            files: Vec::new(),
-            n_chunks: 0,
+            text_len,
+            files,
+            n_chunks,
             _lock: lock,
         })
     }
@@ -321,37 +479,62 @@ impl GenerationWriter {
         &self.tmp_dir
     }
 
-    /// Number of chunks added so far; the id the next chunk gets.
+    /// Name the generation will have once committed.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Number of chunk records so far; the id the next chunk gets.
     pub fn next_chunk_id(&self) -> u32 {
         self.n_chunks
     }
 
-    /// Number of files added so far; the id the next file gets.
+    /// Number of file slots so far; the id the next file gets.
     pub fn next_file_id(&self) -> u32 {
         self.files.len() as u32
     }
 
-    /// Add a file and its chunks (chunk ids are assigned consecutively).
-    pub fn add_file(
-        &mut self,
-        path: &str,
-        language: Language,
-        size: u64,
-        hash: [u8; 32],
-        chunks: &[Chunk],
-    ) -> Result<()> {
+    /// The file table so far (every slot, live or dead).
+    pub fn files(&self) -> &[FileRecord] {
+        &self.files
+    }
+
+    /// Mark file slot `file_id` dead: its chunks leave the index. Returns how many chunks
+    /// that was (0 for an unknown or already dead slot).
+    pub fn remove_file(&mut self, file_id: u32) -> u32 {
+        match self.files.get_mut(file_id as usize) {
+            Some(f) if f.live => {
+                f.live = false;
+                f.chunk_count
+            }
+            _ => 0,
+        }
+    }
+
+    /// Update the recorded modification time of a live file whose content did not change.
+    pub fn touch_file(&mut self, file_id: u32, mtime_ns: u64) {
+        if let Some(f) = self.files.get_mut(file_id as usize) {
+            f.mtime_ns = mtime_ns;
+        }
+    }
+
+    /// Add a file and its chunks in a new slot (chunk ids are assigned consecutively).
+    pub fn add_file(&mut self, file: NewFile<'_>, chunks: &[Chunk]) -> Result<()> {
         let file_id = self.files.len() as u32;
         let first_chunk = self.n_chunks;
         for chunk in chunks {
             self.add_chunk(file_id, chunk)?;
         }
         self.files.push(FileRecord {
-            path: path.to_string(),
-            language,
-            size,
-            hash,
+            path: file.path.to_string(),
+            language: file.language,
+            size: file.size,
+            mtime_ns: file.mtime_ns,
+            hash: file.hash,
             first_chunk,
             chunk_count: self.n_chunks - first_chunk,
+            live: true,
+            lossy: file.lossy,
         });
         Ok(())
     }
@@ -403,9 +586,10 @@ impl GenerationWriter {
         Ok(())
     }
 
-    /// Finish the files, move the generation into place and make it current, then
-    /// remove generations older than the previous one.
-    pub fn commit(self, meta: &IndexMeta) -> Result<()> {
+    /// Finish the files, move the generation into place and make it current. Returns the
+    /// generation's name. Older generations are left for [`IndexLock::collect_garbage`]
+    /// (a reader may still have them open).
+    pub fn commit(self, meta: &IndexMeta) -> Result<String> {
         let GenerationWriter {
             index_dir,
             tmp_dir,
@@ -424,8 +608,8 @@ impl GenerationWriter {
         // Patch the record count into the header.
         use std::io::{Seek, SeekFrom};
         chunks
-            .seek(SeekFrom::Start(12))
-            .and_then(|_| chunks.write_all(&n_chunks.to_le_bytes()))
+            .seek(SeekFrom::Start(0))
+            .and_then(|_| chunks.write_all(&chunks_header(n_chunks)))
             .and_then(|_| chunks.sync_all())
             .map_err(|e| Error::io("writing", &chunks_path, e))?;
         let text_path = tmp_dir.join(TEXT_FILE);
@@ -439,14 +623,16 @@ impl GenerationWriter {
         let meta_bytes = serde_json::to_vec_pretty(meta)
             .map_err(|e| Error::corrupt(&tmp_dir, format!("encoding meta: {e}")))?;
         write_synced(&tmp_dir.join(META_FILE), &meta_bytes)?;
+        write_synced(&tmp_dir.join(READERS_LOCK_FILE), b"")?;
+        let checksums = checksum_files(&tmp_dir)?;
 
         let final_dir = index_dir.join(&name);
         std::fs::rename(&tmp_dir, &final_dir).map_err(|e| Error::io("renaming", &tmp_dir, e))?;
-        let previous = read_manifest(&index_dir).ok().map(|m| m.generation);
         let manifest = Manifest {
             format: "cseek-index".into(),
             format_version: FORMAT_VERSION,
             generation: name.clone(),
+            checksums,
         };
         let manifest_bytes = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| Error::corrupt(&index_dir, format!("encoding manifest: {e}")))?;
@@ -459,11 +645,51 @@ impl GenerationWriter {
         if let Ok(d) = File::open(&index_dir) {
             let _ = d.sync_all(); // persist the rename; best effort on platforms without dir fsync
         }
-        // Keep the previous generation: a reader that read the old manifest a moment
-        // ago may still be opening it. Older ones go.
-        remove_old_generations(&index_dir, &name, previous.as_deref());
-        Ok(())
+        Ok(name)
     }
+}
+
+/// A file to add to a generation (see [`GenerationWriter::add_file`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewFile<'a> {
+    /// Root-relative path, `/`-separated.
+    pub path: &'a str,
+    /// Language it was chunked as.
+    pub language: Language,
+    /// Size on disk when read.
+    pub size: u64,
+    /// Modification time when read (0: unknown, or too recent to trust).
+    pub mtime_ns: u64,
+    /// blake3 of the raw bytes.
+    pub hash: [u8; 32],
+    /// Whether it was decoded lossily.
+    pub lossy: bool,
+}
+
+fn chunks_header(count: u32) -> [u8; HEADER_LEN] {
+    let mut header = [0u8; HEADER_LEN];
+    header[..8].copy_from_slice(&CHUNKS_MAGIC);
+    header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header[12..16].copy_from_slice(&count.to_le_bytes());
+    header
+}
+
+/// blake3 of each of cseek's own files present in a generation directory.
+fn checksum_files(dir: &Path) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for rel in OWN_FILES {
+        let path = dir.join(rel);
+        match File::open(&path) {
+            Ok(mut f) => {
+                let mut hasher = blake3::Hasher::new();
+                std::io::copy(&mut f, &mut hasher).map_err(|e| Error::io("reading", &path, e))?;
+                out.insert(rel.to_string(), hasher.finalize().to_hex().to_string());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("reading", &path, e)),
+        }
+    }
+    Ok(out)
 }
 
 fn create_file(path: &Path) -> Result<File> {
@@ -477,37 +703,20 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| Error::io("writing", path, e))
 }
 
-/// Remove `tmp-*` directories left by interrupted runs (we hold the lock, so none is live).
-fn remove_stale_tmp(index_dir: &Path) {
-    if let Ok(rd) = std::fs::read_dir(index_dir) {
-        for entry in rd.flatten() {
-            if entry.file_name().to_string_lossy().starts_with("tmp-gen-") {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
-    }
-}
-
-fn remove_old_generations(index_dir: &Path, current: &str, previous: Option<&str>) {
-    if let Ok(rd) = std::fs::read_dir(index_dir) {
-        for entry in rd.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with("gen-") && name != current && Some(name.as_str()) != previous {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
-    }
-}
-
 /// A committed generation, opened read-only with its chunk files memory-mapped.
 pub struct Store {
     index_dir: PathBuf,
+    generation: String,
     generation_dir: PathBuf,
+    checksums: BTreeMap<String, String>,
     meta: IndexMeta,
     files: Vec<FileRecord>,
     chunks: Mmap,
     text: Mmap,
     n_chunks: usize,
+    live_chunks: usize,
+    /// Shared lock on the generation's `readers.lock`: while held, no writer removes it.
+    _readers: File,
 }
 
 /// A chunk read back from the store, borrowing its strings from the mapped file.
@@ -541,14 +750,37 @@ pub struct StoredChunk<'a> {
 
 impl Store {
     /// Open the current generation of the index in `index_dir`.
+    ///
+    /// A commit may replace the manifest and remove the generation it named between our
+    /// reading the one and opening the other; then the manifest is read again, a few
+    /// times, before a failure is reported as damage.
     pub fn open(index_dir: &Path) -> Result<Store> {
-        let manifest = read_manifest(index_dir)?;
+        retry_on_commit(index_dir, |m| Store::open_generation(index_dir, m))
+    }
+
+    /// Open the generation `manifest` names.
+    pub fn open_generation(index_dir: &Path, manifest: &Manifest) -> Result<Store> {
         let generation_dir = index_dir.join(&manifest.generation);
         if !generation_dir.is_dir() {
             return Err(Error::corrupt(
                 &generation_dir,
                 "the generation named by the manifest is missing",
             ));
+        }
+        // Lock first, so the files read below cannot be removed under us.
+        let lock_path = generation_dir.join(READERS_LOCK_FILE);
+        let readers = File::open(&lock_path).map_err(|e| Error::corrupt(&lock_path, e.to_string()))?;
+        match readers.try_lock_shared() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::corrupt(
+                    &generation_dir,
+                    "the generation is being removed by a writer",
+                ))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(Error::io("locking", &lock_path, e))
+            }
         }
         let meta_path = generation_dir.join(META_FILE);
         let meta_bytes =
@@ -564,16 +796,26 @@ impl Store {
         let chunks = map_file(&generation_dir.join(CHUNKS_FILE))?;
         let text = map_file(&generation_dir.join(TEXT_FILE))?;
         let n_chunks = check_chunks_header(&generation_dir.join(CHUNKS_FILE), &chunks)?;
-        let store = Store {
+        let mut store = Store {
             index_dir: index_dir.to_path_buf(),
+            generation: manifest.generation.clone(),
             generation_dir,
+            checksums: manifest.checksums.clone(),
             meta,
             files,
             chunks,
             text,
             n_chunks,
+            live_chunks: 0,
+            _readers: readers,
         };
         store.check_consistency()?;
+        store.live_chunks = store
+            .files
+            .iter()
+            .filter(|f| f.live)
+            .map(|f| f.chunk_count as usize)
+            .sum();
         Ok(store)
     }
 
@@ -599,6 +841,38 @@ impl Store {
         Ok(())
     }
 
+    /// Name of the generation this store reads.
+    pub fn generation(&self) -> &str {
+        &self.generation
+    }
+
+    /// Whether this store still reads the current generation (false once a commit made
+    /// another one current, or the manifest cannot be read).
+    pub fn is_current(&self) -> bool {
+        read_manifest(&self.index_dir).is_ok_and(|m| m.generation == self.generation)
+    }
+
+    /// Recompute the checksums of cseek's own files in this generation and compare them
+    /// with the manifest's. Returns one line per problem (empty: all files intact). It
+    /// reads every byte: for `cseek status --verify`, not for every open.
+    pub fn verify(&self) -> Result<Vec<String>> {
+        let actual = checksum_files(&self.generation_dir)?;
+        let mut problems = Vec::new();
+        for (file, expected) in &self.checksums {
+            match actual.get(file) {
+                None => problems.push(format!("{file}: missing")),
+                Some(a) if a != expected => problems.push(format!("{file}: checksum mismatch")),
+                Some(_) => {}
+            }
+        }
+        for file in actual.keys() {
+            if !self.checksums.contains_key(file) {
+                problems.push(format!("{file}: not in the manifest"));
+            }
+        }
+        Ok(problems)
+    }
+
     /// The index directory this store was opened from.
     pub fn index_dir(&self) -> &Path {
         &self.index_dir
@@ -614,19 +888,54 @@ impl Store {
         &self.meta
     }
 
-    /// The file table, indexed by file id.
+    /// The file table, indexed by file id: every slot, dead ones included (see
+    /// [`FileRecord::live`]).
     pub fn files(&self) -> &[FileRecord] {
         &self.files
     }
 
-    /// Number of chunks.
+    /// The live files with their ids.
+    pub fn live_files(&self) -> impl Iterator<Item = (u32, &FileRecord)> {
+        self.files
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.live)
+            .map(|(i, f)| (i as u32, f))
+    }
+
+    /// Number of chunk records, dead ones included: chunk ids are `0..len()`.
     pub fn len(&self) -> usize {
         self.n_chunks
     }
 
-    /// Whether the index holds no chunks.
+    /// Whether the index has no chunk records.
     pub fn is_empty(&self) -> bool {
         self.n_chunks == 0
+    }
+
+    /// Number of live chunks (what searches can return).
+    pub fn live_len(&self) -> usize {
+        self.live_chunks
+    }
+
+    /// Whether chunk `id` is live (its file is part of the index).
+    pub fn is_live(&self, id: u32) -> bool {
+        self.records()
+            .get(id as usize)
+            .and_then(|r| self.files.get(r.file_id as usize))
+            .is_some_and(|f| f.live && f.chunk_ids().contains(&id))
+    }
+
+    /// A per-chunk mask of live chunks, indexed by chunk id.
+    pub fn live_mask(&self) -> Vec<bool> {
+        let mut mask = vec![false; self.n_chunks];
+        for (_, f) in self.live_files() {
+            let r = f.chunk_ids();
+            if let Some(slice) = mask.get_mut(r.start as usize..r.end as usize) {
+                slice.fill(true);
+            }
+        }
+        mask
     }
 
     fn records(&self) -> &[ChunkRecord] {
@@ -649,6 +958,7 @@ impl Store {
         let file = self
             .files
             .get(rec.file_id as usize)
+            .filter(|f| f.chunk_ids().contains(&id))
             .ok_or_else(|| Error::corrupt(chunks_path(), format!("chunk {id}: bad file id")))?;
         let kind = *ChunkKind::ALL
             .get(rec.kind as usize)
@@ -690,6 +1000,26 @@ impl Store {
             end_byte: rec.end_byte,
             text,
         })
+    }
+}
+
+/// Run `open` on the generation the manifest names; when it fails and meanwhile a commit
+/// named another generation, try again (a few times) with that one.
+pub fn retry_on_commit<T>(index_dir: &Path, mut open: impl FnMut(&Manifest) -> Result<T>) -> Result<T> {
+    let mut manifest = read_manifest(index_dir)?;
+    let mut attempts = 0;
+    loop {
+        match open(&manifest) {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                attempts += 1;
+                let now = read_manifest(index_dir)?;
+                if now.generation == manifest.generation || attempts >= 8 {
+                    return Err(e);
+                }
+                manifest = now;
+            }
+        }
     }
 }
 

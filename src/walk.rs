@@ -189,6 +189,9 @@ pub struct Candidate {
     pub language: Language,
     /// Size in bytes at walk time.
     pub size: u64,
+    /// Modification time at walk time, nanoseconds since the Unix epoch; 0 when unknown.
+    /// With `size` it tells an incremental run which files may have changed.
+    pub mtime_ns: u64,
 }
 
 /// The content of a file that passed every check.
@@ -306,8 +309,8 @@ pub fn walk(
             stats.skip(SkipReason::UnsupportedType, &rel);
             continue;
         };
-        let size = match entry.metadata() {
-            Ok(m) => m.len(),
+        let (size, mtime_ns) = match entry.metadata() {
+            Ok(m) => (m.len(), mtime_ns(&m)),
             Err(_) => {
                 stats.skip(SkipReason::Unreadable, &rel);
                 continue;
@@ -322,10 +325,20 @@ pub fn walk(
             rel_path: rel,
             language,
             size,
+            mtime_ns,
         });
     }
     files.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
     Ok((files, stats))
+}
+
+/// A file's modification time in nanoseconds since the Unix epoch (0 when the platform
+/// does not say, which makes an incremental run read the file to compare hashes).
+pub fn mtime_ns(meta: &std::fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// Read a candidate and decide whether it is indexable text.

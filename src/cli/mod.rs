@@ -17,7 +17,7 @@ use cseek::embed::{DeviceRequest, EmbedOptions};
 use cseek::eval::mine::{fit, run_self, SelfEvalOptions};
 use cseek::eval::run::{run_beir, run_repo_suite, BeirEvalOptions, RepoEvalOptions};
 use cseek::fuse::RrfParams;
-use cseek::index::{build_index, IndexOptions, IndexSummary, ModelChoice, Progress};
+use cseek::index::{build_index, IndexOptions, IndexSummary, ModelChoice, Progress, RunKind};
 use cseek::lang::Language;
 use cseek::rank::RankParams;
 use cseek::search::{Mode, SearchHit, SearchOptions, SearchRequest, Searcher};
@@ -108,6 +108,14 @@ struct IndexArgs {
     /// Also print the seconds spent in each stage (walk, read+chunk, write, commit).
     #[arg(long)]
     timings: bool,
+    /// Build a fresh index instead of updating the existing one (vectors still come from
+    /// the embedding cache; nothing embedded before is embedded again).
+    #[arg(long)]
+    rebuild: bool,
+    /// Print one JSON summary object on stdout (files, chunks, files_changed,
+    /// files_removed, chunks_embedded, chunks_cached, seconds, generation, kind).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -215,6 +223,11 @@ struct StatusArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+    /// Read every file of the index and check it: cseek's own files against the
+    /// checksums in the manifest, tantivy's against theirs, then open it for search.
+    /// Exit code 2 and one line per problem when anything is damaged.
+    #[arg(long)]
+    verify: bool,
 }
 
 #[derive(Args)]
@@ -428,8 +441,9 @@ fn cmd_index(index: Option<&Path>, args: IndexArgs) -> anyhow::Result<ExitCode> 
     if args.f16 {
         opts.vectors.dtype = VectorDtype::F16;
     }
+    opts.rebuild = args.rebuild;
 
-    let show_bar = !args.quiet && std::io::stderr().is_terminal();
+    let show_bar = !args.quiet && !args.json && std::io::stderr().is_terminal();
     let bar = ProgressBar::new(0);
     if show_bar {
         bar.set_style(
@@ -444,7 +458,20 @@ fn cmd_index(index: Option<&Path>, args: IndexArgs) -> anyhow::Result<ExitCode> 
     let result = build_index(&opts, &Bar(bar.clone()));
     bar.finish_and_clear();
     let summary = result.with_context(|| format!("indexing {}", args.path.display()))?;
-    if !args.quiet {
+    if args.json {
+        let json = serde_json::json!({
+            "files": summary.files,
+            "chunks": summary.chunks,
+            "files_changed": summary.files_changed,
+            "files_removed": summary.files_removed,
+            "chunks_embedded": summary.chunks_embedded,
+            "chunks_cached": summary.chunks_cached,
+            "seconds": summary.seconds,
+            "generation": summary.generation,
+            "kind": summary.kind.name(),
+        });
+        println!("{json}");
+    } else if !args.quiet {
         eprintln!("{}", summary_line(&summary));
         if let Some(why) = &summary.model_reason {
             eprintln!("{why}");
@@ -476,8 +503,30 @@ fn summary_line(s: &IndexSummary) -> String {
         let parts: Vec<String> = s.skipped.iter().map(|(r, n)| format!("{n} {r}")).collect();
         format!(" ({})", parts.join(", "))
     };
+    let run = match s.kind {
+        RunKind::Unchanged => "up to date".to_string(),
+        RunKind::Incremental => format!(
+            "updated: {} files changed, {} removed",
+            s.files_changed, s.files_removed
+        ),
+        RunKind::Full => format!(
+            "full build{}",
+            s.full_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+    };
+    let vectors = if s.embedding.is_some() && s.kind != RunKind::Unchanged {
+        format!(
+            "; {} chunks embedded, {} from cache",
+            s.chunks_embedded, s.chunks_cached
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "indexed {} files, {} chunks, skipped {skipped}{detail} in {:.2} s -> {}",
+        "{run}{vectors}; {} files, {} chunks, skipped {skipped}{detail} in {:.2} s -> {}",
         s.files,
         s.chunks,
         s.seconds,
@@ -580,8 +629,44 @@ fn print_hit(out: &mut impl Write, hit: &SearchHit, lines: usize) -> std::io::Re
     writeln!(out)
 }
 
+/// `cseek status --verify`.
+fn verify_index(dir: &Path) -> anyhow::Result<ExitCode> {
+    let store = Store::open(dir)?;
+    let mut problems = store.verify()?;
+    let lexical_dir = store.generation_dir().join(store::LEXICAL_DIR);
+    problems.extend(
+        cseek::lexical::verify(&lexical_dir)?
+            .into_iter()
+            .map(|p| format!("{}/{p}", store::LEXICAL_DIR)),
+    );
+    if problems.is_empty() {
+        if let Err(e) = Searcher::open(dir) {
+            problems.push(e.to_string());
+        }
+    }
+    if problems.is_empty() {
+        println!(
+            "index {} ({}) verified: every file intact",
+            dir.display(),
+            store.generation()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &problems {
+        eprintln!("damaged: {p}");
+    }
+    bail!(
+        "the index at {} is damaged ({} problems); rebuild it with `cseek index --rebuild`",
+        dir.display(),
+        problems.len()
+    )
+}
+
 fn cmd_status(index: Option<&Path>, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let dir = store::find_index_dir(index, &cwd()?)?;
+    if args.verify {
+        return verify_index(&dir);
+    }
     let store = Store::open(&dir)?;
     let meta = store.meta();
     let age = std::time::SystemTime::now()

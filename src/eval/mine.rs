@@ -91,14 +91,15 @@ fn is_definition(kind: ChunkKind) -> bool {
 pub fn mine_queries(store: &Store, per_kind: usize) -> Result<Vec<MinedQuery>> {
     // How often each normalised name is defined: only unique names make symbol queries.
     let mut defined: HashMap<String, u32> = HashMap::new();
-    for id in 0..store.len() as u32 {
+    let live: Vec<u32> = store.live_files().flat_map(|(_, f)| f.chunk_ids()).collect();
+    for &id in &live {
         let c = store.chunk(id)?;
         if let (Some(s), true) = (c.symbol, is_definition(c.kind)) {
             *defined.entry(s.to_lowercase()).or_default() += 1;
         }
     }
     let mut found: Vec<(blake3::Hash, MinedQuery)> = Vec::new();
-    for id in 0..store.len() as u32 {
+    for &id in &live {
         let c = store.chunk(id)?;
         let Some(symbol) = c.symbol else { continue };
         if !is_definition(c.kind) || is_noise_path(c.path) {

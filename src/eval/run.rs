@@ -355,6 +355,7 @@ fn repo_index(
         model: opts.model.clone(),
         embed: opts.embed.clone(),
         vectors: VectorOptions::default(),
+        rebuild: true,
     };
     let summary = build_index(&index_opts, &NoProgress)?;
     let stamp = Stamp {

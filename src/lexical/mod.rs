@@ -275,13 +275,26 @@ fn corrupt(dir: &Path, what: &str, err: impl std::fmt::Display) -> Error {
     Error::corrupt(dir, format!("{what}: {err}"))
 }
 
-/// Builds a lexical index in a directory.
+/// An incremental update merges all segments when it leaves more than this many (each
+/// segment costs a little per query) ...
+const MAX_SEGMENTS: usize = 8;
+/// ... or when more than this fraction of the documents are deleted. Until a merge, BM25
+/// statistics (document frequencies, average lengths) still count deleted documents, so
+/// this bounds how far an incremental index's scores drift from a fresh build's.
+const MAX_DELETED_FRACTION: f64 = 0.10;
+
+/// Builds a lexical index in a directory, from nothing or from a previous one.
 pub struct LexicalWriter {
     dir: PathBuf,
     index: Index,
     writer: IndexWriter<TantivyDocument>,
     fields: Fields,
+    /// Built from scratch (merge everything at the end) rather than updated.
+    fresh: bool,
 }
+
+/// Tantivy's own lock files: never carried from one directory to another.
+const TANTIVY_LOCKS: &[&str] = &[".tantivy-writer.lock", ".tantivy-meta.lock"];
 
 impl LexicalWriter {
     /// Starts a new index in `dir` (created if missing; must not already hold an index).
@@ -309,7 +322,51 @@ impl LexicalWriter {
             index,
             writer,
             fields,
+            fresh: true,
         })
+    }
+
+    /// Continues the complete index in `base` in the new directory `dir`: `base`'s files
+    /// are hard-linked (copied where links are impossible) and then only added to. Tantivy
+    /// never rewrites a file (segments are write-once, `meta.json` is replaced by rename),
+    /// so `base` stays intact for its readers. Then [`delete_file`](Self::delete_file) and
+    /// [`add`](Self::add) apply the changes.
+    pub fn create_from(base: &Path, dir: &Path) -> Result<Self> {
+        // Refuse an incomplete or foreign base before building on it.
+        LexicalIndex::open(base)?;
+        fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
+        let entries = fs::read_dir(base).map_err(|e| Error::io("reading", base, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("reading", base, e))?;
+            let name = entry.file_name();
+            let name_str = name.to_string_lossy();
+            if name_str == MARKER_FILE || TANTIVY_LOCKS.contains(&name_str.as_ref()) {
+                continue;
+            }
+            let (from, to) = (entry.path(), dir.join(&name));
+            if fs::hard_link(&from, &to).is_err() {
+                fs::copy(&from, &to).map_err(|e| Error::io("copying", &from, e))?;
+            }
+        }
+        let index = Index::open_in_dir(dir).map_err(|e| corrupt(dir, "cannot open", e))?;
+        let fields = Fields::from_schema(&index.schema())
+            .ok_or_else(|| Error::corrupt(dir, "the lexical index has an unexpected schema"))?;
+        register_tokenizer(&index);
+        let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        Ok(LexicalWriter {
+            dir: dir.to_path_buf(),
+            index,
+            writer,
+            fields,
+            fresh: false,
+        })
+    }
+
+    /// Deletes every chunk of file `file_id` (added before this call).
+    pub fn delete_file(&mut self, file_id: u32) {
+        self.writer
+            .delete_term(Term::from_field_u64(self.fields.file_id, u64::from(file_id)));
     }
 
     /// Adds one chunk.
@@ -337,13 +394,22 @@ impl LexicalWriter {
         Ok(())
     }
 
-    /// Commits, merges the segments into one (one segment searches fastest) and marks the
-    /// directory complete. The directory is immutable afterwards.
+    /// Commits, merges segments and marks the directory complete; it is immutable
+    /// afterwards. A fresh index is merged into one segment (one segment searches
+    /// fastest); an updated one only when it has more than [`MAX_SEGMENTS`] segments or
+    /// more than [`MAX_DELETED_FRACTION`] deleted documents (a merge purges them), so a
+    /// small update costs a small new segment, not a rewrite.
     pub fn finish(mut self) -> Result<()> {
         self.writer.commit()?;
-        let segments = self.index.searchable_segment_ids()?;
-        if segments.len() > 1 {
-            self.writer.merge(&segments).wait()?;
+        let metas = self.index.searchable_segment_metas()?;
+        let max_doc: u64 = metas.iter().map(|m| u64::from(m.max_doc())).sum();
+        let deleted: u64 = metas.iter().map(|m| u64::from(m.num_deleted_docs())).sum();
+        let too_many_deleted = deleted as f64 > MAX_DELETED_FRACTION * max_doc as f64;
+        if metas.len() > 1 && (self.fresh || metas.len() > MAX_SEGMENTS || too_many_deleted)
+            || metas.len() == 1 && too_many_deleted
+        {
+            let ids: Vec<_> = metas.iter().map(|m| m.id()).collect();
+            self.writer.merge(&ids).wait()?;
         }
         self.writer.garbage_collect_files().wait()?;
         self.writer.wait_merging_threads()?;
@@ -354,6 +420,20 @@ impl LexicalWriter {
             .map_err(|e| Error::io("writing", &marker, e))?;
         Ok(())
     }
+}
+
+/// Check every file of the lexical index in `dir` against tantivy's own checksums.
+/// Returns the names of damaged files (empty: intact); an index that cannot be opened at
+/// all is an error.
+pub fn verify(dir: &Path) -> Result<Vec<String>> {
+    LexicalIndex::open(dir)?;
+    let index = Index::open_in_dir(dir).map_err(|e| corrupt(dir, "cannot open", e))?;
+    let bad = index
+        .validate_checksum()
+        .map_err(|e| corrupt(dir, "cannot check", e))?;
+    let mut names: Vec<String> = bad.iter().map(|p| p.display().to_string()).collect();
+    names.sort();
+    Ok(names)
 }
 
 /// An opened (memory-mapped, read-only) lexical index.
@@ -431,6 +511,17 @@ impl LexicalIndex {
         self.searcher.num_docs()
     }
 
+    /// Documents deleted by incremental updates but not yet merged away. While there are
+    /// any, BM25 statistics still count them (a bounded drift from a fresh build's scores:
+    /// see `MAX_DELETED_FRACTION`).
+    pub fn num_deleted_docs(&self) -> u64 {
+        self.searcher
+            .segment_readers()
+            .iter()
+            .map(|s| u64::from(s.num_deleted_docs()))
+            .sum()
+    }
+
     /// Whether `query`, as a whole, is the name of a definition in the index (in the
     /// spelling given or its snake-case normal form, qualified forms included): `Router`
     /// when a `struct Router` or `class Router` exists. Search uses this to tell a symbol
@@ -442,7 +533,13 @@ impl LexicalIndex {
         }
         for key in [exact, norm] {
             let term = Term::from_field_text(self.fields.symbol_exact, &key);
-            if self.searcher.doc_freq(&term)? > 0 {
+            // Not `doc_freq`: it still counts documents deleted by an incremental update.
+            if self.searcher.doc_freq(&term)? > 0
+                && self.searcher.search(
+                    &TermQuery::new(term, IndexRecordOption::Basic),
+                    &tantivy::collector::Count,
+                )? > 0
+            {
                 return Ok(true);
             }
         }

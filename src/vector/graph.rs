@@ -235,6 +235,11 @@ pub(crate) struct Graph {
 }
 
 impl Graph {
+    /// Length of `graph.bin` in bytes.
+    pub(crate) fn byte_len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
     /// Map and check `graph.bin`: header, exact length, offsets monotone and in range,
     /// upper-layer ids sorted and in range, entry present in the top layer. Neighbour ids
     /// are checked as the search reads them.

@@ -85,6 +85,37 @@ impl MatrixWriter {
         })
     }
 
+    /// Continue the matrix in `base_dir` (`count` rows, already validated by opening it)
+    /// in `dir`: the file is copied and rows are appended to the copy.
+    pub(crate) fn create_from(
+        base_dir: &Path,
+        dir: &Path,
+        dims: usize,
+        dtype: VectorDtype,
+        count: u64,
+    ) -> Result<Self> {
+        let from = base_dir.join(MATRIX_FILE);
+        let path = dir.join(MATRIX_FILE);
+        std::fs::copy(&from, &path).map_err(|e| Error::io("copying", &from, e))?;
+        let mut file = File::options()
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("opening", &path, e))?;
+        let end = HEADER_LEN as u64 + count * (dims * dtype.size()) as u64;
+        // Exactly the validated rows: anything after them is not ours.
+        file.set_len(end)
+            .and_then(|_| file.seek(SeekFrom::Start(end)))
+            .map_err(|e| Error::io("opening", &path, e))?;
+        Ok(MatrixWriter {
+            path,
+            out: BufWriter::with_capacity(1 << 20, file),
+            dtype,
+            dims,
+            count,
+            scratch: Vec::with_capacity(dims * 4),
+        })
+    }
+
     /// Append one row (length already checked by the caller).
     pub(crate) fn push(&mut self, v: &[f32]) -> Result<()> {
         self.scratch.clear();

@@ -148,6 +148,10 @@ struct VectorsMeta {
     matrix_bytes: u64,
     /// Byte length of `graph.bin`, when there is a graph.
     graph_bytes: Option<u64>,
+    /// Rows the graph covers (`0..graph_rows`); later rows were appended by incremental
+    /// updates and are scanned exactly. Absent: the graph covers every row.
+    #[serde(default)]
+    graph_rows: Option<usize>,
     ef_search: usize,
     m: usize,
     ef_construction: usize,
@@ -165,7 +169,17 @@ pub struct VectorWriter {
     dims: usize,
     opts: VectorOptions,
     matrix: MatrixWriter,
+    /// Rows covered by a graph carried over from the base (hard-linked `graph.bin`).
+    base_graph: Option<(usize, u64)>,
 }
+
+/// An incremental update keeps the base's graph, scanning the rows appended after it,
+/// while those are at most this many ...
+pub const GRAPH_TAIL_MIN: usize = 2_000;
+/// ... or this fraction of the rows the graph covers, whichever is larger; past that the
+/// graph is rebuilt over every row. An exact scan of 2,000 rows of 384 f32 takes about
+/// 0.2 ms, and a rebuild costs seconds (measurements in `benches/README.md`).
+pub const GRAPH_TAIL_FRACTION: f64 = 0.10;
 
 impl VectorWriter {
     /// Start writing vectors of `dims` dimensions into `dir` (created if missing;
@@ -191,6 +205,43 @@ impl VectorWriter {
             dims,
             opts: opts.clone(),
             matrix,
+            base_graph: None,
+        })
+    }
+
+    /// Continue the vectors of `base` (a finished vectors directory) in the new directory
+    /// `dir`: the matrix is copied and appended to, the graph kept (hard-linked) while
+    /// the appended rows stay few (see [`GRAPH_TAIL_MIN`]). The base's dims and dtype are
+    /// kept; `opts` gives the graph settings for a rebuild.
+    pub fn create_from(base: &VectorIndex, dir: &Path, opts: &VectorOptions) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
+        let dims = base.dims();
+        let matrix = MatrixWriter::create_from(
+            &base.dir,
+            dir,
+            dims,
+            base.dtype(),
+            base.len() as u64,
+        )?;
+        let mut base_graph = None;
+        if let Some(g) = &base.graph {
+            let from = base.dir.join(graph::GRAPH_FILE);
+            let to = dir.join(graph::GRAPH_FILE);
+            let linked = std::fs::hard_link(&from, &to)
+                .or_else(|_| std::fs::copy(&from, &to).map(|_| ()));
+            if linked.is_ok() {
+                base_graph = Some((base.graph_rows, g.byte_len()));
+            }
+        }
+        Ok(VectorWriter {
+            dir: dir.to_path_buf(),
+            dims,
+            opts: VectorOptions {
+                dtype: base.dtype(),
+                ..opts.clone()
+            },
+            matrix,
+            base_graph,
         })
     }
 
@@ -247,22 +298,36 @@ impl VectorWriter {
             dims,
             opts,
             matrix,
+            base_graph,
         } = self;
         let count = matrix.count() as usize;
         let matrix_bytes = matrix.finish()?;
         let want_graph = count > 0 && count >= opts.exact_threshold;
         let graph_path = dir.join(graph::GRAPH_FILE);
-        let graph_bytes = if want_graph {
-            let m = Matrix::open(&dir, opts.dtype, dims, count, matrix_bytes)?;
-            let data = graph::build(&m, opts.m, opts.ef_construction)?;
-            Some(graph::write(&dir, &data)?)
-        } else {
+        let keep_base = base_graph.filter(|&(rows, _)| {
+            let tail = count.saturating_sub(rows);
+            want_graph
+                && rows <= count
+                && tail <= GRAPH_TAIL_MIN.max((rows as f64 * GRAPH_TAIL_FRACTION) as usize)
+        });
+        // Unlink any carried-over graph before writing a new one: it may be a hard link
+        // to the base generation's file, which must not change.
+        if keep_base.is_none() {
             match std::fs::remove_file(&graph_path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     return Err(Error::io("removing", &graph_path, e))
                 }
-                _ => None,
+                _ => {}
             }
+        }
+        let (graph_bytes, graph_rows) = if let Some((rows, bytes)) = keep_base {
+            (Some(bytes), rows)
+        } else if want_graph {
+            let m = Matrix::open(&dir, opts.dtype, dims, count, matrix_bytes)?;
+            let data = graph::build(&m, opts.m, opts.ef_construction)?;
+            (Some(graph::write(&dir, &data)?), count)
+        } else {
+            (None, 0)
         };
         let build_seconds = started.elapsed().as_secs_f64();
         let meta = VectorsMeta {
@@ -273,6 +338,7 @@ impl VectorWriter {
             dtype: opts.dtype,
             matrix_bytes,
             graph_bytes,
+            graph_rows: graph_bytes.map(|_| graph_rows),
             ef_search: opts.ef_search.max(1),
             m: opts.m.clamp(2, graph::MAX_M),
             ef_construction: opts.ef_construction.max(opts.m.clamp(2, graph::MAX_M)),
@@ -307,6 +373,8 @@ pub struct VectorIndex {
     dir: PathBuf,
     matrix: Matrix,
     graph: Option<Graph>,
+    /// Rows the graph covers; rows after them are scanned.
+    graph_rows: usize,
     ef_search: usize,
 }
 
@@ -352,14 +420,19 @@ impl VectorIndex {
             return Err(Error::corrupt(&meta_path, "bad dims or count"));
         }
         let matrix = Matrix::open(dir, meta.dtype, meta.dims, meta.count, meta.matrix_bytes)?;
+        let graph_rows = meta.graph_rows.unwrap_or(meta.count);
+        if graph_rows > meta.count {
+            return Err(Error::corrupt(&meta_path, "graph covers more rows than exist"));
+        }
         let graph = match meta.graph_bytes {
-            Some(len) => Some(Graph::open(dir, meta.count, len)?),
+            Some(len) => Some(Graph::open(dir, graph_rows, len)?),
             None => None,
         };
         Ok(VectorIndex {
             dir: dir.to_path_buf(),
             matrix,
             graph,
+            graph_rows: if meta.graph_bytes.is_some() { graph_rows } else { 0 },
             ef_search: meta.ef_search.max(1),
         })
     }
@@ -415,11 +488,31 @@ impl VectorIndex {
     ) -> Result<Vec<VectorHit>> {
         self.check_query(query)?;
         if let Some(graph) = &self.graph {
-            if let Some(hits) = graph.search(&self.matrix, query, k, self.ef_search, filter)? {
+            if let Some(mut hits) = graph.search(&self.matrix, query, k, self.ef_search, filter)? {
+                if self.graph_rows < self.len() {
+                    // Rows appended since the graph was built: scanned, then merged.
+                    hits.extend(scan::exact_from(&self.matrix, query, k, filter, self.graph_rows));
+                    hits.sort_by(|a, b| {
+                        b.score.total_cmp(&a.score).then(a.chunk_id.cmp(&b.chunk_id))
+                    });
+                    hits.truncate(k);
+                }
                 return Ok(hits);
             }
         }
         Ok(scan::exact(&self.matrix, query, k, filter))
+    }
+
+    /// The stored vector of chunk `id` (as f32), or `None` past the end.
+    pub fn vector(&self, id: u32) -> Option<Vec<f32>> {
+        matrix::RowReader::new(&self.matrix)
+            .row(id as usize)
+            .map(<[f32]>::to_vec)
+    }
+
+    /// Rows the HNSW graph covers (0 without a graph); rows after them are scanned.
+    pub fn graph_rows(&self) -> usize {
+        self.graph_rows
     }
 
     /// Like [`search`](Self::search), but always an exact scan of every row (for tests,

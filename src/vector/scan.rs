@@ -169,16 +169,27 @@ pub(crate) fn exact(
     k: usize,
     filter: Option<&dyn Fn(u32) -> bool>,
 ) -> Vec<VectorHit> {
+    exact_from(matrix, query, k, filter, 0)
+}
+
+/// [`exact`] over the rows from `start` on (the rows a graph does not cover yet).
+pub(crate) fn exact_from(
+    matrix: &Matrix,
+    query: &[f32],
+    k: usize,
+    filter: Option<&dyn Fn(u32) -> bool>,
+    start: usize,
+) -> Vec<VectorHit> {
     let dims = matrix.dims();
     let mut top = TopK::new(k);
-    if k == 0 || matrix.len() == 0 || dims == 0 {
+    if k == 0 || matrix.len() <= start || dims == 0 {
         return top.into_hits();
     }
     let dot = dot_fn();
     // Fast path for f32: iterate rows straight off the map, no bounds checks per row.
     if let Rows::F32(rows) = matrix.rows() {
         let mut floor = f32::NEG_INFINITY;
-        for (i, row) in rows.chunks_exact(dims).enumerate() {
+        for (i, row) in rows.chunks_exact(dims).enumerate().skip(start) {
             let id = i as u32;
             if let Some(f) = filter {
                 if !f(id) {
@@ -198,7 +209,7 @@ pub(crate) fn exact(
     }
     let mut reader = RowReader::new(matrix);
     let mut floor = f32::NEG_INFINITY;
-    for i in 0..matrix.len() {
+    for i in start..matrix.len() {
         let id = i as u32;
         if let Some(f) = filter {
             if !f(id) {

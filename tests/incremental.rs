@@ -1,0 +1,613 @@
+//! The live index: after any sequence of edits an incremental `cseek index` holds the same
+//! chunks and identical vectors as a fresh build of the same tree, and answers the same;
+//! nothing embedded once is embedded again; readers keep answering across commits; a
+//! second writer is refused.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use cseek::embed::testkit::{write_tiny_model, TinySize};
+use cseek::embed::Arch;
+use cseek::index::{build_index, IndexOptions, IndexSummary, ModelChoice, NoProgress, RunKind};
+use cseek::search::{Mode, SearchRequest, Searcher};
+use cseek::store::IndexLock;
+
+/// SplitMix64: seeded, dependency-free.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len())]
+    }
+}
+
+const VERBS: &[&str] = &[
+    "read", "write", "parse", "load", "send", "retry", "open", "close", "merge", "split",
+];
+const NOUNS: &[&str] = &[
+    "file", "config", "request", "buffer", "socket", "token", "header", "chunk", "cache", "index",
+];
+
+/// A source file of `n` functions in one of three languages.
+fn random_source(rng: &mut Rng, ext: &str, n: usize) -> String {
+    let mut out = String::new();
+    for _ in 0..n {
+        let (v, o) = (*rng.pick(VERBS), *rng.pick(NOUNS));
+        let extra = rng.below(1000);
+        match ext {
+            "py" => out.push_str(&format!(
+                "def {v}_{o}_{extra}(path):\n    \"\"\"{v} the {o}.\"\"\"\n    return {o}({extra})\n\n\n"
+            )),
+            "rs" => out.push_str(&format!(
+                "/// {v} the {o}.\npub fn {v}_{o}_{extra}(x: u32) -> u32 {{\n    x + {extra}\n}}\n\n"
+            )),
+            _ => out.push_str(&format!(
+                "// {v} the {o}\nfunction {v}{o}{extra}(a) {{\n  return a * {extra};\n}}\n\n"
+            )),
+        }
+    }
+    out
+}
+
+fn tiny_model(dir: &Path) -> PathBuf {
+    let size = TinySize {
+        hidden: 32,
+        ..TinySize::tiny()
+    };
+    write_tiny_model(dir, Arch::Bert, size, "").expect("write tiny model");
+    dir.to_path_buf()
+}
+
+fn options(root: &Path, index: &Path, model: &Path, rebuild: bool) -> IndexOptions {
+    let mut o = IndexOptions::new(root);
+    o.index_dir = index.to_path_buf();
+    o.model = ModelChoice::Named(model.to_string_lossy().into_owned());
+    o.rebuild = rebuild;
+    // Exercise the graph and its scanned tail on small indexes too.
+    o.vectors.exact_threshold = 40;
+    o
+}
+
+type ChunkKey = (String, u32, u32, Option<String>, Option<String>, String);
+
+/// Every live chunk of an index with its vector.
+fn snapshot(index: &Path) -> BTreeMap<ChunkKey, Vec<u32>> {
+    let s = Searcher::open(index).expect("open");
+    let store = s.store();
+    let mut out = BTreeMap::new();
+    for (_, f) in store.live_files() {
+        for id in f.chunk_ids() {
+            let c = store.chunk(id).unwrap();
+            let v = s
+                .vectors()
+                .and_then(|v| v.vector(id))
+                .expect("a vector per chunk");
+            let key = (
+                c.path.to_string(),
+                c.start_line,
+                c.end_line,
+                c.symbol.map(str::to_string),
+                c.container.map(str::to_string),
+                c.text.to_string(),
+            );
+            // Bit patterns: "identical" means identical.
+            let bits = v.iter().map(|x| x.to_bits()).collect();
+            assert!(out.insert(key, bits).is_none(), "duplicate chunk in {index:?}");
+        }
+    }
+    out
+}
+
+/// Top-10 of a query as (path, line, score); `None` when the query is refused.
+fn top10(s: &Searcher, q: &str, mode: Mode) -> Vec<(String, u32, f32)> {
+    s.search(&SearchRequest::new(q).top_k(10).mode(mode))
+        .map(|r| {
+            r.hits
+                .into_iter()
+                .map(|h| (h.path, h.start_line, h.score))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Same results, up to the order of equal scores: scores match position by position, and
+/// the hits scoring above the last position's score are the same set.
+fn same_results(a: &[(String, u32, f32)], b: &[(String, u32, f32)]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let close = |x: f32, y: f32| (x - y).abs() <= 1e-5 * (1.0 + x.abs());
+    if !a.iter().zip(b).all(|(x, y)| close(x.2, y.2)) {
+        return false;
+    }
+    let Some(cut) = a.last().map(|x| x.2) else {
+        return true;
+    };
+    let above = |xs: &[(String, u32, f32)]| {
+        let mut v: Vec<(String, u32)> = xs
+            .iter()
+            .filter(|x| x.2 > cut && !close(x.2, cut))
+            .map(|x| (x.0.clone(), x.1))
+            .collect();
+        v.sort();
+        v
+    };
+    above(a) == above(b)
+}
+
+fn set_mtime(path: &Path, secs_ago: u64) {
+    let f = fs::File::options().write(true).open(path).unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(secs_ago))
+        .unwrap();
+}
+
+#[test]
+fn random_edits_match_a_fresh_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    let model = tiny_model(&tmp.path().join("model"));
+    let index = tmp.path().join("index");
+    fs::create_dir_all(&root).unwrap();
+    let mut rng = Rng(0x5eed_1234);
+    // Every version each path has had, for reverts.
+    let mut history: HashMap<String, Vec<String>> = HashMap::new();
+    let mut files: Vec<String> = Vec::new();
+    // Distinct, strictly decreasing ages: each write gets an mtime no other write had, old
+    // enough to be trusted, so the (size, mtime) fast path is what detects changes.
+    let mut age = 1_000_000u64;
+    let mut write = |rel: &str, text: &str, files: &mut Vec<String>| {
+        let p = root.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, text).unwrap();
+        age -= 1;
+        set_mtime(&p, age);
+        history.entry(rel.to_string()).or_default().push(text.to_string());
+        if !files.iter().any(|f| f == rel) {
+            files.push(rel.to_string());
+        }
+    };
+    for i in 0..12 {
+        let ext = *rng.pick(&["py", "rs", "js"]);
+        let text = random_source(&mut rng, ext, 1 + rng.below(4));
+        write(&format!("src/m{i}.{ext}"), &text, &mut files);
+    }
+    let queries = [
+        "read the file",
+        "parse config",
+        "retry request",
+        "socket buffer",
+        "load_cache",
+        "token header split",
+    ];
+    let (mut incremental_runs, mut unchanged_runs, mut drift_steps) = (0, 0, 0);
+    let mut embedded_total = 0u64;
+    let steps = 200;
+    for step in 0..steps {
+        // One random edit (sometimes none).
+        let action = rng.below(12);
+        let mut expect_unchanged = false;
+        match action {
+            0..=2 => {
+                let ext = *rng.pick(&["py", "rs", "js"]);
+                let dir = *rng.pick(&["src", "lib", "src/deep"]);
+                let text = random_source(&mut rng, ext, 1 + rng.below(4));
+                write(&format!("{dir}/n{step}.{ext}"), &text, &mut files);
+            }
+            3..=5 if !files.is_empty() => {
+                // Modify: append, drop, or replace a function.
+                let rel = rng.pick(&files).clone();
+                let ext = rel.rsplit('.').next().unwrap().to_string();
+                let old = fs::read_to_string(root.join(&rel)).unwrap();
+                let text = match rng.below(3) {
+                    0 => format!("{old}{}", random_source(&mut rng, &ext, 1)),
+                    1 => old.split("\n\n").skip(1).collect::<Vec<_>>().join("\n\n"),
+                    _ => random_source(&mut rng, &ext, 1 + rng.below(4)),
+                };
+                write(&rel, &text, &mut files);
+            }
+            6 if files.len() > 2 => {
+                let i = rng.below(files.len());
+                let rel = files.swap_remove(i);
+                fs::remove_file(root.join(&rel)).unwrap();
+            }
+            7 | 8 if !files.is_empty() => {
+                // Rename (move to another directory, same name and content).
+                let i = rng.below(files.len());
+                let rel = files.swap_remove(i);
+                let name = rel.rsplit('/').next().unwrap();
+                let to = format!("moved{step}/{name}");
+                fs::create_dir_all(root.join(format!("moved{step}"))).unwrap();
+                fs::rename(root.join(&rel), root.join(&to)).unwrap();
+                history.entry(to.clone()).or_default();
+                files.push(to);
+            }
+            9 | 10 if !files.is_empty() => {
+                // Revert a file to an earlier version of its own.
+                let rel = rng.pick(&files).clone();
+                let versions = history.get(&rel).cloned().unwrap_or_default();
+                if versions.len() > 1 {
+                    let v = versions[rng.below(versions.len() - 1)].clone();
+                    write(&rel, &v, &mut files);
+                } else {
+                    expect_unchanged = true;
+                }
+            }
+            _ => expect_unchanged = true,
+        }
+
+        let inc = build_index(&options(&root, &index, &model, false), &NoProgress)
+            .unwrap_or_else(|e| panic!("step {step}: {e}"));
+        if expect_unchanged && step > 0 {
+            assert_eq!(inc.kind, RunKind::Unchanged, "step {step}: nothing changed");
+            unchanged_runs += 1;
+        }
+        if inc.kind == RunKind::Incremental {
+            incremental_runs += 1;
+        }
+        embedded_total += inc.chunks_embedded;
+        let fresh_dir = tmp.path().join(format!("fresh{}", step % 2));
+        let _ = fs::remove_dir_all(&fresh_dir);
+        let fresh = build_index(&options(&root, &fresh_dir, &model, true), &NoProgress).unwrap();
+        assert_eq!(fresh.kind, RunKind::Full);
+        assert_eq!((inc.files, inc.chunks), (fresh.files, fresh.chunks), "step {step}");
+
+        // Same chunks, bit-identical vectors (the fresh build embedded everything itself).
+        let a = snapshot(&index);
+        let b = snapshot(&fresh_dir);
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "step {step}: chunk sets differ"
+        );
+        for (k, v) in &a {
+            assert!(b[k] == *v, "step {step}: vector of {k:?} differs");
+        }
+
+        // Same answers. Vectors are identical, so semantic results must be; BM25 may
+        // drift only while deleted documents await a merge.
+        let si = Searcher::open(&index).unwrap();
+        let sf = Searcher::open(&fresh_dir).unwrap();
+        let drift = si.lexical_deleted_docs() > 0;
+        drift_steps += usize::from(drift);
+        for q in queries {
+            let (x, y) = (top10(&si, q, Mode::Semantic), top10(&sf, q, Mode::Semantic));
+            assert!(same_results(&x, &y), "step {step} semantic {q:?}:\n{x:?}\n{y:?}");
+            for mode in [Mode::Lexical, Mode::Hybrid] {
+                let (x, y) = (top10(&si, q, mode), top10(&sf, q, mode));
+                if drift {
+                    // Bounded drift: the same chunks mostly, in a similar order.
+                    let xs: Vec<_> = x.iter().map(|h| (&h.0, h.1)).collect();
+                    let common = y.iter().filter(|h| xs.contains(&(&h.0, h.1))).count();
+                    assert!(
+                        common + 3 >= y.len(),
+                        "step {step} {mode:?} {q:?}: drift too large:\n{x:?}\n{y:?}"
+                    );
+                } else {
+                    assert!(same_results(&x, &y), "step {step} {mode:?} {q:?}:\n{x:?}\n{y:?}");
+                }
+            }
+        }
+    }
+    // The run was mostly incremental (compactions aside), no-change runs committed
+    // nothing, and lexical results were exact most of the time.
+    assert!(incremental_runs > steps / 2, "{incremental_runs} incremental runs");
+    assert!(unchanged_runs > 0);
+    assert!(drift_steps < steps, "{drift_steps} steps with BM25 drift");
+    // Renames and reverts re-embed nothing: far fewer chunks were embedded than the fresh
+    // builds did (each embeds the whole tree).
+    let chunks_now = snapshot(&index).len() as u64;
+    assert!(embedded_total < chunks_now * 3, "{embedded_total} embedded");
+    eprintln!(
+        "{steps} steps: {incremental_runs} incremental, {unchanged_runs} unchanged, \
+         {drift_steps} with BM25 drift, {embedded_total} chunks embedded"
+    );
+}
+
+/// Write `n` files of fresh functions, returning the chunk count they add.
+fn add_batch(root: &Path, rng: &mut Rng, tag: &str, n: usize) {
+    for i in 0..n {
+        let text = random_source(rng, "py", 8);
+        fs::write(root.join(format!("{tag}_{i}.py")), text).unwrap();
+    }
+}
+
+fn summary_json(o: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "bad json ({e}): {} / {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn cseek_cmd(root: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cseek"));
+    c.current_dir(root)
+        .env_remove("CSEEK_INDEX")
+        .env_remove("CSEEK_MODEL")
+        .env("HF_HUB_OFFLINE", "1");
+    c
+}
+
+/// Records in the embedding cache file(s) of an index: (bytes - header) / record size.
+fn cache_records(index: &Path, dims: usize) -> u64 {
+    let Ok(rd) = fs::read_dir(index.join("cache")) else {
+        return 0;
+    };
+    rd.flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".bin"))
+        .map(|e| (e.metadata().unwrap().len().saturating_sub(32)) / (40 + 4 * dims as u64))
+        .sum()
+}
+
+#[test]
+fn killed_runs_resume_without_re_embedding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    fs::create_dir_all(&root).unwrap();
+    // A slower model than the equivalence test's, so kills land mid-embedding.
+    let model = tmp.path().join("model");
+    let size = TinySize {
+        hidden: 128,
+        layers: 4,
+        ..TinySize::tiny()
+    };
+    write_tiny_model(&model, Arch::Bert, size, "").unwrap();
+    let m = model.to_string_lossy().into_owned();
+    let mut rng = Rng(42);
+    add_batch(&root, &mut rng, "base", 5);
+    let o = cseek_cmd(&root)
+        .args(["index", ".", "--json", "--model", &m])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let index = root.join(".cseek");
+
+    let mut kills = 0;
+    let mut run_ms = 1500u64;
+    for cycle in 0..24 {
+        // New, never-seen chunks to embed.
+        add_batch(&root, &mut rng, &format!("c{cycle}"), 40);
+        let before = cache_records(&index, 128);
+        let generation_before = fs::read_to_string(index.join("manifest.json")).unwrap();
+        let mut child = cseek_cmd(&root)
+            .args(["index", ".", "--json", "--model", &m])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let wait = rng.below(run_ms as usize + 1) as u64;
+        std::thread::sleep(Duration::from_millis(wait));
+        let killed = matches!(child.try_wait(), Ok(None));
+        // SIGKILL: no chance to clean up.
+        unsafe_kill(child.id());
+        let _ = child.wait();
+        kills += usize::from(killed);
+        let persisted = cache_records(&index, 128) - before;
+
+        // The previous generation (or, if the run got to commit, the new one) answers.
+        let q = cseek_cmd(&root)
+            .args(["query", "read file", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            q.status.success(),
+            "cycle {cycle}: query after kill: {}",
+            String::from_utf8_lossy(&q.stderr)
+        );
+        let committed =
+            fs::read_to_string(index.join("manifest.json")).unwrap() != generation_before;
+
+        let o = cseek_cmd(&root)
+            .args(["index", ".", "--json", "--model", &m])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let s = summary_json(&o);
+        let embedded = s["chunks_embedded"].as_u64().unwrap();
+        let cached = s["chunks_cached"].as_u64().unwrap();
+        if committed {
+            assert_eq!(embedded + cached, 0, "cycle {cycle}: already committed: {s}");
+            continue;
+        }
+        let new_chunks = embedded + cached;
+        // Everything the killed run persisted (but a torn last record) is reused.
+        assert!(
+            embedded <= new_chunks - persisted.min(new_chunks) + 1,
+            "cycle {cycle}: embedded {embedded} of {new_chunks}, {persisted} were persisted"
+        );
+        if killed {
+            // Learn how long a run takes, to aim the kills inside it.
+            run_ms = run_ms.max(1);
+        }
+    }
+    assert!(kills >= 20, "only {kills} runs were killed mid-way");
+    // And the index is whole: verify reads every byte.
+    let v = cseek_cmd(&root)
+        .args(["status", "--verify"])
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+}
+
+fn unsafe_kill(pid: u32) {
+    // `Child::kill` sends SIGKILL on Unix, but needs the Child; the pid form keeps the
+    // call site honest about what is sent.
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status();
+}
+
+#[test]
+fn readers_keep_answering_across_commits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    fs::create_dir_all(&root).unwrap();
+    let index = tmp.path().join("index");
+    let mut rng = Rng(7);
+    add_batch(&root, &mut rng, "a", 5);
+    let mut opts = IndexOptions::new(&root);
+    opts.index_dir = index.clone();
+    opts.model = ModelChoice::Off;
+    build_index(&opts, &NoProgress).unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let queries = Arc::new(AtomicU64::new(0));
+    let reloads = Arc::new(AtomicU64::new(0));
+    let reader = {
+        let (stop, queries, reloads, index) =
+            (stop.clone(), queries.clone(), reloads.clone(), index.clone());
+        std::thread::spawn(move || -> Result<(), String> {
+            // One long-lived searcher that reloads, and fresh opens in between.
+            let mut long = Searcher::open(&index).map_err(|e| e.to_string())?;
+            let mut stale = Searcher::open(&index).map_err(|e| e.to_string())?;
+            while !stop.load(Ordering::Relaxed) {
+                for s in [&long, &stale] {
+                    s.search(&SearchRequest::new("read file"))
+                        .map_err(|e| format!("query: {e}"))?;
+                }
+                let fresh = Searcher::open(&index).map_err(|e| format!("open: {e}"))?;
+                fresh
+                    .search(&SearchRequest::new("parse_config"))
+                    .map_err(|e| format!("fresh query: {e}"))?;
+                if !long.is_current() {
+                    long.reload().map_err(|e| format!("reload: {e}"))?;
+                    reloads.fetch_add(1, Ordering::Relaxed);
+                }
+                // `stale` never reloads: its generation must stay readable.
+                let _ = &mut stale;
+                queries.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        })
+    };
+    let mut commits = 0;
+    for i in 0..25 {
+        add_batch(&root, &mut rng, &format!("w{i}"), 2);
+        if i % 3 == 0 {
+            let _ = fs::remove_file(root.join(format!("w{}_0.py", i.max(1) - 1)));
+        }
+        let s = build_index(&opts, &NoProgress).unwrap();
+        commits += usize::from(s.kind != RunKind::Unchanged);
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    stop.store(true, Ordering::Relaxed);
+    let result = reader.join().unwrap();
+    assert_eq!(result, Ok(()), "a reader failed during commits");
+    assert!(commits >= 20, "{commits} commits");
+    assert!(queries.load(Ordering::Relaxed) > 0);
+    assert!(reloads.load(Ordering::Relaxed) > 0, "the searcher never saw a commit");
+    // Generations no reader holds were removed; at most the current and ones still
+    // held remain (none now: every reader is gone), so the next run leaves one.
+    add_batch(&root, &mut rng, "last", 1);
+    build_index(&opts, &NoProgress).unwrap();
+    let gens = fs::read_dir(&index)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("gen-"))
+        .count();
+    assert_eq!(gens, 1, "old generations were not removed");
+}
+
+#[test]
+fn a_second_writer_is_refused_with_the_holders_pid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    fs::create_dir_all(&root).unwrap();
+    fs::write(root.join("a.py"), "def f():\n    return 1\n").unwrap();
+    let index = root.join(".cseek");
+    let lock = IndexLock::acquire(&index).unwrap();
+    // The library: a typed error, before any work.
+    let mut opts = IndexOptions::new(&root);
+    opts.model = ModelChoice::Off;
+    match build_index(&opts, &NoProgress) {
+        Err(cseek::Error::Locked { holder, .. }) => {
+            assert_eq!(holder, Some(std::process::id()))
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    // The binary: one line naming the index and the pid, exit code 2.
+    let o = cseek_cmd(&root)
+        .args(["index", ".", "--model", "none"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("another cseek is writing"), "{err}");
+    assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    drop(lock);
+    let o = cseek_cmd(&root)
+        .args(["index", ".", "--model", "none", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+}
+
+#[test]
+fn json_summary_and_no_change_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    fs::create_dir_all(&root).unwrap();
+    let model = tiny_model(&tmp.path().join("model"));
+    let m = model.to_string_lossy().into_owned();
+    fs::write(root.join("a.py"), "def alpha():\n    return 1\n\n\ndef beta():\n    return 2\n").unwrap();
+    fs::write(root.join("b.py"), "def gamma():\n    return 3\n").unwrap();
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["index", ".", "--json", "--model", &m];
+        args.extend_from_slice(extra);
+        let o = cseek_cmd(&root).args(&args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        summary_json(&o)
+    };
+    let first = run(&[]);
+    for key in [
+        "files",
+        "chunks",
+        "files_changed",
+        "files_removed",
+        "chunks_embedded",
+        "chunks_cached",
+        "seconds",
+        "generation",
+    ] {
+        assert!(first.get(key).is_some(), "missing {key}: {first}");
+    }
+    assert_eq!(first["files"], 2);
+    assert_eq!(first["chunks_embedded"], first["chunks"]);
+    // Nothing changed: nothing committed, nothing embedded.
+    let again = run(&[]);
+    assert_eq!(again["generation"], first["generation"]);
+    assert_eq!(again["kind"], "unchanged");
+    assert_eq!(again["chunks_embedded"], 0);
+    // A rename re-embeds nothing... only when the embedded text has no path in it; the
+    // template puts the path first, so count what it costs: the renamed file's chunks.
+    fs::rename(root.join("b.py"), root.join("c.py")).unwrap();
+    let renamed = run(&[]);
+    assert_eq!(renamed["files_changed"], 1);
+    assert_eq!(renamed["files_removed"], 1);
+    // Rename back: every vector is in the cache.
+    fs::rename(root.join("c.py"), root.join("b.py")).unwrap();
+    let back = run(&[]);
+    assert_eq!(back["chunks_embedded"], 0, "{back}");
+    assert!(back["chunks_cached"].as_u64().unwrap() > 0);
+    // --rebuild writes a fresh generation, from the cache.
+    let rebuilt = run(&["--rebuild"]);
+    assert_eq!(rebuilt["kind"], "full");
+    assert_eq!(rebuilt["chunks_embedded"], 0);
+    assert_eq!(rebuilt["chunks_cached"], first["chunks"]);
+}
