@@ -341,27 +341,13 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
     // load and a walk.
     let lock = IndexLock::acquire(&index_dir)?;
     lock.collect_garbage();
-    let (model, off_reason, model_reason) = load_model_explained(&opts.model, &opts.embed)?;
-    if let Some(reason) = &off_reason {
-        if opts.model != ModelChoice::Off {
-            progress.warn(&format!(
-                "semantic search is OFF for this index: {reason}\n\
-                 The index is lexical-only (BM25). To enable semantic search, make a model \
-                 available and re-index, e.g. `cseek index --model DIR` with a local model \
-                 directory; `cseek models` lists the models cseek knows."
-            ));
-        }
-    }
-    let embedding = model
-        .as_ref()
-        .map(|(spec, e)| embedding_meta(spec.clone(), e, &opts.embed, &opts.vectors));
     let (candidates, mut stats) = walk::walk(&root, &opts.walk, Some(&index_dir))?;
     let t_walk = t0.elapsed().as_secs_f64();
 
     let (base, mut full_reason) = if opts.rebuild {
         (None, Some("--rebuild".to_string()))
     } else {
-        open_base(&index_dir, &root, opts, embedding.as_ref())
+        open_base(&index_dir, &root, opts)
     };
 
     // Which files need reading: new ones, and known ones whose size or mtime moved.
@@ -411,7 +397,14 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
     let mut new_chunks = 0u64;
     for o in outcomes.values() {
         match o {
-            Outcome::Same(id, mtime) => touched.push((*id, *mtime)),
+            // Content unchanged: only a new trustworthy mtime is worth recording (a file
+            // too recent to trust stays unknown, and is hashed again next time).
+            Outcome::Same(id, mtime) => {
+                let recorded = base.as_ref().map(|b| b.files()[*id as usize].mtime_ns);
+                if recorded != Some(*mtime) {
+                    touched.push((*id, *mtime));
+                }
+            }
             Outcome::Changed { old, chunks, .. } => {
                 changed += 1;
                 new_chunks += chunks.len() as u64;
@@ -434,7 +427,13 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
         }
     }
 
-    if let Some(b) = &base {
+    // Nothing changed and the model asked for is the one the index has: done, without
+    // even loading the model (a no-change run must cost a walk, not a model load).
+    if let Some(b) = base.as_ref().filter(|b| {
+        // The crate version is part of the model identity (see `model_identity`).
+        b.meta().cseek_version == env!("CARGO_PKG_VERSION")
+            && same_model_choice(opts, b.meta().embedding.as_ref())
+    }) {
         let nothing_changed = changed == 0
             && removed.is_empty()
             && touched.is_empty()
@@ -452,7 +451,7 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
                 ]),
                 embedding: b.meta().embedding.clone(),
                 semantic_off_reason: b.meta().semantic_off_reason.clone(),
-                model_reason,
+                model_reason: None,
                 files_changed: 0,
                 files_removed: 0,
                 chunks_embedded: 0,
@@ -462,6 +461,28 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
                 full_reason: None,
             });
         }
+    }
+    let (model, off_reason, model_reason) = load_model_explained(&opts.model, &opts.embed)?;
+    if let Some(reason) = &off_reason {
+        if opts.model != ModelChoice::Off {
+            progress.warn(&format!(
+                "semantic search is OFF for this index: {reason}\n\
+                 The index is lexical-only (BM25). To enable semantic search, make a model \
+                 available and re-index, e.g. `cseek index --model DIR` with a local model \
+                 directory; `cseek models` lists the models cseek knows."
+            ));
+        }
+    }
+    let embedding = model
+        .as_ref()
+        .map(|(spec, e)| embedding_meta(spec.clone(), e, &opts.embed, &opts.vectors));
+    if let Some(b) = &base {
+        let identity = |m: Option<&EmbeddingMeta>| m.map(|m| (model_identity(m), m.vector_dtype.clone()));
+        if identity(b.meta().embedding.as_ref()) != identity(embedding.as_ref()) {
+            full_reason = Some("the embedding model or its settings changed".into());
+        }
+    }
+    if let (Some(b), None) = (&base, &full_reason) {
         // Compaction: too many dead records after this update → a fresh generation.
         let removed_chunks: u64 = removed
             .iter()
@@ -625,12 +646,9 @@ fn read_and_chunk(
 }
 
 /// The previous generation, when this run can continue it; otherwise why not.
-fn open_base(
-    index_dir: &Path,
-    root: &Path,
-    opts: &IndexOptions,
-    embedding: Option<&EmbeddingMeta>,
-) -> (Option<Store>, Option<String>) {
+/// A fresh generation may still take unchanged files' chunks from it (`full_reason` set),
+/// so only settings that change chunks rule it out here; the model is compared later.
+fn open_base(index_dir: &Path, root: &Path, opts: &IndexOptions) -> (Option<Store>, Option<String>) {
     let store = match Store::open(index_dir) {
         Ok(s) => s,
         Err(Error::NoIndex { .. }) => return (None, Some("no index yet".into())),
@@ -643,16 +661,40 @@ fn open_base(
         Some("walk settings changed".to_string())
     } else if meta.max_chunk_bytes != opts.chunk.max_chunk_bytes {
         Some("chunk size changed".to_string())
-    } else if meta.embedding.as_ref().map(|m| (model_identity(m), &m.vector_dtype))
-        != embedding.map(|m| (model_identity(m), &m.vector_dtype))
-    {
-        Some("the embedding model or its settings changed".to_string())
     } else {
         None
     };
     match why {
         Some(why) => (None, Some(why)),
         None => (Some(store), None),
+    }
+}
+
+/// Whether the model `opts` asks for is, by name and settings, the one recorded in an
+/// index (`None`: lexical-only), so that a run with nothing to do need not load it.
+fn same_model_choice(opts: &IndexOptions, recorded: Option<&EmbeddingMeta>) -> bool {
+    let settings = |m: &EmbeddingMeta| {
+        m.matryoshka_dim == opts.embed.matryoshka_dim
+            && m.vector_dtype
+                == match opts.vectors.dtype {
+                    crate::vector::VectorDtype::F32 => "f32",
+                    crate::vector::VectorDtype::F16 => "f16",
+                }
+            && m.template == EMBEDDING_TEMPLATE
+    };
+    match (&opts.model, recorded) {
+        (ModelChoice::Off, None) => true,
+        (ModelChoice::Named(spec), Some(m)) => m.model == *spec && settings(m),
+        // Built with a default model: the same defaults would pick it again (a better one
+        // appearing in the cache is picked up by the next run that has changes to embed).
+        (ModelChoice::Default, Some(m)) => {
+            default_models(false)
+                .iter()
+                .chain(default_models(true))
+                .any(|(name, _)| *name == m.model)
+                && settings(m)
+        }
+        _ => false,
     }
 }
 

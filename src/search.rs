@@ -454,6 +454,7 @@ impl Searcher {
                 lexical_ids.push(h.chunk_id);
                 lexical_scores.push(h.score);
             }
+            self.order_ties(&mut lexical_ids, &mut lexical_scores)?;
             timings.lexical_ms = t.elapsed().as_secs_f64() * 1e3;
         }
         let mut semantic_ids = Vec::new();
@@ -469,6 +470,7 @@ impl Searcher {
                 semantic_ids.push(h.chunk_id);
                 semantic_scores.push(h.score);
             }
+            self.order_ties(&mut semantic_ids, &mut semantic_scores)?;
             timings.vector_ms = t.elapsed().as_secs_f64() * 1e3;
         }
 
@@ -535,6 +537,31 @@ impl Searcher {
             notes,
             timings,
         })
+    }
+
+    /// Order equal scores by path and line instead of chunk id: chunk ids depend on the
+    /// index's history (an incremental update appends), results must not.
+    fn order_ties(&self, ids: &mut [u32], scores: &mut [f32]) -> Result<()> {
+        let mut i = 0;
+        while i < ids.len() {
+            let mut j = i + 1;
+            while j < ids.len() && scores[j] == scores[i] {
+                j += 1;
+            }
+            if j - i > 1 {
+                let mut group = Vec::with_capacity(j - i);
+                for &id in &ids[i..j] {
+                    let c = self.store.chunk(id)?;
+                    group.push((c.path, c.start_line, c.end_line, id));
+                }
+                group.sort_unstable();
+                for (slot, g) in ids[i..j].iter_mut().zip(group) {
+                    *slot = g.3;
+                }
+            }
+            i = j;
+        }
+        Ok(())
     }
 
     /// A per-chunk mask of the chunks of `files` (file ids), for the vector filter.

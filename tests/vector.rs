@@ -498,3 +498,68 @@ fn rewriting_a_directory_replaces_it() {
     assert_eq!(idx.len(), 50);
     assert_eq!(idx.search(&small[42], 1, None).unwrap()[0].chunk_id, 42);
 }
+
+#[test]
+fn appended_rows_are_scanned_until_the_graph_is_rebuilt() {
+    // A base of 3,000 rows with a graph; an update appends rows. While the appended tail is
+    // small the base graph is kept (hard-linked) and the tail scanned; past the policy's
+    // bound the graph is rebuilt over every row. Either way search finds every row.
+    let tmp = tempfile::tempdir().unwrap();
+    let base_dir = tmp.path().join("base");
+    let vectors = clustered_vectors(11, 4000, 64, 20);
+    let opts = VectorOptions {
+        exact_threshold: 100,
+        ..VectorOptions::default()
+    };
+    write(&base_dir, &vectors[..3000], &opts);
+    let base = VectorIndex::open(&base_dir).unwrap();
+    assert_eq!(base.graph_rows(), 3000);
+
+    let next_dir = tmp.path().join("next");
+    let mut w = VectorWriter::create_from(&base, &next_dir, &opts).unwrap();
+    assert_eq!(w.len(), 3000);
+    for v in &vectors[3000..3200] {
+        w.add(v).unwrap();
+    }
+    assert!(w.finish().unwrap().graph);
+    let next = VectorIndex::open(&next_dir).unwrap();
+    assert_eq!((next.len(), next.graph_rows()), (3200, 3000), "graph kept");
+    // The base is untouched.
+    assert_eq!(VectorIndex::open(&base_dir).unwrap().len(), 3000);
+    for (i, v) in vectors[..3200].iter().enumerate().step_by(37) {
+        assert_eq!(next.search(v, 1, None).unwrap()[0].chunk_id, i as u32, "row {i}");
+        assert_eq!(next.vector(i as u32).as_deref(), Some(v.as_slice()));
+    }
+    let queries = clustered_vectors(12, 50, 64, 20);
+    assert!(recall_at_10(&next, &queries) >= 0.97);
+    // A filter applies to the scanned tail too.
+    let only_tail = |id: u32| id >= 3000;
+    for h in next.search(&vectors[10], 10, Some(&only_tail)).unwrap() {
+        assert!(h.chunk_id >= 3000);
+    }
+
+    // Past the bound (max(2,000, 10% of the graph)), the graph is rebuilt over all rows.
+    let last_dir = tmp.path().join("last");
+    let mut w = VectorWriter::create_from(&next, &last_dir, &opts).unwrap();
+    for v in &vectors[3200..] {
+        w.add(v).unwrap();
+    }
+    // 800 more: the tail is 1,000 ≤ 2,000, still kept.
+    w.finish().unwrap();
+    let last = VectorIndex::open(&last_dir).unwrap();
+    assert_eq!((last.len(), last.graph_rows()), (4000, 3000));
+    let rebuilt_dir = tmp.path().join("rebuilt");
+    let mut w = VectorWriter::create_from(&last, &rebuilt_dir, &opts).unwrap();
+    let more = clustered_vectors(13, 2500, 64, 20);
+    for v in &more {
+        w.add(v).unwrap();
+    }
+    w.finish().unwrap();
+    let rebuilt = VectorIndex::open(&rebuilt_dir).unwrap();
+    assert_eq!((rebuilt.len(), rebuilt.graph_rows()), (6500, 6500), "graph rebuilt");
+    // The rebuild wrote a new file: the previous directory's graph is intact.
+    let last = VectorIndex::open(&last_dir).unwrap();
+    assert_eq!(last.graph_rows(), 3000);
+    assert!(recall_at_10(&last, &queries) >= 0.97);
+    assert!(recall_at_10(&rebuilt, &queries) >= 0.97);
+}

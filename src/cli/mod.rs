@@ -506,14 +506,14 @@ fn summary_line(s: &IndexSummary) -> String {
     let run = match s.kind {
         RunKind::Unchanged => "up to date".to_string(),
         RunKind::Incremental => format!(
-            "updated: {} files changed, {} removed",
+            "updated: {} changed, {} removed",
             s.files_changed, s.files_removed
         ),
         RunKind::Full => format!(
             "full build{}",
             s.full_reason
                 .as_deref()
-                .map(|r| format!(" ({r})"))
+                .map(|r| format!(": {r}"))
                 .unwrap_or_default()
         ),
     };
@@ -526,7 +526,7 @@ fn summary_line(s: &IndexSummary) -> String {
         String::new()
     };
     format!(
-        "{run}{vectors}; {} files, {} chunks, skipped {skipped}{detail} in {:.2} s -> {}",
+        "indexed {} files, {} chunks ({run}{vectors}), skipped {skipped}{detail} in {:.2} s -> {}",
         s.files,
         s.chunks,
         s.seconds,
