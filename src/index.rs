@@ -84,7 +84,7 @@ pub fn default_models(gpu: bool) -> &'static [(&'static str, &'static str)] {
 }
 
 /// Name of the template [`embedding_text`] implements, recorded in the index.
-pub const EMBEDDING_TEMPLATE: &str = "path-symbol-text-v1";
+pub const EMBEDDING_TEMPLATE: &str = "symbol-text-v2";
 
 /// Which embedding model an index run uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -789,17 +789,17 @@ fn embedding_meta(
     }
 }
 
-/// The text embedded for a chunk: where it lives and what it defines, then its code.
-/// Models truncate long inputs from the end, so the context goes first.
+/// The text embedded for a chunk: what it defines (container and symbol), then its code.
+/// Models truncate long inputs from the end, so the name goes first. The path is left
+/// out, so that a moved or renamed file's chunks keep their vectors (the embedding cache
+/// serves them); ranking matches query words against paths separately (`rank`).
 pub fn embedding_text(
-    path: &str,
+    _path: &str,
     container: Option<&str>,
     symbol: Option<&str>,
     text: &str,
 ) -> String {
-    let mut out = String::with_capacity(path.len() + text.len() + 64);
-    out.push_str(path);
-    out.push('\n');
+    let mut out = String::with_capacity(text.len() + 64);
     match (container, symbol) {
         (Some(c), Some(s)) => {
             out.push_str(c);

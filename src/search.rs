@@ -446,19 +446,20 @@ impl Searcher {
         }
         .max(req.top_k);
 
-        let mut lexical_ids = Vec::new();
-        let mut lexical_scores = Vec::new();
+        let (mut lexical_ids, mut lexical_scores) = (Vec::new(), Vec::new());
         if mode != Mode::Semantic && allowed.as_ref().is_none_or(|a| !a.is_empty()) {
             let t = Instant::now();
-            for h in self.lexical.search(&req.query, depth, allowed.as_deref())? {
-                lexical_ids.push(h.chunk_id);
-                lexical_scores.push(h.score);
-            }
-            self.order_ties(&mut lexical_ids, &mut lexical_scores)?;
+            (lexical_ids, lexical_scores) = self.top_in_canonical_order(depth, |n| {
+                Ok(self
+                    .lexical
+                    .search(&req.query, n, allowed.as_deref())?
+                    .into_iter()
+                    .map(|h| (h.chunk_id, h.score))
+                    .collect())
+            })?;
             timings.lexical_ms = t.elapsed().as_secs_f64() * 1e3;
         }
-        let mut semantic_ids = Vec::new();
-        let mut semantic_scores = Vec::new();
+        let (mut semantic_ids, mut semantic_scores) = (Vec::new(), Vec::new());
         if let (Some(vectors), Some(qv)) = (&self.vectors, &query_vector) {
             let t = Instant::now();
             let allowed_chunks = allowed.as_ref().map(|files| self.chunk_mask(files));
@@ -466,11 +467,13 @@ impl Searcher {
             let filter = mask.map(|mask| move |id: u32| mask.get(id as usize).copied().unwrap_or(false));
             let filter_ref: Option<&dyn Fn(u32) -> bool> =
                 filter.as_ref().map(|f| f as &dyn Fn(u32) -> bool);
-            for h in vectors.search(qv, depth, filter_ref)? {
-                semantic_ids.push(h.chunk_id);
-                semantic_scores.push(h.score);
-            }
-            self.order_ties(&mut semantic_ids, &mut semantic_scores)?;
+            (semantic_ids, semantic_scores) = self.top_in_canonical_order(depth, |n| {
+                Ok(vectors
+                    .search(qv, n, filter_ref)?
+                    .into_iter()
+                    .map(|h| (h.chunk_id, h.score))
+                    .collect())
+            })?;
             timings.vector_ms = t.elapsed().as_secs_f64() * 1e3;
         }
 
@@ -539,8 +542,34 @@ impl Searcher {
         })
     }
 
-    /// Order equal scores by path and line instead of chunk id: chunk ids depend on the
-    /// index's history (an incremental update appends), results must not.
+    /// The best `depth` of a retriever's list (`fetch(n)`: its best `n`), equal scores in
+    /// path and line order instead of the retriever's own (chunk id, segment) order: those
+    /// depend on the index's history (an incremental update appends), results must not.
+    /// A group of equal scores cut by `depth` is fetched whole first (up to 8 × `depth`),
+    /// so which of its members make the cut does not depend on that order either.
+    fn top_in_canonical_order(
+        &self,
+        depth: usize,
+        mut fetch: impl FnMut(usize) -> Result<Vec<(u32, f32)>>,
+    ) -> Result<(Vec<u32>, Vec<f32>)> {
+        let mut limit = depth;
+        let mut hits = fetch(limit + 1)?;
+        while hits.len() > limit
+            && limit > 0
+            && hits[limit].1 == hits[limit - 1].1
+            && limit < depth.saturating_mul(8)
+        {
+            limit = limit.saturating_mul(2);
+            hits = fetch(limit + 1)?;
+        }
+        let (mut ids, mut scores): (Vec<u32>, Vec<f32>) = hits.into_iter().unzip();
+        self.order_ties(&mut ids, &mut scores)?;
+        ids.truncate(depth);
+        scores.truncate(depth);
+        Ok((ids, scores))
+    }
+
+    /// Order runs of equal scores by (path, start line, end line).
     fn order_ties(&self, ids: &mut [u32], scores: &mut [f32]) -> Result<()> {
         let mut i = 0;
         while i < ids.len() {
