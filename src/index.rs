@@ -332,6 +332,44 @@ struct FileData {
 /// generation stays usable (and answers queries) until the commit succeeds; a run that
 /// finds nothing changed commits nothing.
 pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<IndexSummary> {
+    Indexer::new(opts.clone()).update(progress)
+}
+
+/// A model as loaded for indexing: the model (or none), why there is none, and which
+/// was chosen and why.
+type ModelLoad = (Option<(String, Arc<Embedder>)>, Option<String>, Option<String>);
+
+/// Successive indexing runs of one index that share what they can: the loaded embedding
+/// model, so that a long-lived caller (`cseek watch`, an editor) pays the model load
+/// once, not per update. [`build_index`] is one run of a new `Indexer`.
+pub struct Indexer {
+    opts: IndexOptions,
+    model: Option<ModelLoad>,
+}
+
+impl Indexer {
+    /// An indexer for these options; nothing is loaded until a run needs it.
+    pub fn new(opts: IndexOptions) -> Self {
+        Indexer { opts, model: None }
+    }
+
+    /// The options it indexes with.
+    pub fn options(&self) -> &IndexOptions {
+        &self.opts
+    }
+
+    /// Bring the index up to date with the tree (see [`build_index`]). The model is
+    /// loaded on the first run that has chunks to embed, and kept.
+    pub fn update(&mut self, progress: &dyn Progress) -> Result<IndexSummary> {
+        run_index(&self.opts, &mut self.model, progress)
+    }
+}
+
+fn run_index(
+    opts: &IndexOptions,
+    loaded: &mut Option<ModelLoad>,
+    progress: &dyn Progress,
+) -> Result<IndexSummary> {
     let t0 = Instant::now();
     let run_started_ns = walk_clock_ns();
     let root =
@@ -462,7 +500,17 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
             });
         }
     }
-    let (model, off_reason, model_reason) = load_model_explained(&opts.model, &opts.embed)?;
+    let t = Instant::now();
+    let (model, off_reason, model_reason) = match loaded {
+        Some(m) => m.clone(),
+        None => {
+            let (m, off, why) = load_model_explained(&opts.model, &opts.embed)?;
+            let m = (m.map(|(spec, e)| (spec, Arc::new(e))), off, why);
+            *loaded = Some(m.clone());
+            m
+        }
+    };
+    let t_model = t.elapsed().as_secs_f64();
     if let Some(reason) = &off_reason {
         if opts.model != ModelChoice::Off {
             progress.warn(&format!(
@@ -498,6 +546,7 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
     }
 
     let incremental = base.is_some() && full_reason.is_none();
+    let t = Instant::now();
     let mut builder = IndexBuilder::start(lock, &root, if incremental { base.as_ref() } else { None })?;
     builder.max_chunk_bytes = opts.chunk.max_chunk_bytes;
     builder.walk = opts.walk.clone();
@@ -507,8 +556,9 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
             (Some(b), true) => Some(VectorIndex::open(&b.generation_dir().join(VECTORS_DIR))?),
             _ => None,
         };
-        builder.start_vectors(Arc::new(embedder), meta, base_vectors.as_ref(), &opts.vectors)?;
+        builder.start_vectors(embedder, meta, base_vectors.as_ref(), &opts.vectors)?;
     }
+    let t_prepare = t.elapsed().as_secs_f64();
     let t = Instant::now();
     if incremental {
         for &id in &removed {
@@ -580,6 +630,9 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
     summary.stage_seconds = BTreeMap::from([
         ("walk".to_string(), t_walk),
         ("read+chunk".to_string(), t_chunk),
+        ("load-model".to_string(), t_model),
+        // Copying and linking the previous generation's files, opening the cache.
+        ("prepare".to_string(), t_prepare),
         ("write".to_string(), t_write),
         // Time chunking was done but embedding was not: the embedding stage's lag.
         ("embed-wait".to_string(), t_embed_wait),
@@ -684,7 +737,11 @@ fn same_model_choice(opts: &IndexOptions, recorded: Option<&EmbeddingMeta>) -> b
     };
     match (&opts.model, recorded) {
         (ModelChoice::Off, None) => true,
-        (ModelChoice::Named(spec), Some(m)) => m.model == *spec && settings(m),
+        (ModelChoice::Named(spec), Some(m)) => {
+            let canonical = |s: &str| std::fs::canonicalize(s).ok();
+            (m.model == *spec || canonical(spec).is_some_and(|c| Some(c) == canonical(&m.model)))
+                && settings(m)
+        }
         // Built with a default model: the same defaults would pick it again (a better one
         // appearing in the cache is picked up by the next run that has changes to embed).
         (ModelChoice::Default, Some(m)) => {
@@ -745,10 +802,14 @@ fn absolute(p: &Path) -> PathBuf {
 /// same identity may share cached vectors. The crate version is part of it, since a new
 /// cseek may compute embeddings differently.
 pub fn model_identity(meta: &EmbeddingMeta) -> String {
+    // A local model directory is the same model however it is spelled.
+    let model = std::fs::canonicalize(&meta.model)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| meta.model.clone());
     format!(
         "cseek {}|model {}|hf {}|arch {}|dims {}|matryoshka {:?}|pooling {}|doc-prefix {:?}|max-tokens {}|template {}",
         env!("CARGO_PKG_VERSION"),
-        meta.model,
+        model,
         meta.hf_id.as_deref().unwrap_or("-"),
         meta.arch,
         meta.dims,
