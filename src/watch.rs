@@ -64,7 +64,10 @@ use crate::walk::DEFAULT_EXCLUDED_DIRS;
 /// checkout or fetch.
 const VCS_DIRS: &[&str] = &[".git", ".hg", ".svn", ".jj"];
 
-/// How many changed paths an [`Trigger`] names.
+/// The longest wait before retrying a failed update.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
+
+/// How many changed paths a [`Trigger`] names.
 const EXAMPLES: usize = 5;
 
 /// Timing settings of [`watch`].
@@ -206,13 +209,17 @@ pub enum WatchEvent {
         /// The index kept current.
         index_dir: PathBuf,
     },
-    /// An update failed; the previous index stays in place and watching goes on (the next
-    /// change retries).
+    /// An update failed; the previous index stays in place and watching goes on. The
+    /// update is retried after `retry_in` (or with the next change, debounced as usual,
+    /// whichever is later).
     Error {
         /// The error, as a user would read it.
         message: String,
         /// What set off the failed update.
         trigger: Trigger,
+        /// When the update is retried: [`WatchOptions::max_delay`] after the first
+        /// failure, doubling with each further one, at most a minute.
+        retry_in: Duration,
     },
     /// Something the user should know that is not an update's failure: what
     /// [`build_index`] warns about (each distinct warning once), a directory that could
@@ -264,6 +271,8 @@ pub fn watch(
         tx,
         warned: HashSet::new(),
         index_seen: false,
+        retry: None,
+        backoff: Duration::ZERO,
     };
     // Listen before the start update, so a change made while it runs is not lost.
     let armed = w.arm()?;
@@ -308,6 +317,10 @@ struct Watch {
     /// it is rebuilt. Not set after failures, so a broken index location cannot make
     /// every poll retry.
     index_seen: bool,
+    /// A failed update, waiting to be retried.
+    retry: Option<Batch>,
+    /// The wait before the next retry.
+    backoff: Duration,
 }
 
 /// A root being listened to.
@@ -329,6 +342,8 @@ struct Batch {
     last: Instant,
     events: u64,
     paths: HashSet<PathBuf>,
+    /// A retry waits for this.
+    not_before: Option<Instant>,
 }
 
 enum RootState {
@@ -367,6 +382,7 @@ impl Watch {
                 continue;
             };
 
+            self.pending(&mut batch);
             let now = Instant::now();
             let deadline = match &batch {
                 Some(b) => b.due(&self.settings),
@@ -451,6 +467,8 @@ impl Watch {
     ) {
         *armed = None;
         *batch = None;
+        self.retry = None;
+        self.backoff = Duration::ZERO;
         self.index_seen = false;
         on_event(WatchEvent::RootMissing {
             root: self.opts.root.clone(),
@@ -483,17 +501,32 @@ impl Watch {
         }
     }
 
-    fn update(&mut self, batch: Batch, root: &Path, on_event: &mut dyn FnMut(WatchEvent)) {
+    /// Run the update `batch` asks for. A failed one is retried (into `self.retry`) after
+    /// [`WatchOptions::max_delay`], doubling up to [`MAX_RETRY_DELAY`]: another writer
+    /// holding the index may be done by then, and the changes would otherwise wait for
+    /// the next one.
+    fn update(&mut self, mut batch: Batch, root: &Path, on_event: &mut dyn FnMut(WatchEvent)) {
         let trigger = batch.trigger(root);
+        let first = batch.first;
         let (result, warnings, took) = self.build();
         self.warn_new(warnings, on_event);
+        if result.is_err() && self.opts.root.is_dir() {
+            self.backoff = (self.backoff * 2)
+                .max(self.settings.max_delay)
+                .min(MAX_RETRY_DELAY);
+            batch.not_before = Some(Instant::now() + self.backoff);
+            self.retry = Some(batch);
+        } else {
+            self.backoff = Duration::ZERO;
+            self.retry = None;
+        }
         match result {
             Ok(summary) => {
                 self.index_seen = true;
                 on_event(WatchEvent::Updated(Update {
                     summary,
                     trigger,
-                    latency: batch.first.elapsed(),
+                    latency: first.elapsed(),
                     took,
                 }));
             }
@@ -503,7 +536,15 @@ impl Watch {
             Err(err) => on_event(WatchEvent::Error {
                 message: err.to_string(),
                 trigger,
+                retry_in: self.backoff,
             }),
+        }
+    }
+
+    /// The batch to collect changes into: the failed one waiting for its retry, if any.
+    fn pending(&mut self, batch: &mut Option<Batch>) {
+        if batch.is_none() {
+            *batch = self.retry.take();
         }
     }
 
@@ -790,18 +831,21 @@ impl Batch {
             last: now,
             events: 0,
             paths: HashSet::new(),
+            not_before: None,
         }
     }
 
     /// When to update: after `debounce` of quiet, at the latest `max_delay` after the
     /// first change.
     fn due(&self, s: &WatchOptions) -> Instant {
-        if self.cause == Cause::Rescan {
+        let due = if self.cause == Cause::Rescan {
             // Dropped events are rare; waiting the longest keeps a flood (our own walk
             // opening every file counts as events too) from becoming a loop of rescans.
-            return self.first + s.max_delay;
-        }
-        (self.last + s.debounce).min(self.first + s.max_delay)
+            self.first + s.max_delay
+        } else {
+            (self.last + s.debounce).min(self.first + s.max_delay)
+        };
+        self.not_before.map_or(due, |t| t.max(due))
     }
 
     fn trigger(&self, root: &Path) -> Trigger {

@@ -293,6 +293,40 @@ fn deleted_index_directory_is_rebuilt() {
 }
 
 #[test]
+fn failed_update_is_reported_and_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    write(&root.join("a.py"), &python_fn("kept_function"));
+    let w = LibWatch::start(&root);
+    // A file where the index directory should be: every update fails. (The watch may
+    // rebuild the directory between the two calls; then try again.)
+    loop {
+        let _ = fs::remove_dir_all(&w.index_dir);
+        if fs::write(&w.index_dir, "in the way").is_ok() {
+            break;
+        }
+    }
+    write(&root.join("b.py"), &python_fn("retried_function"));
+    let b_py = |t: &cseek::watch::Trigger| t.examples.iter().any(|p| p == "b.py");
+    let seen = w.wait_for(
+        "a failed update",
+        |e| matches!(e, WatchEvent::Error { trigger, .. } if b_py(trigger)),
+    );
+    let Some(WatchEvent::Error { retry_in, .. }) = seen.last() else {
+        unreachable!()
+    };
+    assert!(*retry_in >= test_settings().max_delay, "{seen:#?}");
+    // Out of the way again: the retry succeeds without another change.
+    fs::remove_file(&w.index_dir).unwrap();
+    w.wait_for(
+        "the retried update",
+        |e| matches!(e, WatchEvent::Updated(u) if b_py(&u.trigger)),
+    );
+    assert!(defines(&w.index_dir, "retried_function"));
+    w.finish();
+}
+
+#[test]
 fn missing_root_is_an_error_before_watching() {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = IndexOptions::new(dir.path().join("nope"));

@@ -563,10 +563,15 @@ fn print_watch_event(event: &WatchEvent, json: bool, quiet: bool, timings: bool)
                 eprintln!("watching {} (Ctrl-C to stop)", root.display());
             }
         }
-        WatchEvent::Error { message, trigger } => eprintln!(
-            "{} update failed ({}); watching goes on: {message}",
+        WatchEvent::Error {
+            message,
+            trigger,
+            retry_in,
+        } => eprintln!(
+            "{} update failed ({}; retrying in {} s): {message}",
             style("error:").red().bold(),
-            trigger_text(trigger)
+            trigger_text(trigger),
+            retry_in.as_secs_f64().round()
         ),
         WatchEvent::Warning(message) => {
             eprintln!("{} {message}", style("warning:").yellow().bold());
@@ -652,9 +657,13 @@ fn watch_event_json(event: &WatchEvent) -> Option<serde_json::Value> {
         WatchEvent::Error {
             message,
             trigger: t,
-        } => {
-            serde_json::json!({"event": "error", "message": message, "trigger": trigger(t)})
-        }
+            retry_in,
+        } => serde_json::json!({
+            "event": "error",
+            "message": message,
+            "trigger": trigger(t),
+            "retry_in_ms": retry_in.as_millis() as u64,
+        }),
         WatchEvent::Warning(message) => {
             serde_json::json!({"event": "warning", "message": message})
         }
