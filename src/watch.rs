@@ -199,8 +199,9 @@ pub struct Update {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum WatchEvent {
-    /// An update committed a new index generation: reopen searchers to see it.
-    Updated(Update),
+    /// An update committed a new index generation: reopen searchers to see it. (Boxed:
+    /// the summary is large, the other events small.)
+    Updated(Box<Update>),
     /// The start update is done and events are being listened to: from now on every
     /// change is picked up. Sent once per watch.
     Watching {
@@ -283,12 +284,12 @@ pub fn watch(
     if let (ModelChoice::Default, Some(e)) = (&w.opts.model, &summary.embedding) {
         w.opts.model = ModelChoice::Named(e.model.clone());
     }
-    on_event(WatchEvent::Updated(Update {
+    on_event(WatchEvent::Updated(Box::new(Update {
         summary,
         trigger: Trigger::without_changes(Cause::Start),
         latency: took,
         took,
-    }));
+    })));
     on_event(WatchEvent::Watching {
         root: armed.root.clone(),
         index_dir: armed.filter.index_dir.clone(),
@@ -384,8 +385,10 @@ impl Watch {
 
             self.pending(&mut batch);
             let now = Instant::now();
+            // Wake for the pending update, and for the root check even while an update
+            // waits (a retry can wait a minute).
             let deadline = match &batch {
-                Some(b) => b.due(&self.settings),
+                Some(b) => b.due(&self.settings).min(last_check + poll),
                 None => last_check + poll,
             };
             let mut check_root = false;
@@ -523,12 +526,12 @@ impl Watch {
         match result {
             Ok(summary) => {
                 self.index_seen = true;
-                on_event(WatchEvent::Updated(Update {
+                on_event(WatchEvent::Updated(Box::new(Update {
                     summary,
                     trigger,
                     latency: first.elapsed(),
                     took,
-                }));
+                })));
             }
             // A root that vanished mid-update is reported as RootMissing by the caller;
             // the "cannot open" error would only repeat it.
@@ -627,10 +630,10 @@ const PER_DIRECTORY: bool = cfg!(any(target_os = "linux", target_os = "android")
 fn watch_error(path: &Path, err: notify::Error) -> Error {
     let source = match err.kind {
         notify::ErrorKind::Io(e) => e,
-        notify::ErrorKind::MaxFilesWatch => std::io::Error::other(format!(
+        notify::ErrorKind::MaxFilesWatch => std::io::Error::other(
             "the OS limit on watched directories is reached; raise it, e.g. \
-             `sudo sysctl fs.inotify.max_user_watches=524288`"
-        )),
+             `sudo sysctl fs.inotify.max_user_watches=524288`",
+        ),
         notify::ErrorKind::PathNotFound => std::io::Error::from(std::io::ErrorKind::NotFound),
         other => std::io::Error::other(format!("{other:?}")),
     };

@@ -39,7 +39,7 @@ mod embed;
 )]
 struct Cli {
     /// Index directory to use instead of looking for `.cseek/` upward from the current
-    /// directory (or, for `cseek index`, instead of `<DIR>/.cseek`).
+    /// directory (or, for `cseek index` and `cseek watch`, instead of `<DIR>/.cseek`).
     #[arg(long, global = true, env = "CSEEK_INDEX", value_name = "DIR")]
     index: Option<PathBuf>,
 
@@ -558,10 +558,8 @@ fn print_watch_event(event: &WatchEvent, json: bool, quiet: bool, timings: bool)
                 eprintln!("stages: {}", stages_line(&u.summary));
             }
         }
-        WatchEvent::Watching { root, .. } => {
-            if !quiet {
-                eprintln!("watching {} (Ctrl-C to stop)", root.display());
-            }
+        WatchEvent::Watching { root, .. } if !quiet => {
+            eprintln!("watching {} (Ctrl-C to stop)", root.display());
         }
         WatchEvent::Error {
             message,
