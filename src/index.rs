@@ -358,6 +358,11 @@ impl Indexer {
         &self.opts
     }
 
+    /// Whether the next runs build a fresh generation ([`IndexOptions::rebuild`]).
+    pub fn set_rebuild(&mut self, rebuild: bool) {
+        self.opts.rebuild = rebuild;
+    }
+
     /// Bring the index up to date with the tree (see [`build_index`]). The model is
     /// loaded on the first run that has chunks to embed, and kept.
     pub fn update(&mut self, progress: &dyn Progress) -> Result<IndexSummary> {

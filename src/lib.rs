@@ -46,7 +46,8 @@
 //! [`walk`] (files, honouring ignore files) → [`chunk`] (tree-sitter definitions) →
 //! [`lexical`] (BM25) and [`embed`] (embedding models) → [`store`] (immutable, memory-mapped
 //! generations; format in `index-format/`) → [`search`]. [`index`] drives the stages;
-//! [`eval`] measures search quality on benchmarks.
+//! [`watch`] keeps an index current while files change; [`eval`] measures search
+//! quality on benchmarks.
 #![warn(missing_docs)]
 
 pub mod cache;
@@ -63,5 +64,6 @@ pub mod search;
 pub mod store;
 pub mod vector;
 pub mod walk;
+pub mod watch;
 
 pub use error::{Error, Result};
