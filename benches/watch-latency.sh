@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Edit-to-searchable latency of `cseek watch` (lexical-only): copy a source tree, watch
+# Edit-to-searchable latency of `cseek watch` (lexical-only unless MODEL is set): copy a source tree, watch
 # it, make N edits (each appends a function with a new name to a file), and time each
 # edit from the write to the `updated` event of `cseek watch --json` (printed right after
 # the commit: a Searcher opened then sees it); every edit is then checked with
@@ -10,6 +10,7 @@
 #   EDITS        number of edits (default 50)
 #   DEBOUNCE_MS  --debounce-ms of the watch (default 200, the default of cseek watch)
 # CSEEK=path/to/cseek overrides the binary (default: target/release/cseek, built first).
+# MODEL=DIR (or a registry name) watches with that embedding model (default: none, lexical).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,9 +32,11 @@ python3 - "$CSEEK" "$work/repo" "$edits" "$debounce" <<'EOF'
 import json, random, statistics, subprocess, sys, time, pathlib, threading, queue
 
 cseek, root, edits, debounce = sys.argv[1], pathlib.Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+import os
+model = os.environ.get("MODEL", "none")
 files = sorted(p for p in root.rglob("*.rs") if ".cseek" not in p.parts)
 proc = subprocess.Popen(
-    [cseek, "watch", "--json", "--model", "none", "--debounce-ms", debounce, str(root)],
+    [cseek, "watch", "--json", "--model", model, "--debounce-ms", debounce, str(root)],
     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
 events = queue.Queue()
 def read():

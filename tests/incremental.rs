@@ -226,6 +226,7 @@ fn random_edits_match_a_fresh_build() {
     let (mut incremental_runs, mut unchanged_runs, mut drift_steps) = (0, 0, 0);
     let mut embedded_total = 0u64;
     let mut max_diff = 0f32;
+    let mut hybrid_near = 0;
     let steps = 200;
     for step in 0..steps {
         // One random edit (sometimes none).
@@ -351,8 +352,20 @@ fn random_edits_match_a_fresh_build() {
                         common + 3 >= y.len(),
                         "step {step} {mode:?} {q:?}: drift too large:\n{x:?}\n{y:?}"
                     );
-                } else {
+                } else if mode == Mode::Lexical || same_results(&x, &y) {
                     assert!(same_results(&x, &y), "step {step} {mode:?} {q:?}:\n{x:?}\n{y:?}");
+                } else {
+                    // Hybrid fuses 100 candidates per list by rank. BM25 sums of several
+                    // terms can round differently (1 ulp) in another segment layout, and
+                    // a tie below the top 10 then moves a fused score by a rank's worth.
+                    hybrid_near += 1;
+                    let xs: Vec<_> = x.iter().map(|h| (&h.0, h.1)).collect();
+                    let common = y.iter().filter(|h| xs.contains(&(&h.0, h.1))).count();
+                    let near = x.iter().zip(&y).all(|(a, b)| (a.2 - b.2).abs() <= 0.02 * b.2);
+                    assert!(
+                        common + 1 >= y.len() && near,
+                        "step {step} {mode:?} {q:?}:\n{x:?}\n{y:?}"
+                    );
                 }
             }
         }
@@ -362,14 +375,17 @@ fn random_edits_match_a_fresh_build() {
     assert!(incremental_runs > steps / 2, "{incremental_runs} incremental runs");
     assert!(unchanged_runs > 0);
     assert!(drift_steps < steps, "{drift_steps} steps with BM25 drift");
+    // Rounding-level differences are rare, not the rule.
+    assert!(hybrid_near * 20 < steps * queries.len(), "{hybrid_near} hybrid near-misses");
     // Renames and reverts re-embed nothing: far fewer chunks were embedded than the fresh
     // builds did (each embeds the whole tree).
     let chunks_now = snapshot(&index).len() as u64;
     assert!(embedded_total < chunks_now * 3, "{embedded_total} embedded");
     eprintln!(
         "{steps} steps: {incremental_runs} incremental, {unchanged_runs} unchanged, \
-         {drift_steps} with BM25 drift, {embedded_total} chunks embedded, max vector \
-         difference to a cold build {max_diff:e}"
+         {drift_steps} with BM25 drift, {hybrid_near} hybrid answers equal only up to \
+         rounding, {embedded_total} chunks embedded, max vector difference to a cold build \
+         {max_diff:e}"
     );
 }
 
