@@ -834,8 +834,13 @@ fn embedding_meta(
     vector_opts: &VectorOptions,
 ) -> EmbeddingMeta {
     let info = embedder.info();
+    // A local model directory is recorded absolute: queries run from any directory.
+    let model = match std::fs::canonicalize(&spec) {
+        Ok(p) if p.is_dir() => p.to_string_lossy().into_owned(),
+        _ => spec,
+    };
     EmbeddingMeta {
-        model: spec,
+        model,
         hf_id: info.hf_id.clone(),
         arch: info.arch.as_str().to_string(),
         dims: info.dims,
@@ -1255,11 +1260,15 @@ impl IndexBuilder {
             return Ok(());
         };
         stage.flush()?;
+        let mut waited = 0u64;
         while stage.done.load(Ordering::Relaxed) < stage.sent
             && stage.handle.as_ref().is_some_and(|h| !h.is_finished())
         {
             progress.embedded(stage.done.load(Ordering::Relaxed), total);
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            // Short waits first: a small update is done in a millisecond or two.
+            let ms = if waited < 50 { 1 } else { 20 };
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            waited += ms;
         }
         progress.embedded(stage.done.load(Ordering::Relaxed), total);
         Ok(())
