@@ -38,8 +38,8 @@ pub struct EmbedArgs {
     /// f32, f16 or bf16 (default: f32 on CPU, f16 on GPU).
     #[arg(long)]
     pub dtype: Option<String>,
-    /// CPU threads (default: RAYON_NUM_THREADS, else the physical cores).
-    #[arg(long)]
+    /// CPU threads, at most 256 (default or 0: RAYON_NUM_THREADS, else the physical cores).
+    #[arg(long, value_parser = super::parse_threads)]
     pub threads: Option<usize>,
     /// Lower the model's token limit; longer texts are truncated.
     #[arg(long)]
@@ -236,8 +236,8 @@ pub struct DistillArgs {
     /// f32, f16 or bf16 for the teacher (default: f32 on CPU, f16 on GPU).
     #[arg(long)]
     pub dtype: Option<String>,
-    /// CPU threads (default: RAYON_NUM_THREADS, else the physical cores).
-    #[arg(long)]
+    /// CPU threads, at most 256 (default or 0: RAYON_NUM_THREADS, else the physical cores).
+    #[arg(long, value_parser = super::parse_threads)]
     pub threads: Option<usize>,
     /// Padded tokens per forward pass; 0 = automatic (2048 on CPU, 16384 on GPU).
     #[arg(long, default_value_t = 0)]
