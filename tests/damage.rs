@@ -563,19 +563,24 @@ fn damaged_index_files_never_panic_abort_or_hang() {
         let scratch = tmp.path().join(format!("scratch-{}", fx.name));
         copy_dir(&fx.index, &scratch);
         let gen = generation_dir(&scratch);
+        // The manifest, then every file of the generation, named relative to it.
         // Tantivy's lock files (created by readers) are not index data.
-        let files: Vec<PathBuf> = files_below(&gen)
-            .into_iter()
-            .filter(|p| !p.to_string_lossy().contains(".tantivy-"))
-            .collect();
+        let mut files = vec![(
+            "../manifest.json".to_string(),
+            scratch.join("manifest.json"),
+        )];
+        files.extend(
+            files_below(&gen)
+                .into_iter()
+                .filter(|p| !p.to_string_lossy().contains(".tantivy-"))
+                .map(|rel| (rel.to_string_lossy().replace('\\', "/"), gen.join(rel))),
+        );
         let gen_name = gen.file_name().unwrap().to_string_lossy().into_owned();
-        for rel in &files {
-            let rel_name = rel.to_string_lossy().replace('\\', "/");
+        for (rel_name, path) in &files {
             let key = format!("{}: {rel_name}", fx.name);
             // Seeds must not depend on tantivy's random segment names.
-            let stable = format!("{}: {}", fx.name, stable_name(&rel_name));
-            let path = gen.join(rel);
-            let pristine = fs::read(&path).unwrap();
+            let stable = format!("{}: {}", fx.name, stable_name(rel_name));
+            let pristine = fs::read(path).unwrap();
             let tantivy = rel_name.starts_with("lexical/");
             let n = rounds
                 * if tantivy {
@@ -591,7 +596,7 @@ fn damaged_index_files_never_panic_abort_or_hang() {
                 let mut rng = Rng(seed);
                 let mut bytes = pristine.clone();
                 let what = mutate(&mut rng, &mut bytes, rel_name.ends_with(".json"));
-                fs::write(&path, &bytes).unwrap();
+                fs::write(path, &bytes).unwrap();
                 let desc = format!("{key} (generation {gen_name}): {what}, seed {seed:#x}");
                 if verbose {
                     eprintln!("attempt {attempt_no}: {desc}");
@@ -657,7 +662,7 @@ fn damaged_index_files_never_panic_abort_or_hang() {
                     }
                 }
             }
-            fs::write(&path, &pristine).unwrap();
+            fs::write(path, &pristine).unwrap();
         }
     }
 
@@ -908,4 +913,45 @@ fn absurd_embed_numbers_never_crash() {
     ] {
         check(&distill(&[flag, v]), None, &format!("distill {flag} {v}"));
     }
+}
+
+#[test]
+fn absurd_library_numbers_are_bounded() {
+    use cseek::lexical::LexicalIndex;
+    use cseek::vector::{VectorIndex, VectorOptions, VectorWriter};
+
+    // Vectors: k and ef far beyond the index, with and without a filter.
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = VectorOptions {
+        exact_threshold: 0,
+        m: 4,
+        ..VectorOptions::default()
+    };
+    let mut w = VectorWriter::create(tmp.path(), 8, &opts).unwrap();
+    let mut rng = Rng(7);
+    for _ in 0..200 {
+        let mut v: Vec<f32> = (0..8).map(|_| rng.below(1000) as f32 - 500.0).collect();
+        cseek::vector::normalize(&mut v);
+        w.add(&v).unwrap();
+    }
+    assert!(w.finish().unwrap().graph);
+    let mut index = VectorIndex::open(tmp.path()).unwrap();
+    index.set_ef_search(usize::MAX);
+    let q = [0.5f32, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0];
+    let even = |id: u32| id % 2 == 0;
+    assert_eq!(index.search(&q, usize::MAX, None).unwrap().len(), 200);
+    assert_eq!(
+        index.search(&q, usize::MAX, Some(&even)).unwrap().len(),
+        100
+    );
+    assert_eq!(index.search(&q, 0, None).unwrap().len(), 0);
+    assert!(index.search(&[f32::NAN; 8], 5, None).is_err());
+
+    // Lexical: a limit far beyond the document count.
+    let hf_home = tmp.path().join("hf");
+    fs::create_dir_all(&hf_home).unwrap();
+    let fx = lexical_fixture(tmp.path(), &hf_home);
+    let lexical = LexicalIndex::open(&generation_dir(&fx.index).join("lexical")).unwrap();
+    let hits = lexical.search("read a file", usize::MAX, None).unwrap();
+    assert!(!hits.is_empty() && hits.len() as u64 <= lexical.num_docs());
 }
