@@ -604,7 +604,8 @@ fn damaged_index_files_never_panic_abort_or_hang() {
                 counts.attempts += 1;
 
                 // The binary runs alongside the in-process attempt (both only read).
-                let child = (attempt_no % BINARY_EVERY == 0)
+                let child = attempt_no
+                    .is_multiple_of(BINARY_EVERY)
                     .then(|| start_binary(&scratch, fx.vectors, &mut rng, &hf_home));
 
                 *current.lock().unwrap() = (
@@ -938,7 +939,7 @@ fn absurd_library_numbers_are_bounded() {
     let mut index = VectorIndex::open(tmp.path()).unwrap();
     index.set_ef_search(usize::MAX);
     let q = [0.5f32, 0.5, 0.5, 0.5, 0.0, 0.0, 0.0, 0.0];
-    let even = |id: u32| id % 2 == 0;
+    let even = |id: u32| id.is_multiple_of(2);
     assert_eq!(index.search(&q, usize::MAX, None).unwrap().len(), 200);
     assert_eq!(
         index.search(&q, usize::MAX, Some(&even)).unwrap().len(),

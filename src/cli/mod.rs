@@ -388,24 +388,6 @@ fn non_negative_f32(s: &str) -> Result<f32, String> {
     }
 }
 
-/// Most threads `--threads` accepts. Each is a real OS thread in rayon's pool, and an
-/// absurd count never finishes starting them (measured: 4,096 threads on 2 cores did not
-/// finish embedding one text in a minute; 256 took half a second).
-const MAX_THREADS: usize = 256;
-
-/// `--threads`: 1 to [`MAX_THREADS`]; 0 keeps the default.
-fn parse_threads(s: &str) -> Result<usize, String> {
-    let n: usize = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a thread count"))?;
-    if n <= MAX_THREADS {
-        Ok(n)
-    } else {
-        Err(format!("at most {MAX_THREADS} threads"))
-    }
-}
-
 fn cwd() -> anyhow::Result<PathBuf> {
     std::env::current_dir().context("cannot read the current directory")
 }
