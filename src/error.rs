@@ -41,7 +41,7 @@ pub enum Error {
     },
 
     /// The index exists but a file in it is damaged or inconsistent.
-    #[error("the index at {path} is damaged ({detail}); rebuild it with `cseek index`")]
+    #[error("the index at {path} is damaged ({detail}); rebuild it with `cseek index --rebuild`")]
     CorruptIndex {
         /// The damaged file or directory.
         path: PathBuf,

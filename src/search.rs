@@ -67,7 +67,7 @@ impl Mode {
 pub struct SearchRequest {
     /// The query text: words, a symbol, or both.
     pub query: String,
-    /// How many results to return.
+    /// How many results to return (0: none; at most [`MAX_TOP_K`]).
     pub top_k: usize,
     /// Retrievers to use.
     pub mode: Mode,
@@ -187,6 +187,11 @@ pub struct SearchOptions {
 
 /// Candidates per retriever when [`SearchOptions::depth`] is 0.
 const DEFAULT_DEPTH: usize = 100;
+
+/// The largest [`SearchRequest::top_k`] a search accepts; more is
+/// [`Error::InvalidOption`]. Far beyond what anyone reads, and it keeps the work and
+/// memory of one query bounded whatever number a caller passes.
+pub const MAX_TOP_K: usize = 10_000;
 
 /// An open index, ready for queries. Cheap to open (files are memory-mapped); keep one
 /// around to answer many queries.
@@ -379,6 +384,12 @@ impl Searcher {
             return Err(Error::InvalidQuery(
                 "the query is empty; give some words or a symbol name".into(),
             ));
+        }
+        if req.top_k > MAX_TOP_K {
+            return Err(Error::InvalidOption(format!(
+                "top_k (--top-k) is {}, at most {MAX_TOP_K} results can be asked for",
+                req.top_k
+            )));
         }
         let mut timings = QueryTimings::default();
         let mut notes = Vec::new();

@@ -350,7 +350,14 @@ pub fn read_file(
     opts: &WalkOptions,
 ) -> std::result::Result<FileText, SkipReason> {
     let file = std::fs::File::open(&candidate.abs_path).map_err(|_| SkipReason::Unreadable)?;
-    let mut bytes = Vec::with_capacity(candidate.size as usize);
+    // The walk's size, bounded by the limit: a huge (or sparse) file must not make us
+    // allocate its size up front, and a failed reservation is a skip, not an abort.
+    let mut bytes = Vec::new();
+    let want = usize::try_from(candidate.size.min(opts.max_file_bytes.saturating_add(1)))
+        .unwrap_or(usize::MAX);
+    bytes
+        .try_reserve_exact(want)
+        .map_err(|_| SkipReason::TooLarge)?;
     file.take(opts.max_file_bytes.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|_| SkipReason::Unreadable)?;

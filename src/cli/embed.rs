@@ -38,8 +38,8 @@ pub struct EmbedArgs {
     /// f32, f16 or bf16 (default: f32 on CPU, f16 on GPU).
     #[arg(long)]
     pub dtype: Option<String>,
-    /// CPU threads (default: RAYON_NUM_THREADS, else the physical cores).
-    #[arg(long)]
+    /// CPU threads, at most 256 (default or 0: RAYON_NUM_THREADS, else the physical cores).
+    #[arg(long, value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Lower the model's token limit; longer texts are truncated.
     #[arg(long)]
@@ -57,6 +57,24 @@ pub struct EmbedArgs {
     /// Texts to embed; a single `-` reads one text per line from stdin.
     #[arg(required = true, value_name = "TEXT")]
     pub texts: Vec<String>,
+}
+
+/// Most threads `--threads` accepts. Each is a real OS thread in rayon's pool, and an
+/// absurd count never finishes starting them (measured: 4,096 threads on 2 cores did not
+/// finish embedding one text in a minute; 256 took half a second).
+const MAX_THREADS: usize = 256;
+
+/// `--threads`: at most [`MAX_THREADS`]; 0 keeps the default.
+fn parse_threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a thread count"))?;
+    if n <= MAX_THREADS {
+        Ok(n)
+    } else {
+        Err(format!("at most {MAX_THREADS} threads"))
+    }
 }
 
 impl EmbedArgs {
@@ -236,8 +254,8 @@ pub struct DistillArgs {
     /// f32, f16 or bf16 for the teacher (default: f32 on CPU, f16 on GPU).
     #[arg(long)]
     pub dtype: Option<String>,
-    /// CPU threads (default: RAYON_NUM_THREADS, else the physical cores).
-    #[arg(long)]
+    /// CPU threads, at most 256 (default or 0: RAYON_NUM_THREADS, else the physical cores).
+    #[arg(long, value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Padded tokens per forward pass; 0 = automatic (2048 on CPU, 16384 on GPU).
     #[arg(long, default_value_t = 0)]

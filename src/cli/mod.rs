@@ -142,7 +142,7 @@ struct QueryArgs {
     /// The query: plain words ("read a file") or a symbol (parseConfig, Foo::bar).
     #[arg(required = true, num_args = 1..)]
     query: Vec<String>,
-    /// Number of results.
+    /// Number of results (0 to 10000).
     #[arg(long, short = 'k', default_value_t = 10)]
     top_k: usize,
     /// Print JSON instead of text.
@@ -177,35 +177,35 @@ struct QueryArgs {
 #[derive(Args)]
 struct FusionArgs {
     /// RRF constant k: larger flattens the difference between top ranks.
-    #[arg(long, default_value_t = RrfParams::default().k)]
+    #[arg(long, default_value_t = RrfParams::default().k, value_parser = non_negative_f32)]
     rrf_k: f32,
     /// Weight of the lexical (BM25) list in fusion.
-    #[arg(long, default_value_t = RrfParams::default().lexical_weight)]
+    #[arg(long, default_value_t = RrfParams::default().lexical_weight, value_parser = finite_f32)]
     lexical_weight: f32,
     /// Weight of the semantic (vector) list in fusion.
-    #[arg(long, default_value_t = RrfParams::default().semantic_weight)]
+    #[arg(long, default_value_t = RrfParams::default().semantic_weight, value_parser = finite_f32)]
     semantic_weight: f32,
     /// Weight of the semantic list for symbol-like queries (`parseConfig`, `Foo::bar`).
-    #[arg(long, default_value_t = RrfParams::default().symbol_semantic_weight)]
+    #[arg(long, default_value_t = RrfParams::default().symbol_semantic_weight, value_parser = finite_f32)]
     symbol_semantic_weight: f32,
     /// Score multiplier per extra chunk of the same file in the results (1 = off).
-    #[arg(long, default_value_t = RankParams::default().file_decay)]
+    #[arg(long, default_value_t = RankParams::default().file_decay, value_parser = finite_f32)]
     file_decay: f32,
     /// Fraction of the score removed from tests/examples/docs/vendored code unless the
     /// query asks for them (0 = off).
-    #[arg(long, default_value_t = RankParams::default().noise_penalty)]
+    #[arg(long, default_value_t = RankParams::default().noise_penalty, value_parser = finite_f32)]
     noise_penalty: f32,
     /// Strength of query words found in the file path (0 = off).
-    #[arg(long, default_value_t = RankParams::default().path_boost)]
+    #[arg(long, default_value_t = RankParams::default().path_boost, value_parser = finite_f32)]
     path_boost: f32,
     /// Strength of query words found in the chunk's symbol and container names (0 = off).
-    #[arg(long, default_value_t = RankParams::default().identifier_boost)]
+    #[arg(long, default_value_t = RankParams::default().identifier_boost, value_parser = finite_f32)]
     identifier_boost: f32,
     /// Extra weight of a chunk that defines a symbol named in the query (0 = off).
-    #[arg(long, default_value_t = RankParams::default().definition_boost)]
+    #[arg(long, default_value_t = RankParams::default().definition_boost, value_parser = finite_f32)]
     definition_boost: f32,
     /// Share of a file's other good chunks added to each of its chunks (0 = off).
-    #[arg(long, default_value_t = RankParams::default().coherence)]
+    #[arg(long, default_value_t = RankParams::default().coherence, value_parser = finite_f32)]
     coherence: f32,
     /// Turn every re-ranking signal off (the fused order, unchanged).
     #[arg(long)]
@@ -394,6 +394,31 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .parse()
         .map_err(|_| format!("{s:?} is not a size (e.g. 1048576, 512K, 1M)"))?;
     n.checked_mul(mult).ok_or_else(|| "size too large".into())
+}
+
+/// Fusion and ranking strengths must be finite: NaN or infinity would turn every score
+/// into NaN or infinity and the order into noise.
+fn finite_f32(s: &str) -> Result<f32, String> {
+    let v: f32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("{s} is not a finite number"))
+    }
+}
+
+/// The RRF constant is added to ranks (`weight / (k + rank)`); below 0 a score divides by
+/// zero or turns negative.
+fn non_negative_f32(s: &str) -> Result<f32, String> {
+    let v = finite_f32(s)?;
+    if v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{s} is negative; use 0 or more"))
+    }
 }
 
 fn cwd() -> anyhow::Result<PathBuf> {

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
+use tantivy::index::SegmentComponent;
 use tantivy::indexer::NoMergePolicy;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::{
@@ -272,7 +273,93 @@ fn path_words(path: &str) -> &str {
 }
 
 fn corrupt(dir: &Path, what: &str, err: impl std::fmt::Display) -> Error {
-    Error::corrupt(dir, format!("{what}: {err}"))
+    // Some tantivy errors span several lines; an error is shown as one.
+    let err = err.to_string();
+    let err: Vec<&str> = err
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    Error::corrupt(dir, format!("{what}: {}", err.join(" ")))
+}
+
+thread_local! {
+    /// How many [`contained`] calls are running on this thread (they may nest).
+    static CONTAINED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether the current thread is inside a region where cseek catches panics and turns
+/// them into errors (tantivy reading a damaged index). A program's panic hook can stay
+/// quiet for those: the `cseek` binary does, the library installs no hook.
+#[doc(hidden)]
+pub fn panic_is_contained() -> bool {
+    CONTAINED.with(|c| c.get() > 0)
+}
+
+/// Runs `f`, which calls into tantivy on the index in `dir`, and turns a panic into
+/// [`Error::CorruptIndex`]. Tantivy trusts its files: a flipped byte in a term dictionary,
+/// posting list or fast field panics (index out of bounds, failed asserts) instead of
+/// returning an error, and cseek must not take down the editor it runs in.
+fn contained<T>(dir: &Path, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    struct Depth;
+    impl Drop for Depth {
+        fn drop(&mut self) {
+            CONTAINED.with(|c| c.set(c.get().saturating_sub(1)));
+        }
+    }
+    CONTAINED.with(|c| c.set(c.get().saturating_add(1)));
+    let depth = Depth;
+    // AssertUnwindSafe: after a panic the tantivy objects involved are dropped or only
+    // ever answer with errors again; nothing half-updated is read afterwards (the index
+    // is read-only).
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    drop(depth);
+    result.unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        // The first line is enough (assert messages go on over several).
+        let msg = msg.lines().next().unwrap_or_default();
+        Err(corrupt(
+            dir,
+            what,
+            format!("tantivy failed on a damaged file: {msg}"),
+        ))
+    })
+}
+
+/// Checks the fast fields, doc store and field norms of every segment against the
+/// checksums tantivy keeps in their footers. Tantivy trusts counts read from its files,
+/// and in two places a damaged count makes it allocate without bound, which aborts the
+/// process (no panic to catch): the column dictionary of the fast fields (a block's value
+/// count drives a loop that pushes until memory runs out) and the doc store's skip index
+/// (`Vec::with_capacity` of a count from the file). These files are small, about 10 bytes
+/// per chunk together; the postings and terms, the bulk of the index, are not read in full
+/// here, and damage there panics inside tantivy, which [`contained`] turns into an error.
+fn verify_small_files(index: &Index, dir: &Path) -> Result<()> {
+    let metas = index
+        .searchable_segment_metas()
+        .map_err(|e| corrupt(dir, "cannot read segments", e))?;
+    for meta in &metas {
+        for component in [
+            SegmentComponent::FastFields,
+            SegmentComponent::Store,
+            SegmentComponent::FieldNorms,
+        ] {
+            let file = meta.relative_path(component);
+            let path = dir.join(&file);
+            let intact = index
+                .directory()
+                .validate_checksum(&file)
+                .map_err(|e| corrupt(&path, "cannot read", e))?;
+            if !intact {
+                return Err(Error::corrupt(path, "checksum mismatch"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An incremental update merges all segments when it leaves more than this many (each
@@ -481,7 +568,13 @@ impl LexicalIndex {
                 hint: "rebuild it with `cseek index`",
             });
         }
+        contained(dir, "cannot open", || Self::open_tantivy(dir))
+    }
+
+    /// The tantivy part of [`open`](Self::open) (may panic on damaged files).
+    fn open_tantivy(dir: &Path) -> Result<Self> {
         let index = Index::open_in_dir(dir).map_err(|e| corrupt(dir, "cannot open", e))?;
+        verify_small_files(&index, dir)?;
         let fields = Fields::from_schema(&index.schema())
             .ok_or_else(|| Error::corrupt(dir, "the lexical index has an unexpected schema"))?;
         register_tokenizer(&index);
@@ -497,6 +590,25 @@ impl LexicalIndex {
             .map(|seg| seg.fast_fields().u64("chunk_id"))
             .collect::<tantivy::Result<Vec<_>>>()
             .map_err(|e| corrupt(dir, "cannot read chunk ids", e))?;
+        // The document count of a segment comes from meta.json (no checksum) and sizes
+        // the collector's buffers; the field norms (checksummed above) hold one byte per
+        // document, so they vouch for it.
+        for (seg, ids) in searcher.segment_readers().iter().zip(&chunk_ids) {
+            let norms = seg
+                .get_fieldnorms_reader(fields.text)
+                .map_err(|e| corrupt(dir, "cannot read field norms", e))?;
+            if norms.num_docs() != seg.max_doc() || ids.num_docs() != seg.max_doc() {
+                return Err(Error::corrupt(
+                    dir,
+                    format!(
+                        "a segment of {} documents has {} field norms and {} chunk ids",
+                        seg.max_doc(),
+                        norms.num_docs(),
+                        ids.num_docs()
+                    ),
+                ));
+            }
+        }
         Ok(LexicalIndex {
             _reader: reader,
             searcher,
@@ -531,19 +643,32 @@ impl LexicalIndex {
         if exact.is_empty() {
             return Ok(false);
         }
-        for key in [exact, norm] {
-            let term = Term::from_field_text(self.fields.symbol_exact, &key);
-            // Not `doc_freq`: it still counts documents deleted by an incremental update.
-            if self.searcher.doc_freq(&term)? > 0
-                && self.searcher.search(
-                    &TermQuery::new(term, IndexRecordOption::Basic),
-                    &tantivy::collector::Count,
-                )? > 0
-            {
-                return Ok(true);
+        contained(&self.dir, "cannot look up a symbol", || {
+            for key in [exact, norm] {
+                let term = Term::from_field_text(self.fields.symbol_exact, &key);
+                // Counted, not `doc_freq` alone: that still counts documents deleted by an
+                // incremental update.
+                if self.searcher.doc_freq(&term).map_err(|e| self.damaged(e))? > 0
+                    && self
+                        .searcher
+                        .search(
+                            &TermQuery::new(term, IndexRecordOption::Basic),
+                            &tantivy::collector::Count,
+                        )
+                        .map_err(|e| self.damaged(e))?
+                        > 0
+                {
+                    return Ok(true);
+                }
             }
-        }
-        Ok(false)
+            Ok(false)
+        })
+    }
+
+    /// A tantivy error while reading: the index is damaged (cseek's own files are
+    /// complete and immutable once committed, so nothing else makes a read fail).
+    fn damaged(&self, err: tantivy::TantivyError) -> Error {
+        corrupt(&self.dir, "cannot read", err)
     }
 
     /// The best `limit` chunks for `query`, best first. With `allowed_files`, only chunks of
@@ -576,24 +701,35 @@ impl LexicalIndex {
                 ]))
             }
         };
-        let top = self
-            .searcher
-            .search(&query, &TopDocs::with_limit(limit).order_by_score())?;
-        let mut hits = top
-            .into_iter()
-            .map(|(score, addr)| {
-                let id = self
-                    .chunk_ids
-                    .get(addr.segment_ord as usize)
-                    .and_then(|col| col.first(addr.doc_id))
-                    .and_then(|id| u32::try_from(id).ok())
-                    .ok_or_else(|| Error::corrupt(&self.dir, "a document has no valid chunk id"))?;
-                Ok(LexicalHit {
-                    chunk_id: id,
-                    score,
+        // More results than documents cannot come back; the collector allocates its heap
+        // by `limit`, so an absurd limit must not reach it.
+        let limit = limit.min(
+            usize::try_from(self.num_docs())
+                .unwrap_or(usize::MAX)
+                .max(1),
+        );
+        let mut hits = contained(&self.dir, "cannot search", || {
+            let top = self
+                .searcher
+                .search(&query, &TopDocs::with_limit(limit).order_by_score())
+                .map_err(|e| self.damaged(e))?;
+            top.into_iter()
+                .map(|(score, addr)| {
+                    let id = self
+                        .chunk_ids
+                        .get(addr.segment_ord as usize)
+                        .and_then(|col| col.first(addr.doc_id))
+                        .and_then(|id| u32::try_from(id).ok())
+                        .ok_or_else(|| {
+                            Error::corrupt(&self.dir, "a document has no valid chunk id")
+                        })?;
+                    Ok(LexicalHit {
+                        chunk_id: id,
+                        score,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()
+        })?;
         // Equal scores come back in file order, so results never depend on collector
         // internals.
         hits.sort_by(|a, b| {

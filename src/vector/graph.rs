@@ -434,7 +434,8 @@ impl Graph {
         // With a filter, past this many distance computations a scan of the allowed rows
         // is cheaper than walking on (and the scan is exact).
         let budget = if filter.is_some() {
-            (n / 4).max(4 * ef)
+            // Saturating: `ef` comes from `vectors.json` or the caller, and may be absurd.
+            (n / 4).max(ef.saturating_mul(4))
         } else {
             usize::MAX
         };
