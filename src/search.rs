@@ -563,15 +563,18 @@ impl Searcher {
         depth: usize,
         mut fetch: impl FnMut(usize) -> Result<Vec<(u32, f32)>>,
     ) -> Result<(Vec<u32>, Vec<f32>)> {
+        // No list is longer than the index: a library caller's absurd depth asks for no
+        // absurd allocation.
+        let depth = depth.min(self.store.len());
         let mut limit = depth;
-        let mut hits = fetch(limit + 1)?;
+        let mut hits = fetch(limit.saturating_add(1))?;
         while hits.len() > limit
             && limit > 0
             && hits[limit].1 == hits[limit - 1].1
             && limit < depth.saturating_mul(8)
         {
             limit = limit.saturating_mul(2);
-            hits = fetch(limit + 1)?;
+            hits = fetch(limit.saturating_add(1))?;
         }
         let (mut ids, mut scores): (Vec<u32>, Vec<f32>) = hits.into_iter().unzip();
         self.order_ties(&mut ids, &mut scores)?;

@@ -397,19 +397,24 @@ impl LexicalWriter {
             .schema(schema)
             .settings(settings)
             .create_in_dir(dir)?;
+        LexicalWriter::start(index, fields, dir, true)
+    }
+
+    fn start(index: Index, fields: Fields, dir: &Path, fresh: bool) -> Result<Self> {
         register_tokenizer(&index);
         // One indexing thread: with several, documents land in segments in an order that
         // depends on thread timing, so the merged index (and score ties, and float sums)
         // differ from build to build. Reproducible evals are worth the ~1.5x build time.
         let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
-        // Segments are merged once, at the end: merging while indexing would redo work.
+        // Segments are merged once, at the end (see `finish`): merging while indexing
+        // would redo work.
         writer.set_merge_policy(Box::new(NoMergePolicy));
         Ok(LexicalWriter {
             dir: dir.to_path_buf(),
             index,
             writer,
             fields,
-            fresh: true,
+            fresh,
         })
     }
 
@@ -438,16 +443,7 @@ impl LexicalWriter {
         let index = Index::open_in_dir(dir).map_err(|e| corrupt(dir, "cannot open", e))?;
         let fields = Fields::from_schema(&index.schema())
             .ok_or_else(|| Error::corrupt(dir, "the lexical index has an unexpected schema"))?;
-        register_tokenizer(&index);
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
-        writer.set_merge_policy(Box::new(NoMergePolicy));
-        Ok(LexicalWriter {
-            dir: dir.to_path_buf(),
-            index,
-            writer,
-            fields,
-            fresh: false,
-        })
+        LexicalWriter::start(index, fields, dir, false)
     }
 
     /// Deletes every chunk of file `file_id` (added before this call).
