@@ -37,8 +37,8 @@ use crate::error::{Error, Result};
 use crate::lang::Language;
 use crate::lexical::{LexicalDoc, LexicalWriter};
 use crate::store::{
-    EmbeddingMeta, GenerationWriter, IndexLock, IndexMeta, LanguageCounts, NewFile,
-    Store, StoredChunk, FORMAT_VERSION, LEXICAL_DIR, VECTORS_DIR,
+    EmbeddingMeta, GenerationWriter, IndexLock, IndexMeta, LanguageCounts, NewFile, Store,
+    StoredChunk, FORMAT_VERSION, LEXICAL_DIR, VECTORS_DIR,
 };
 use crate::vector::{normalize, VectorIndex, VectorOptions, VectorStats, VectorWriter};
 use crate::walk::{self, Candidate, SkipReason, WalkOptions, WalkStats};
@@ -337,7 +337,11 @@ pub fn build_index(opts: &IndexOptions, progress: &dyn Progress) -> Result<Index
 
 /// A model as loaded for indexing: the model (or none), why there is none, and which
 /// was chosen and why.
-type ModelLoad = (Option<(String, Arc<Embedder>)>, Option<String>, Option<String>);
+type ModelLoad = (
+    Option<(String, Arc<Embedder>)>,
+    Option<String>,
+    Option<String>,
+);
 
 /// Successive indexing runs of one index that share what they can: the loaded embedding
 /// model, so that a long-lived caller (`cseek watch`, an editor) pays the model load
@@ -396,7 +400,11 @@ fn run_index(
     // Which files need reading: new ones, and known ones whose size or mtime moved.
     let base_paths: HashMap<&str, u32> = base
         .as_ref()
-        .map(|b| b.live_files().map(|(id, f)| (f.path.as_str(), id)).collect())
+        .map(|b| {
+            b.live_files()
+                .map(|(id, f)| (f.path.as_str(), id))
+                .collect()
+        })
         .unwrap_or_default();
     let plans: Vec<Plan> = candidates
         .iter()
@@ -421,7 +429,15 @@ fn run_index(
         .collect();
     progress.start(to_read.len() as u64);
     let t = Instant::now();
-    let outcomes = read_and_chunk(&candidates, &plans, &to_read, base.as_ref(), opts, run_started_ns, progress);
+    let outcomes = read_and_chunk(
+        &candidates,
+        &plans,
+        &to_read,
+        base.as_ref(),
+        opts,
+        run_started_ns,
+        progress,
+    );
     let t_chunk = t.elapsed().as_secs_f64();
 
     // Everything the run changes, against the previous generation.
@@ -461,7 +477,9 @@ fn run_index(
         .iter()
         .filter(|id| {
             // A changed file is "changed", not "removed".
-            !outcomes.values().any(|o| matches!(o, Outcome::Changed { old: Some(o), .. } if o == *id))
+            !outcomes
+                .values()
+                .any(|o| matches!(o, Outcome::Changed { old: Some(o), .. } if o == *id))
         })
         .count() as u64;
     for (i, o) in &outcomes {
@@ -530,7 +548,8 @@ fn run_index(
         .as_ref()
         .map(|(spec, e)| embedding_meta(spec.clone(), e, &opts.embed, &opts.vectors));
     if let Some(b) = &base {
-        let identity = |m: Option<&EmbeddingMeta>| m.map(|m| (model_identity(m), m.vector_dtype.clone()));
+        let identity =
+            |m: Option<&EmbeddingMeta>| m.map(|m| (model_identity(m), m.vector_dtype.clone()));
         if identity(b.meta().embedding.as_ref()) != identity(embedding.as_ref()) {
             full_reason = Some("the embedding model or its settings changed".into());
         }
@@ -552,7 +571,8 @@ fn run_index(
 
     let incremental = base.is_some() && full_reason.is_none();
     let t = Instant::now();
-    let mut builder = IndexBuilder::start(lock, &root, if incremental { base.as_ref() } else { None })?;
+    let mut builder =
+        IndexBuilder::start(lock, &root, if incremental { base.as_ref() } else { None })?;
     builder.max_chunk_bytes = opts.chunk.max_chunk_bytes;
     builder.walk = opts.walk.clone();
     builder.semantic_off_reason = off_reason;
@@ -626,7 +646,11 @@ fn run_index(
     builder.stats = stats;
     builder.files_changed = changed;
     builder.files_removed = files_removed;
-    builder.kind = if incremental { RunKind::Incremental } else { RunKind::Full };
+    builder.kind = if incremental {
+        RunKind::Incremental
+    } else {
+        RunKind::Full
+    };
     builder.full_reason = full_reason;
     // Readers of the base may be gone now; our own handle must not keep it alive.
     drop(base);
@@ -706,7 +730,11 @@ fn read_and_chunk(
 /// The previous generation, when this run can continue it; otherwise why not.
 /// A fresh generation may still take unchanged files' chunks from it (`full_reason` set),
 /// so only settings that change chunks rule it out here; the model is compared later.
-fn open_base(index_dir: &Path, root: &Path, opts: &IndexOptions) -> (Option<Store>, Option<String>) {
+fn open_base(
+    index_dir: &Path,
+    root: &Path,
+    opts: &IndexOptions,
+) -> (Option<Store>, Option<String>) {
     let store = match Store::open(index_dir) {
         Ok(s) => s,
         Err(Error::NoIndex { .. }) => return (None, Some("no index yet".into())),
@@ -714,7 +742,10 @@ fn open_base(index_dir: &Path, root: &Path, opts: &IndexOptions) -> (Option<Stor
     };
     let meta = store.meta();
     let why = if meta.root != root {
-        Some(format!("it indexed another directory ({})", meta.root.display()))
+        Some(format!(
+            "it indexed another directory ({})",
+            meta.root.display()
+        ))
     } else if meta.walk != opts.walk {
         Some("walk settings changed".to_string())
     } else if meta.max_chunk_bytes != opts.chunk.max_chunk_bytes {
@@ -1067,7 +1098,9 @@ impl IndexBuilder {
         let generation = GenerationWriter::create(&lock, base)?;
         let lexical_dir = generation.dir().join(LEXICAL_DIR);
         let lexical = match base {
-            Some(b) => LexicalWriter::create_from(&b.generation_dir().join(LEXICAL_DIR), &lexical_dir)?,
+            Some(b) => {
+                LexicalWriter::create_from(&b.generation_dir().join(LEXICAL_DIR), &lexical_dir)?
+            }
             None => {
                 std::fs::create_dir_all(&lexical_dir)
                     .map_err(|e| Error::io("creating directory", &lexical_dir, e))?;
@@ -1089,7 +1122,11 @@ impl IndexBuilder {
             started: Instant::now(),
             files_changed: 0,
             files_removed: 0,
-            kind: if base.is_some() { RunKind::Incremental } else { RunKind::Full },
+            kind: if base.is_some() {
+                RunKind::Incremental
+            } else {
+                RunKind::Full
+            },
             full_reason: None,
         })
     }
@@ -1107,8 +1144,7 @@ impl IndexBuilder {
     ) -> Result<()> {
         if self.new_chunks > 0 || self.kind != RunKind::Full {
             return Err(Error::InvalidOption(
-                "enable_vectors must be called on a fresh builder, before any file is added"
-                    .into(),
+                "enable_vectors must be called on a fresh builder, before any file is added".into(),
             ));
         }
         let meta = embedding_meta(spec, &embedder, embed_opts, vector_opts);
@@ -1240,9 +1276,8 @@ impl IndexBuilder {
 
     /// Remove a file of the base generation (its chunks leave the index).
     fn remove_file(&mut self, file_id: u32) {
-        if self.generation.remove_file(file_id) > 0 || self.generation.files().get(file_id as usize).is_some() {
-            self.lexical.delete_file(file_id);
-        }
+        self.generation.remove_file(file_id);
+        self.lexical.delete_file(file_id);
     }
 
     fn report_embedding(&self, progress: &dyn Progress) {
@@ -1386,7 +1421,6 @@ impl IndexBuilder {
             full_reason: self.full_reason,
         })
     }
-
 }
 
 /// Cache keys of every live chunk of `store` (what the cache's garbage collection keeps).
@@ -1395,7 +1429,10 @@ fn live_cache_keys(store: &Store, identity: &str) -> Result<HashSet<[u8; 32]>> {
     for (_, f) in store.live_files() {
         for id in f.chunk_ids() {
             let c = store.chunk(id)?;
-            keys.insert(cache_key(identity, &embedding_text(c.path, c.container, c.symbol, c.text)));
+            keys.insert(cache_key(
+                identity,
+                &embedding_text(c.path, c.container, c.symbol, c.text),
+            ));
         }
     }
     Ok(keys)

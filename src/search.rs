@@ -310,7 +310,13 @@ impl Searcher {
         // The query side of the model: what embedding a query depends on.
         let query_model = |m: &Option<EmbeddingMeta>| {
             m.as_ref().map(|m| {
-                (m.model.clone(), m.hf_id.clone(), m.dims, m.matryoshka_dim, m.query_prefix.clone())
+                (
+                    m.model.clone(),
+                    m.hf_id.clone(),
+                    m.dims,
+                    m.matryoshka_dim,
+                    m.query_prefix.clone(),
+                )
             })
         };
         if query_model(&next.store.meta().embedding) == query_model(&self.store.meta().embedding) {
@@ -475,7 +481,8 @@ impl Searcher {
             let t = Instant::now();
             let allowed_chunks = allowed.as_ref().map(|files| self.chunk_mask(files));
             let mask = allowed_chunks.as_ref().or(self.live.as_ref());
-            let filter = mask.map(|mask| move |id: u32| mask.get(id as usize).copied().unwrap_or(false));
+            let filter =
+                mask.map(|mask| move |id: u32| mask.get(id as usize).copied().unwrap_or(false));
             let filter_ref: Option<&dyn Fn(u32) -> bool> =
                 filter.as_ref().map(|f| f as &dyn Fn(u32) -> bool);
             (semantic_ids, semantic_scores) = self.top_in_canonical_order(depth, |n| {

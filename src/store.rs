@@ -458,7 +458,13 @@ impl GenerationWriter {
                     .len();
                 let n = u32::try_from(base.len())
                     .map_err(|_| Error::corrupt(base.generation_dir(), "too many chunks"))?;
-                (chunks, BufWriter::new(text_file), text_len, base.files().to_vec(), n)
+                (
+                    chunks,
+                    BufWriter::new(text_file),
+                    text_len,
+                    base.files().to_vec(),
+                    n,
+                )
             }
         };
         Ok(GenerationWriter {
@@ -769,7 +775,8 @@ impl Store {
         }
         // Lock first, so the files read below cannot be removed under us.
         let lock_path = generation_dir.join(READERS_LOCK_FILE);
-        let readers = File::open(&lock_path).map_err(|e| Error::corrupt(&lock_path, e.to_string()))?;
+        let readers =
+            File::open(&lock_path).map_err(|e| Error::corrupt(&lock_path, e.to_string()))?;
         match readers.try_lock_shared() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -1005,7 +1012,10 @@ impl Store {
 
 /// Run `open` on the generation the manifest names; when it fails and meanwhile a commit
 /// named another generation, try again (a few times) with that one.
-pub fn retry_on_commit<T>(index_dir: &Path, mut open: impl FnMut(&Manifest) -> Result<T>) -> Result<T> {
+pub fn retry_on_commit<T>(
+    index_dir: &Path,
+    mut open: impl FnMut(&Manifest) -> Result<T>,
+) -> Result<T> {
     let mut manifest = read_manifest(index_dir)?;
     let mut attempts = 0;
     loop {

@@ -107,7 +107,10 @@ fn snapshot(index: &Path) -> BTreeMap<ChunkKey, Vec<u32>> {
             );
             // Bit patterns: "identical" means identical.
             let bits = v.iter().map(|x| x.to_bits()).collect();
-            assert!(out.insert(key, bits).is_none(), "duplicate chunk in {index:?}");
+            assert!(
+                out.insert(key, bits).is_none(),
+                "duplicate chunk in {index:?}"
+            );
         }
     }
     out
@@ -300,7 +303,11 @@ fn random_edits_match_a_fresh_build() {
         let _ = fs::remove_dir_all(&fresh_dir);
         let fresh = build_index(&options(&root, &fresh_dir, &model, true), &NoProgress).unwrap();
         assert_eq!(fresh.kind, RunKind::Full);
-        assert_eq!((inc.files, inc.chunks), (fresh.files, fresh.chunks), "step {step}");
+        assert_eq!(
+            (inc.files, inc.chunks),
+            (fresh.files, fresh.chunks),
+            "step {step}"
+        );
 
         // Same chunks, and the same vectors: a cold fresh build (which embedded everything
         // itself, in other batches) agrees to float rounding, and a --rebuild of the index
@@ -321,14 +328,21 @@ fn random_edits_match_a_fresh_build() {
             max_diff = max_diff.max(diff);
             // Batched inference rounds differently with other batch companions (≈ 1e-7);
             // a vector of another chunk would differ by ≈ 1.
-            assert!(diff < 1e-5, "step {step}: vector of {k:?} differs by {diff}");
+            assert!(
+                diff < 1e-5,
+                "step {step}: vector of {k:?} differs by {diff}"
+            );
         }
         // A --rebuild of the index: vectors from its cache, so bit-identical.
         let copy = tmp.path().join("rebuilt");
         let _ = fs::remove_dir_all(&copy);
         copy_dir(&index, &copy);
         let r = build_index(&options(&root, &copy, &model, true), &NoProgress).unwrap();
-        assert_eq!((r.kind, r.chunks_embedded), (RunKind::Full, 0), "step {step}");
+        assert_eq!(
+            (r.kind, r.chunks_embedded),
+            (RunKind::Full, 0),
+            "step {step}"
+        );
         assert!(snapshot(&copy) == a, "step {step}: --rebuild differs");
 
         // Same answers as the rebuilt index (identical vectors, fresh chunk ids, one merged
@@ -341,7 +355,10 @@ fn random_edits_match_a_fresh_build() {
         drift_steps += usize::from(drift);
         for q in queries {
             let (x, y) = (top10(&si, q, Mode::Semantic), top10(&sr, q, Mode::Semantic));
-            assert!(same_results(&x, &y), "step {step} semantic {q:?}:\n{x:?}\n{y:?}");
+            assert!(
+                same_results(&x, &y),
+                "step {step} semantic {q:?}:\n{x:?}\n{y:?}"
+            );
             for mode in [Mode::Lexical, Mode::Hybrid] {
                 let (x, y) = (top10(&si, q, mode), top10(&sr, q, mode));
                 if drift {
@@ -353,7 +370,10 @@ fn random_edits_match_a_fresh_build() {
                         "step {step} {mode:?} {q:?}: drift too large:\n{x:?}\n{y:?}"
                     );
                 } else if mode == Mode::Lexical || same_results(&x, &y) {
-                    assert!(same_results(&x, &y), "step {step} {mode:?} {q:?}:\n{x:?}\n{y:?}");
+                    assert!(
+                        same_results(&x, &y),
+                        "step {step} {mode:?} {q:?}:\n{x:?}\n{y:?}"
+                    );
                 } else {
                     // Hybrid fuses 100 candidates per list by rank. BM25 sums of several
                     // terms can round differently (1 ulp) in another segment layout, and
@@ -361,7 +381,10 @@ fn random_edits_match_a_fresh_build() {
                     hybrid_near += 1;
                     let xs: Vec<_> = x.iter().map(|h| (&h.0, h.1)).collect();
                     let common = y.iter().filter(|h| xs.contains(&(&h.0, h.1))).count();
-                    let near = x.iter().zip(&y).all(|(a, b)| (a.2 - b.2).abs() <= 0.02 * b.2);
+                    let near = x
+                        .iter()
+                        .zip(&y)
+                        .all(|(a, b)| (a.2 - b.2).abs() <= 0.02 * b.2);
                     assert!(
                         common + 1 >= y.len() && near,
                         "step {step} {mode:?} {q:?}:\n{x:?}\n{y:?}"
@@ -372,11 +395,17 @@ fn random_edits_match_a_fresh_build() {
     }
     // The run was mostly incremental (compactions aside), no-change runs committed
     // nothing, and lexical results were exact most of the time.
-    assert!(incremental_runs > steps / 2, "{incremental_runs} incremental runs");
+    assert!(
+        incremental_runs > steps / 2,
+        "{incremental_runs} incremental runs"
+    );
     assert!(unchanged_runs > 0);
     assert!(drift_steps < steps, "{drift_steps} steps with BM25 drift");
     // Rounding-level differences are rare, not the rule.
-    assert!(hybrid_near * 20 < steps * queries.len(), "{hybrid_near} hybrid near-misses");
+    assert!(
+        hybrid_near * 20 < steps * queries.len(),
+        "{hybrid_near} hybrid near-misses"
+    );
     // Renames and reverts re-embed nothing: far fewer chunks were embedded than the fresh
     // builds did (each embeds the whole tree).
     let chunks_now = snapshot(&index).len() as u64;
@@ -494,7 +523,11 @@ fn killed_runs_resume_without_re_embedding() {
         let embedded = s["chunks_embedded"].as_u64().unwrap();
         let cached = s["chunks_cached"].as_u64().unwrap();
         if committed {
-            assert_eq!(embedded + cached, 0, "cycle {cycle}: already committed: {s}");
+            assert_eq!(
+                embedded + cached,
+                0,
+                "cycle {cycle}: already committed: {s}"
+            );
             continue;
         }
         let new_chunks = embedded + cached;
@@ -542,8 +575,12 @@ fn readers_keep_answering_across_commits() {
     let queries = Arc::new(AtomicU64::new(0));
     let reloads = Arc::new(AtomicU64::new(0));
     let reader = {
-        let (stop, queries, reloads, index) =
-            (stop.clone(), queries.clone(), reloads.clone(), index.clone());
+        let (stop, queries, reloads, index) = (
+            stop.clone(),
+            queries.clone(),
+            reloads.clone(),
+            index.clone(),
+        );
         std::thread::spawn(move || -> Result<(), String> {
             // One long-lived searcher that reloads, and fresh opens in between.
             let mut long = Searcher::open(&index).map_err(|e| e.to_string())?;
@@ -583,7 +620,10 @@ fn readers_keep_answering_across_commits() {
     assert_eq!(result, Ok(()), "a reader failed during commits");
     assert!(commits >= 20, "{commits} commits");
     assert!(queries.load(Ordering::Relaxed) > 0);
-    assert!(reloads.load(Ordering::Relaxed) > 0, "the searcher never saw a commit");
+    assert!(
+        reloads.load(Ordering::Relaxed) > 0,
+        "the searcher never saw a commit"
+    );
     // Generations no reader holds were removed; at most the current and ones still
     // held remain (none now: every reader is gone), so the next run leaves one.
     add_batch(&root, &mut rng, "last", 1);
@@ -621,7 +661,10 @@ fn a_second_writer_is_refused_with_the_holders_pid() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("another cseek is writing"), "{err}");
-    assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     drop(lock);
     let o = cseek_cmd(&root)
@@ -638,7 +681,11 @@ fn json_summary_and_no_change_runs() {
     fs::create_dir_all(&root).unwrap();
     let model = tiny_model(&tmp.path().join("model"));
     let m = model.to_string_lossy().into_owned();
-    fs::write(root.join("a.py"), "def alpha():\n    return 1\n\n\ndef beta():\n    return 2\n").unwrap();
+    fs::write(
+        root.join("a.py"),
+        "def alpha():\n    return 1\n\n\ndef beta():\n    return 2\n",
+    )
+    .unwrap();
     fs::write(root.join("b.py"), "def gamma():\n    return 3\n").unwrap();
     let run = |extra: &[&str]| -> serde_json::Value {
         let mut args = vec!["index", ".", "--json", "--model", &m];
@@ -676,7 +723,11 @@ fn json_summary_and_no_change_runs() {
     assert_eq!(renamed["chunks_embedded"], 0, "{renamed}");
     assert_eq!(renamed["chunks_cached"], 1, "{renamed}");
     // A new function in a file: only it is embedded.
-    fs::write(root.join("c.py"), "def gamma():\n    return 3\n\n\ndef delta():\n    return 4\n").unwrap();
+    fs::write(
+        root.join("c.py"),
+        "def gamma():\n    return 3\n\n\ndef delta():\n    return 4\n",
+    )
+    .unwrap();
     let edited = run(&[]);
     assert_eq!(edited["chunks_embedded"], 1, "{edited}");
     // Back to the earlier content and name: every vector is in the cache.

@@ -527,7 +527,11 @@ fn appended_rows_are_scanned_until_the_graph_is_rebuilt() {
     // The base is untouched.
     assert_eq!(VectorIndex::open(&base_dir).unwrap().len(), 3000);
     for (i, v) in vectors[..3200].iter().enumerate().step_by(37) {
-        assert_eq!(next.search(v, 1, None).unwrap()[0].chunk_id, i as u32, "row {i}");
+        assert_eq!(
+            next.search(v, 1, None).unwrap()[0].chunk_id,
+            i as u32,
+            "row {i}"
+        );
         assert_eq!(next.vector(i as u32).as_deref(), Some(v.as_slice()));
     }
     let queries = clustered_vectors(12, 50, 64, 20);
@@ -556,7 +560,11 @@ fn appended_rows_are_scanned_until_the_graph_is_rebuilt() {
     }
     w.finish().unwrap();
     let rebuilt = VectorIndex::open(&rebuilt_dir).unwrap();
-    assert_eq!((rebuilt.len(), rebuilt.graph_rows()), (6500, 6500), "graph rebuilt");
+    assert_eq!(
+        (rebuilt.len(), rebuilt.graph_rows()),
+        (6500, 6500),
+        "graph rebuilt"
+    );
     // The rebuild wrote a new file: the previous directory's graph is intact.
     let last = VectorIndex::open(&last_dir).unwrap();
     assert_eq!(last.graph_rows(), 3000);

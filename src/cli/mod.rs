@@ -929,7 +929,7 @@ fn cmd_status(index: Option<&Path>, args: StatusArgs) -> anyhow::Result<ExitCode
     if args.json {
         let json = serde_json::json!({
             "index_dir": dir,
-            "generation": store.generation_dir().file_name().map(|n| n.to_string_lossy()),
+            "generation": store.generation(),
             "age_seconds": age,
             "meta": meta,
         });
@@ -949,6 +949,13 @@ fn cmd_status(index: Option<&Path>, args: StatusArgs) -> anyhow::Result<ExitCode
     );
     println!("files      {}", meta.files);
     println!("chunks     {}", meta.chunks);
+    if meta.dead_chunks > 0 {
+        // Left by incremental updates until a compaction; searches skip them.
+        println!(
+            "dead       {} chunk records of removed or changed files",
+            meta.dead_chunks
+        );
+    }
     match (&meta.embedding, &meta.semantic_off_reason) {
         (Some(e), _) => println!(
             "semantic   on: model `{}`{}, {} dims, {} vectors ({}){}",

@@ -91,7 +91,10 @@ fn is_definition(kind: ChunkKind) -> bool {
 pub fn mine_queries(store: &Store, per_kind: usize) -> Result<Vec<MinedQuery>> {
     // How often each normalised name is defined: only unique names make symbol queries.
     let mut defined: HashMap<String, u32> = HashMap::new();
-    let live: Vec<u32> = store.live_files().flat_map(|(_, f)| f.chunk_ids()).collect();
+    let live: Vec<u32> = store
+        .live_files()
+        .flat_map(|(_, f)| f.chunk_ids())
+        .collect();
     for &id in &live {
         let c = store.chunk(id)?;
         if let (Some(s), true) = (c.symbol, is_definition(c.kind)) {

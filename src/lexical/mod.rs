@@ -448,8 +448,10 @@ impl LexicalWriter {
 
     /// Deletes every chunk of file `file_id` (added before this call).
     pub fn delete_file(&mut self, file_id: u32) {
-        self.writer
-            .delete_term(Term::from_field_u64(self.fields.file_id, u64::from(file_id)));
+        self.writer.delete_term(Term::from_field_u64(
+            self.fields.file_id,
+            u64::from(file_id),
+        ));
     }
 
     /// Adds one chunk.

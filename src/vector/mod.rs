@@ -216,19 +216,14 @@ impl VectorWriter {
     pub fn create_from(base: &VectorIndex, dir: &Path, opts: &VectorOptions) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("creating directory", dir, e))?;
         let dims = base.dims();
-        let matrix = MatrixWriter::create_from(
-            &base.dir,
-            dir,
-            dims,
-            base.dtype(),
-            base.len() as u64,
-        )?;
+        let matrix =
+            MatrixWriter::create_from(&base.dir, dir, dims, base.dtype(), base.len() as u64)?;
         let mut base_graph = None;
         if let Some(g) = &base.graph {
             let from = base.dir.join(graph::GRAPH_FILE);
             let to = dir.join(graph::GRAPH_FILE);
-            let linked = std::fs::hard_link(&from, &to)
-                .or_else(|_| std::fs::copy(&from, &to).map(|_| ()));
+            let linked =
+                std::fs::hard_link(&from, &to).or_else(|_| std::fs::copy(&from, &to).map(|_| ()));
             if linked.is_ok() {
                 base_graph = Some((base.graph_rows, g.byte_len()));
             }
@@ -422,7 +417,10 @@ impl VectorIndex {
         let matrix = Matrix::open(dir, meta.dtype, meta.dims, meta.count, meta.matrix_bytes)?;
         let graph_rows = meta.graph_rows.unwrap_or(meta.count);
         if graph_rows > meta.count {
-            return Err(Error::corrupt(&meta_path, "graph covers more rows than exist"));
+            return Err(Error::corrupt(
+                &meta_path,
+                "graph covers more rows than exist",
+            ));
         }
         let graph = match meta.graph_bytes {
             Some(len) => Some(Graph::open(dir, graph_rows, len)?),
@@ -432,7 +430,11 @@ impl VectorIndex {
             dir: dir.to_path_buf(),
             matrix,
             graph,
-            graph_rows: if meta.graph_bytes.is_some() { graph_rows } else { 0 },
+            graph_rows: if meta.graph_bytes.is_some() {
+                graph_rows
+            } else {
+                0
+            },
             ef_search: meta.ef_search.max(1),
         })
     }
@@ -491,9 +493,17 @@ impl VectorIndex {
             if let Some(mut hits) = graph.search(&self.matrix, query, k, self.ef_search, filter)? {
                 if self.graph_rows < self.len() {
                     // Rows appended since the graph was built: scanned, then merged.
-                    hits.extend(scan::exact_from(&self.matrix, query, k, filter, self.graph_rows));
+                    hits.extend(scan::exact_from(
+                        &self.matrix,
+                        query,
+                        k,
+                        filter,
+                        self.graph_rows,
+                    ));
                     hits.sort_by(|a, b| {
-                        b.score.total_cmp(&a.score).then(a.chunk_id.cmp(&b.chunk_id))
+                        b.score
+                            .total_cmp(&a.score)
+                            .then(a.chunk_id.cmp(&b.chunk_id))
                     });
                     hits.truncate(k);
                 }
