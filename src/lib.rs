@@ -10,6 +10,15 @@
 //! `Searcher` memory-maps the index, so opening it is instant; keep one per workspace
 //! and reuse it for every query (it is `Send + Sync`).
 //!
+//! The index stays live: calling `build_index` again updates it incrementally (only
+//! changed files are re-chunked, and nothing embedded before is embedded again, thanks
+//! to the embedding cache), and a run with nothing to do costs a walk. An open
+//! `Searcher` keeps answering from the generation it opened across any number of
+//! updates; [`search::Searcher::is_current`] tells when a newer one exists and
+//! [`search::Searcher::reload`] switches to it. A long-lived host keeps an
+//! [`index::Indexer`], which holds the loaded model between updates, or runs
+//! [`watch::watch`], which updates on file events.
+//!
 //! ```
 //! use cseek::index::{build_index, IndexOptions, ModelChoice, NoProgress};
 //! use cseek::search::{SearchRequest, Searcher};
@@ -45,7 +54,8 @@
 //!
 //! [`walk`] (files, honouring ignore files) → [`chunk`] (tree-sitter definitions) →
 //! [`lexical`] (BM25) and [`embed`] (embedding models) → [`store`] (immutable, memory-mapped
-//! generations; format in `index-format/`) → [`search`]. [`index`] drives the stages;
+//! generations; format in `index-format/`; [`cache`] keeps every vector ever computed) →
+//! [`search`]. [`index`] drives the stages;
 //! [`watch`] keeps an index current while files change; [`eval`] measures search
 //! quality on benchmarks.
 #![warn(missing_docs)]
