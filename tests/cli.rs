@@ -317,3 +317,57 @@ fn index_flag_and_env_put_the_index_elsewhere() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(json(&o)["results"][0]["path"], "src/config.py");
 }
+
+#[test]
+fn output_formats_for_tools_and_editors() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    sample_repo(root);
+    assert!(cseek(root, &["index", "."]).status.success());
+    let q = |format: &str, cwd: &Path| {
+        let o = cseek(
+            cwd,
+            &["query", "parse config load", "--format", format, "-k", "5"],
+        );
+        assert!(o.status.success(), "{format}: {}", stderr(&o));
+        stdout(&o)
+    };
+    // vimgrep: path:line:col:text, paths relative to the current directory.
+    let v = q("vimgrep", root);
+    assert!(!v.is_empty());
+    for line in v.lines() {
+        let parts: Vec<&str> = line.splitn(4, ':').collect();
+        assert_eq!(parts.len(), 4, "{line}");
+        assert!(root.join(parts[0]).is_file(), "{line}");
+        assert!(parts[1].parse::<u32>().unwrap() >= 1, "{line}");
+        assert_eq!(parts[2], "1", "{line}");
+    }
+    assert!(v.starts_with("src/config.py:"), "{v}");
+    // From a subdirectory, paths stay openable from there.
+    let sub = q("vimgrep", &root.join("src"));
+    assert!(sub.starts_with("config.py:"), "{sub}");
+    // files: unique paths, best first.
+    let f = q("files", root);
+    let files: Vec<&str> = f.lines().collect();
+    let unique: std::collections::HashSet<&&str> = files.iter().collect();
+    assert_eq!(unique.len(), files.len(), "{f}");
+    assert_eq!(files[0], "src/config.py");
+    // jsonl: one hit per line; json: one object; --json is the same as --format json.
+    let l = q("jsonl", root);
+    let hits: Vec<serde_json::Value> = l
+        .lines()
+        .map(|x| serde_json::from_str(x).unwrap())
+        .collect();
+    assert!(!hits.is_empty());
+    assert_eq!(hits[0]["path"], "src/config.py");
+    let j: serde_json::Value = serde_json::from_str(&q("json", root)).unwrap();
+    assert_eq!(j["results"].as_array().unwrap().len(), hits.len());
+    let alias = json(&cseek(
+        root,
+        &["query", "parse config load", "--json", "-k", "5"],
+    ));
+    assert_eq!(alias, j);
+    // An unknown format is a usage error.
+    let o = cseek(root, &["query", "x", "--format", "xml"]);
+    assert!(!o.status.success());
+}

@@ -145,7 +145,12 @@ struct QueryArgs {
     /// Number of results (0 to 10000).
     #[arg(long, short = 'k', default_value_t = 10)]
     top_k: usize,
-    /// Print JSON instead of text.
+    /// Output: text (for people), json (one object), jsonl (one hit per line), vimgrep
+    /// (`path:line:col:first line`, for quickfix lists), files (unique paths, best first).
+    /// Paths of vimgrep and files are relative to the current directory when under it.
+    #[arg(long, default_value = "text", value_parser = ["text", "json", "jsonl", "vimgrep", "files"])]
+    format: String,
+    /// Same as `--format json`.
     #[arg(long)]
     json: bool,
     /// Only files of this language (repeatable; see `cseek languages`).
@@ -837,28 +842,68 @@ fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> 
     }
     let hits = &results.hits;
     let mut out = std::io::stdout().lock();
-    if args.json {
-        // A struct, not `json!`, so keys keep this documented order.
-        #[derive(serde::Serialize)]
-        struct Output<'a> {
-            query: &'a str,
-            mode: Mode,
-            results: &'a [SearchHit],
-        }
-        let json = Output {
-            query: &query,
-            mode: results.mode,
-            results: hits,
-        };
-        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
-    } else if hits.is_empty() {
-        eprintln!("no results for {query:?}");
+    let format = if args.json {
+        "json"
     } else {
-        for hit in hits {
-            print_hit(&mut out, hit, args.lines)?;
+        args.format.as_str()
+    };
+    match format {
+        "json" => {
+            // A struct, not `json!`, so keys keep this documented order.
+            #[derive(serde::Serialize)]
+            struct Output<'a> {
+                query: &'a str,
+                mode: Mode,
+                results: &'a [SearchHit],
+            }
+            let json = Output {
+                query: &query,
+                mode: results.mode,
+                results: hits,
+            };
+            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        }
+        "jsonl" => {
+            for hit in hits {
+                writeln!(out, "{}", serde_json::to_string(hit)?)?;
+            }
+        }
+        "vimgrep" | "files" => {
+            let root = &searcher.store().meta().root;
+            // Canonical, like the recorded root, so that prefixes compare.
+            let here = cwd().map(|d| std::fs::canonicalize(&d).unwrap_or(d))?;
+            let mut seen = std::collections::HashSet::new();
+            for hit in hits {
+                let path = display_path(root, &here, &hit.path);
+                if format == "files" {
+                    if seen.insert(path.clone()) {
+                        writeln!(out, "{path}")?;
+                    }
+                    continue;
+                }
+                // The chunk's first line, on one line (quickfix entries are lines).
+                let first = hit.text.lines().next().unwrap_or_default().trim_end();
+                writeln!(out, "{path}:{}:1:{first}", hit.start_line)?;
+            }
+        }
+        _ if hits.is_empty() => eprintln!("no results for {query:?}"),
+        _ => {
+            for hit in hits {
+                print_hit(&mut out, hit, args.lines)?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A root-relative result path as an editor opens it from `here`: relative when the file
+/// is below `here`, absolute otherwise.
+fn display_path(root: &Path, here: &Path, rel: &str) -> String {
+    let abs = root.join(rel);
+    match abs.strip_prefix(here) {
+        Ok(p) => p.to_string_lossy().into_owned(),
+        Err(_) => abs.to_string_lossy().into_owned(),
+    }
 }
 
 fn print_hit(out: &mut impl Write, hit: &SearchHit, lines: usize) -> std::io::Result<()> {
