@@ -197,7 +197,6 @@ fn budget_sweep(dir: &Path, seconds: Duration, repeats: usize) {
             model_dir: Some(dir.to_path_buf()),
             batch_token_budget: b,
             max_tokens: Some(256),
-            quiet: true,
             ..Default::default()
         };
         match Embedder::load("minilm", &opts) {
@@ -263,7 +262,6 @@ fn bench_shape(
         model_dir: Some(dir.to_path_buf()),
         batch_token_budget: batch * seq,
         max_tokens: Some(seq),
-        quiet: true,
         ..Default::default()
     };
     let spec = registry

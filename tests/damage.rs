@@ -182,7 +182,6 @@ fn vector_fixture(base: &Path, dtype: VectorDtype, name: &'static str) -> Fixtur
     let mut opts = IndexOptions::new(&repo);
     opts.model = ModelChoice::Named(model.to_str().unwrap().to_string());
     opts.embed.allow_download = false;
-    opts.embed.quiet = true;
     opts.vectors.exact_threshold = 0;
     opts.vectors.m = 4;
     opts.vectors.dtype = dtype;
@@ -360,7 +359,6 @@ fn modes(vectors: bool) -> &'static [Mode] {
 fn search_options() -> SearchOptions {
     let mut o = SearchOptions::default();
     o.embed.allow_download = false;
-    o.embed.quiet = true;
     o
 }
 

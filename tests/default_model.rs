@@ -31,7 +31,6 @@ fn cpu_default_prefers_the_static_code_model_then_falls_back() {
     std::env::set_var("HF_HUB_OFFLINE", "1");
     let opts = EmbedOptions {
         device: DeviceRequest::Cpu,
-        quiet: true,
         ..EmbedOptions::default()
     };
 

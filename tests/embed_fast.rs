@@ -75,7 +75,6 @@ fn check(name: &str, size: TinySize) {
     let opts = EmbedOptions {
         device: DeviceRequest::Cpu,
         model_dir: Some(dir.clone()),
-        quiet: true,
         ..Default::default()
     };
     let e = Embedder::load(name, &opts).unwrap();

@@ -187,7 +187,6 @@ fn minilm_fast_path_matches_reference_path() {
         &EmbedOptions {
             device: DeviceRequest::Cpu,
             model_dir: Some(dir),
-            quiet: true,
             ..Default::default()
         },
     )

@@ -19,7 +19,6 @@ fn opts(dir: &Path) -> EmbedOptions {
     EmbedOptions {
         device: DeviceRequest::Cpu,
         model_dir: Some(dir.to_path_buf()),
-        quiet: true,
         ..Default::default()
     }
 }
@@ -281,7 +280,6 @@ fn plain_directory_reads_architecture_from_config() {
         write_tiny_model(&dir, arch, TinySize::tiny(), "").unwrap();
         let o = EmbedOptions {
             device: DeviceRequest::Cpu,
-            quiet: true,
             ..Default::default()
         };
         let e = Embedder::load(dir.to_str().unwrap(), &o).unwrap();
@@ -311,7 +309,6 @@ fn plain_directory_reads_architecture_from_config() {
 fn errors_are_typed_not_panics() {
     let o = EmbedOptions {
         device: DeviceRequest::Cpu,
-        quiet: true,
         allow_download: false,
         ..Default::default()
     };

@@ -66,7 +66,6 @@ fn load(name: &str, dir: &Path, matryoshka: Option<usize>) -> Embedder {
         device: DeviceRequest::Cpu,
         model_dir: Some(dir.to_path_buf()),
         matryoshka_dim: matryoshka,
-        quiet: true,
         ..Default::default()
     };
     Embedder::load(name, &o).unwrap_or_else(|e| panic!("{name}: {e}"))

@@ -23,7 +23,6 @@ fn registry_name_resolves_from_the_hf_cache_without_network() {
     let o = EmbedOptions {
         device: DeviceRequest::Cpu,
         allow_download: false,
-        quiet: true,
         ..Default::default()
     };
     let e = Embedder::load("bge-small", &o).unwrap();

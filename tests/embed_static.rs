@@ -19,7 +19,6 @@ fn opts() -> EmbedOptions {
     EmbedOptions {
         device: DeviceRequest::Cpu,
         allow_download: false,
-        quiet: true,
         ..EmbedOptions::default()
     }
 }

@@ -91,7 +91,6 @@ impl EmbedArgs {
             batch_token_budget: self.batch_tokens,
             model_dir: self.model_dir.clone(),
             allow_download: !self.offline,
-            quiet: false,
         })
     }
 }
@@ -167,8 +166,12 @@ pub fn write_models(
 pub fn cmd_embed(args: EmbedArgs) -> anyhow::Result<ExitCode> {
     let texts = read_texts(&args.texts, &mut std::io::stdin().lock())?;
     let opts = args.options()?;
+    if let Some(n) = opts.threads {
+        cseek::embed::set_threads(n); // the program owns its process
+    }
     let embedder = Embedder::load(&args.model, &opts)
         .with_context(|| format!("loading model `{}`", args.model))?;
+    eprintln!("cseek embed: {}", embedder.info().device_report);
     let mut out = std::io::stdout().lock();
     write_embeddings(&mut out, &embedder, &texts, args.query)?;
     Ok(ExitCode::SUCCESS)
@@ -276,6 +279,9 @@ pub fn cmd_model(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
 pub fn cmd_distill(args: DistillArgs) -> anyhow::Result<ExitCode> {
     let device: DeviceRequest = args.device.parse()?;
     let dtype = args.dtype.as_deref().map(device::parse_dtype).transpose()?;
+    if let Some(n) = args.threads {
+        cseek::embed::set_threads(n); // the program owns its process
+    }
     let opts = DistillOptions {
         dims: args.dims,
         sif_coefficient: (!args.no_zipf).then_some(args.sif_coefficient),
@@ -362,7 +368,6 @@ mod tests {
         let e = Embedder::load(
             out.to_str().expect("utf-8 path"),
             &EmbedOptions {
-                quiet: true,
                 ..EmbedOptions::default()
             },
         )

@@ -356,6 +356,9 @@ struct EvalCommon {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The program owns its process: keep freed memory for the next batch (see
+    // `cseek::embed::alloc`; the library never does this to its host).
+    cseek::embed::alloc::tune_malloc();
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -462,13 +465,14 @@ fn model_choice(model: Option<&str>) -> ModelChoice {
     }
 }
 
-fn embed_options(device: &str, quiet: bool) -> anyhow::Result<EmbedOptions> {
+fn embed_options(device: &str) -> anyhow::Result<EmbedOptions> {
     let device: DeviceRequest = device
         .parse()
         .map_err(|e| anyhow::anyhow!("bad --device {device:?}: {e}"))?;
     Ok(EmbedOptions {
         device,
-        quiet,
+        // The command line may fetch a model from the hub (HF_HUB_OFFLINE=1 stops it).
+        allow_download: true,
         ..EmbedOptions::default()
     })
 }
@@ -488,7 +492,7 @@ fn index_options(index: Option<&Path>, args: &IndexArgs) -> anyhow::Result<Index
     };
     opts.chunk.max_chunk_bytes = args.max_chunk_bytes.max(256);
     opts.model = model_choice(args.model.as_deref());
-    opts.embed = embed_options(&args.device, args.quiet)?;
+    opts.embed = embed_options(&args.device)?;
     if args.f16 {
         opts.vectors.dtype = VectorDtype::F16;
     }
@@ -812,7 +816,7 @@ fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> 
     let t_open = std::time::Instant::now();
     let options = SearchOptions {
         model: args.model.clone(),
-        embed: embed_options(&args.device, true)?,
+        embed: embed_options(&args.device)?,
         fusion: args.fusion.params(),
         ranking: args.fusion.ranking(),
         ..SearchOptions::default()
@@ -1099,7 +1103,7 @@ fn cmd_eval(index: Option<&Path>, cmd: EvalCommand) -> anyhow::Result<ExitCode> 
             opts.results_out = args.results_out;
             opts.repos = args.repos;
             opts.model = eval_model(args.common.model.as_deref(), opts.mode)?;
-            opts.embed = embed_options(&args.common.device, false)?;
+            opts.embed = embed_options(&args.common.device)?;
             opts.fusion = args.common.fusion.params();
             opts.ranking = args.common.fusion.ranking();
             let report = run_repo_suite(&opts, &mut log)?;
@@ -1113,7 +1117,7 @@ fn cmd_eval(index: Option<&Path>, cmd: EvalCommand) -> anyhow::Result<ExitCode> 
             opts.rebuild = args.common.rebuild;
             opts.results_out = args.results_out;
             opts.model = eval_model(args.common.model.as_deref(), opts.mode)?;
-            opts.embed = embed_options(&args.common.device, false)?;
+            opts.embed = embed_options(&args.common.device)?;
             opts.fusion = args.common.fusion.params();
             opts.ranking = args.common.fusion.ranking();
             let report = run_beir(&opts, &mut log)?;
@@ -1125,7 +1129,7 @@ fn cmd_eval(index: Option<&Path>, cmd: EvalCommand) -> anyhow::Result<ExitCode> 
                 index_dir: store::find_index_dir(index, &cwd()?)?,
                 mode: Mode::from_name(&args.mode).unwrap_or_default(),
                 search: SearchOptions {
-                    embed: embed_options(&args.device, true)?,
+                    embed: embed_options(&args.device)?,
                     fusion: args.fusion.params(),
                     ranking: args.fusion.ranking(),
                     ..SearchOptions::default()

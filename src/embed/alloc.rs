@@ -7,9 +7,10 @@
 //! those faults. Disabling mmap for allocations and raising the trim threshold makes freed
 //! blocks reusable by the next batch, at the cost of holding on to the peak heap.
 //!
-//! The program sets this itself ([`tune_malloc`] is called by [`super::Embedder::load`]),
-//! so library users, tests and benchmarks get it too without a global allocator.
-//! `CSEEK_MALLOC_TUNE=0` opts out. Other C libraries (musl, macOS, Windows): no-op.
+//! It is process-wide, so only a program that owns its process opts in: the `cseek`
+//! binary calls [`tune_malloc`] at start (`CSEEK_MALLOC_TUNE=0` opts out), benchmarks
+//! toggle [`set_malloc_reuse`]; the library never does (an editor linking it keeps its own
+//! allocator behaviour). Other C libraries (musl, macOS, Windows): no-op.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

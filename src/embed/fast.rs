@@ -87,8 +87,9 @@ pub fn default_kernels() -> Kernels {
     static DEFAULT: OnceLock<Kernels> = OnceLock::new();
     *DEFAULT.get_or_init(|| match std::env::var("CSEEK_EMBED_KERNELS") {
         Ok(v) => Kernels::parse(&v).unwrap_or_else(|| {
-            eprintln!(
-                "cseek: ignoring CSEEK_EMBED_KERNELS={v:?} (reference, fast, avx512, avx2, portable)"
+            // Through the `log` facade: a library does not print.
+            log::warn!(
+                "ignoring CSEEK_EMBED_KERNELS={v:?} (reference, fast, avx512, avx2, portable)"
             );
             Kernels::Fast(Isa::detect())
         }),

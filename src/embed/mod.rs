@@ -64,9 +64,10 @@ pub struct EmbedOptions {
     pub device: DeviceRequest,
     /// Weight/activation dtype; `None`: f32 on CPU, f16 on GPU.
     pub dtype: Option<DType>,
-    /// CPU threads. Sets `RAYON_NUM_THREADS`/`CANDLE_NUM_THREADS`, which candle reads when
-    /// its thread pools start, i.e. this only takes effect before the first model run of
-    /// the process. `None`: the environment's `RAYON_NUM_THREADS`, else physical cores.
+    /// CPU threads, for a program that owns its process: [`set_threads`] applies it
+    /// (process-wide: the `cseek` binary calls it). [`Embedder::load`] does not, since a
+    /// library must not reconfigure its host's thread pools. `None`: the environment's
+    /// `RAYON_NUM_THREADS`, else physical cores.
     pub threads: Option<usize>,
     /// Lower the model's token limit (it is never raised past what positions allow).
     pub max_tokens: Option<usize>,
@@ -80,10 +81,10 @@ pub struct EmbedOptions {
     /// Use this directory for the model instead of searching (also for registry names, so
     /// the registry's pooling/prefixes apply to a local copy).
     pub model_dir: Option<PathBuf>,
-    /// Permit downloading from the Hugging Face hub.
+    /// Permit downloading from the Hugging Face hub. Default `false`: a library makes no
+    /// network requests unless its host allows them (the `cseek` binary does, unless
+    /// `--offline`).
     pub allow_download: bool,
-    /// Do not print the device choice to stderr (it is still in [`EmbedderInfo`]).
-    pub quiet: bool,
 }
 
 impl Default for EmbedOptions {
@@ -96,8 +97,7 @@ impl Default for EmbedOptions {
             matryoshka_dim: None,
             batch_token_budget: 0,
             model_dir: None,
-            allow_download: true,
-            quiet: false,
+            allow_download: false,
         }
     }
 }
@@ -165,6 +165,8 @@ impl std::fmt::Debug for Embedder {
 }
 
 /// Applies a CPU thread count for candle and rayon (see [`EmbedOptions::threads`]).
+/// Process-wide (environment variables candle reads, rayon's global pool): for programs
+/// that own their process, never called by the library itself.
 pub fn set_threads(n: usize) {
     if n == 0 {
         return;
@@ -205,11 +207,12 @@ pub fn load_model(
 impl Embedder {
     /// Resolves and loads `spec`: a registry name (`cseek models`), a Hugging Face id, or a
     /// model directory (`config.json`, `tokenizer.json`, weights).
+    ///
+    /// Nothing process-wide happens here: no output (the device choice is in
+    /// [`EmbedderInfo::device_report`]), no environment changes, no allocator tuning (a
+    /// program opts in with [`alloc::tune_malloc`]; the `cseek` binary does), no network
+    /// unless [`EmbedOptions::allow_download`].
     pub fn load(spec: &str, opts: &EmbedOptions) -> Result<Self> {
-        if let Some(n) = opts.threads {
-            set_threads(n);
-        }
-        alloc::tune_malloc();
         let resolved = resolve::resolve(spec, opts.model_dir.as_deref(), opts.allow_download)?;
         let dir = resolved.dir.clone();
         let cfg = RawConfig::read(&dir)?;
@@ -223,9 +226,6 @@ impl Embedder {
             0 => 16384,
             n => n,
         };
-        if !opts.quiet {
-            eprintln!("cseek embed: {}", choice.report);
-        }
         let dtype = opts
             .dtype
             .unwrap_or_else(|| device::default_dtype(&choice.device));
@@ -357,9 +357,6 @@ impl Embedder {
             }
         };
         let report = "device: static model -> cpu (a table lookup, no device needed)".to_string();
-        if !opts.quiet {
-            eprintln!("cseek embed: {report}");
-        }
         let dir = resolved.dir;
         let info = EmbedderInfo {
             name: entry

@@ -622,10 +622,7 @@ fn config(
 
 fn search_options(embed: &EmbedOptions, fusion: &RrfParams, ranking: &RankParams) -> SearchOptions {
     SearchOptions {
-        embed: EmbedOptions {
-            quiet: true,
-            ..embed.clone()
-        },
+        embed: EmbedOptions { ..embed.clone() },
         fusion: *fusion,
         ranking: *ranking,
         ..SearchOptions::default()
