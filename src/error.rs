@@ -58,6 +58,11 @@ pub enum Error {
         holder: Option<u32>,
     },
 
+    /// An indexing run was stopped by its caller ([`crate::index::Progress::cancelled`]);
+    /// the previous index is unchanged, and what was embedded is in the cache.
+    #[error("indexing was cancelled; the previous index is unchanged")]
+    Cancelled,
+
     /// The query was rejected before running (e.g. empty).
     #[error("invalid query: {0}")]
     InvalidQuery(String),

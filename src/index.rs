@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -155,6 +155,21 @@ pub trait Progress: Sync {
     /// Something the user should know (printed once, prominently, by the CLI).
     fn warn(&self, message: &str) {
         let _ = message;
+    }
+    /// Return `true` to stop the run (an editor closing the workspace, a user pressing
+    /// cancel). It is asked between batches of files and of embeddings; the run then ends
+    /// with [`Error::Cancelled`], the previous generation stays current, and vectors
+    /// already computed stay in the cache for the next run.
+    fn cancelled(&self) -> bool {
+        false
+    }
+}
+
+fn check_cancelled(progress: &dyn Progress) -> Result<()> {
+    if progress.cancelled() {
+        Err(Error::Cancelled)
+    } else {
+        Ok(())
     }
 }
 
@@ -390,6 +405,7 @@ fn run_index(
     lock.collect_garbage();
     let (candidates, mut stats) = walk::walk(&root, &opts.walk, Some(&index_dir))?;
     let t_walk = t0.elapsed().as_secs_f64();
+    check_cancelled(progress)?;
 
     let (base, mut full_reason) = if opts.rebuild {
         (None, Some("--rebuild".to_string()))
@@ -437,7 +453,7 @@ fn run_index(
         opts,
         run_started_ns,
         progress,
-    );
+    )?;
     let t_chunk = t.elapsed().as_secs_f64();
 
     // Everything the run changes, against the previous generation.
@@ -598,6 +614,7 @@ fn run_index(
                 let c = &candidates[i];
                 builder.add_new_file(&c.rel_path, c.language, &file, chunks)?;
                 builder.report_embedding(progress);
+                check_cancelled(progress)?;
             }
         }
     } else {
@@ -635,12 +652,14 @@ fn run_index(
                 _ => {}
             }
             builder.report_embedding(progress);
+            check_cancelled(progress)?;
         }
     }
     let t_write = t.elapsed().as_secs_f64();
     let t = Instant::now();
     builder.wait_for_embeddings(progress)?;
     let t_embed_wait = t.elapsed().as_secs_f64();
+    check_cancelled(progress)?;
     progress.finishing();
     let t = Instant::now();
     builder.stats = stats;
@@ -681,9 +700,10 @@ fn read_and_chunk(
     opts: &IndexOptions,
     run_started_ns: u64,
     progress: &dyn Progress,
-) -> BTreeMap<usize, Outcome> {
+) -> Result<BTreeMap<usize, Outcome>> {
     let mut out = BTreeMap::new();
     for batch in to_read.chunks(256) {
+        check_cancelled(progress)?;
         let results: Vec<(usize, Outcome)> = batch
             .par_iter()
             .map(|&i| {
@@ -724,7 +744,7 @@ fn read_and_chunk(
             .collect();
         out.extend(results);
     }
-    out
+    Ok(out)
 }
 
 /// The previous generation, when this run can continue it; otherwise why not.
@@ -951,6 +971,15 @@ struct EmbedStage {
     done: Arc<AtomicU64>,
     /// Chunks run through the model so far.
     embedded: Arc<AtomicU64>,
+    /// Set when the stage is dropped unfinished (a cancelled or failed run): the thread
+    /// stops before its next group instead of embedding what is queued.
+    abandoned: Arc<AtomicBool>,
+}
+
+impl Drop for EmbedStage {
+    fn drop(&mut self) {
+        self.abandoned.store(true, Ordering::Relaxed);
+    }
 }
 
 impl EmbedStage {
@@ -994,10 +1023,14 @@ fn embed_loop(
     mut cache: EmbeddingCache,
     done: Arc<AtomicU64>,
     embedded: Arc<AtomicU64>,
+    abandoned: Arc<AtomicBool>,
 ) -> Result<EmbedDone> {
     let dims = cache.dims();
     let mut seconds = 0.0;
     for group in rx {
+        if abandoned.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
         let mut rows = vec![0f32; group.len() * dims];
         let mut misses = Vec::new();
         for (i, job) in group.iter().enumerate() {
@@ -1186,10 +1219,15 @@ impl IndexBuilder {
         let (tx, rx) = sync_channel::<Vec<EmbedJob>>(4);
         let done = Arc::new(AtomicU64::new(0));
         let embedded = Arc::new(AtomicU64::new(0));
-        let (d, e) = (Arc::clone(&done), Arc::clone(&embedded));
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let (d, e, a) = (
+            Arc::clone(&done),
+            Arc::clone(&embedded),
+            Arc::clone(&abandoned),
+        );
         let handle = std::thread::Builder::new()
             .name("cseek-embed".into())
-            .spawn(move || embed_loop(rx, embedder, writer, cache, d, e))
+            .spawn(move || embed_loop(rx, embedder, writer, cache, d, e, a))
             .map_err(|e| Error::io("starting the embedding thread", &dir, e))?;
         self.embed = Some(EmbedStage {
             sender: Some(tx),
@@ -1200,6 +1238,7 @@ impl IndexBuilder {
             sent: 0,
             done,
             embedded,
+            abandoned,
         });
         self.semantic_off_reason = None;
         Ok(())
@@ -1300,6 +1339,7 @@ impl IndexBuilder {
             && stage.handle.as_ref().is_some_and(|h| !h.is_finished())
         {
             progress.embedded(stage.done.load(Ordering::Relaxed), total);
+            check_cancelled(progress)?;
             // Short waits first: a small update is done in a millisecond or two.
             let ms = if waited < 50 { 1 } else { 20 };
             std::thread::sleep(std::time::Duration::from_millis(ms));
@@ -1337,10 +1377,10 @@ impl IndexBuilder {
                     )));
                 }
                 chunks_embedded = stage.embedded.load(Ordering::Relaxed);
-                let mut meta = stage.meta;
+                let mut meta = stage.meta.clone();
                 meta.graph = done.stats.graph;
                 meta.seconds = done.seconds;
-                cache = Some((done.cache, stage.identity));
+                cache = Some((done.cache, stage.identity.clone()));
                 Some(meta)
             }
         };

@@ -742,3 +742,61 @@ fn json_summary_and_no_change_runs() {
     assert_eq!(rebuilt["chunks_embedded"], 0);
     assert_eq!(rebuilt["chunks_cached"], first["chunks"]);
 }
+
+/// Cancels after it has seen `after` embedding reports with progress.
+struct CancelAfter {
+    after: u64,
+    seen: AtomicU64,
+}
+
+impl cseek::index::Progress for CancelAfter {
+    fn embedded(&self, done: u64, _total: u64) {
+        if done > 0 {
+            self.seen.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    fn cancelled(&self) -> bool {
+        self.seen.load(Ordering::Relaxed) >= self.after
+    }
+}
+
+#[test]
+fn a_cancelled_run_leaves_the_index_and_keeps_its_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    fs::create_dir_all(&root).unwrap();
+    let model = tmp.path().join("model");
+    let size = TinySize {
+        hidden: 64,
+        layers: 2,
+        ..TinySize::tiny()
+    };
+    write_tiny_model(&model, Arch::Bert, size, "").unwrap();
+    let index = tmp.path().join("index");
+    let mut rng = Rng(99);
+    add_batch(&root, &mut rng, "first", 2);
+    let opts = options(&root, &index, &model, false);
+    let first = build_index(&opts, &NoProgress).unwrap();
+    // Many new chunks, then a cancel once embedding has started.
+    add_batch(&root, &mut rng, "more", 150);
+    let progress = CancelAfter {
+        after: 1,
+        seen: AtomicU64::new(0),
+    };
+    match build_index(&opts, &progress) {
+        Err(cseek::Error::Cancelled) => {}
+        other => panic!("expected Cancelled, got {other:?}"),
+    }
+    // The previous generation is still the current one and answers.
+    let s = Searcher::open(&index).unwrap();
+    assert_eq!(s.store().generation(), first.generation);
+    assert_eq!(s.store().meta().files, first.files);
+    // The next run finishes, and what the cancelled one embedded is not embedded again.
+    let next = build_index(&opts, &NoProgress).unwrap();
+    assert_eq!(next.kind, RunKind::Incremental);
+    assert!(next.chunks_cached > 0, "{next:?}");
+    assert_eq!(
+        next.chunks_embedded + next.chunks_cached,
+        next.chunks - first.chunks
+    );
+}
