@@ -119,9 +119,17 @@ impl State {
                 None => {
                     let dir = &self.options.index.index_dir;
                     self.log(&format!("opening {}", dir.display()));
-                    *guard = Some(
-                        Searcher::open_with(dir, self.options.search.clone()).map_err(to_mcp)?,
-                    );
+                    let open = || Searcher::open_with(dir, self.options.search.clone());
+                    let searcher = match open() {
+                        // A first `reindex` may be building it right now: wait for that
+                        // run (it holds the indexer) and look again.
+                        Err(Error::NoIndex { .. }) => {
+                            drop(self.indexer.lock().map_err(|_| poisoned())?);
+                            open()
+                        }
+                        other => other,
+                    };
+                    *guard = Some(searcher.map_err(to_mcp)?);
                 }
             }
         }
