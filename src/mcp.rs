@@ -32,6 +32,9 @@ use crate::Error;
 /// Default cap on the text rendering of a tool result, in characters.
 pub const DEFAULT_MAX_CHARS: usize = 8_000;
 
+/// The least text a hit gets in the rendering before lower-ranked hits are dropped.
+const MIN_SHARE: usize = 240;
+
 /// Identifiers taken from a chunk to build the lexical query of `find_related` when the
 /// index has no vectors.
 const RELATED_IDENTIFIERS: usize = 32;
@@ -291,7 +294,9 @@ fn fit(hits: &mut Vec<Hit>, max_chars: usize) -> usize {
             break;
         }
         left -= header;
-        let share = left / (n - i);
+        // Top hits first: when an equal share would leave too little to read, a hit
+        // still gets MIN_SHARE and the lowest-ranked ones are left out instead.
+        let share = (left / (n - i)).max(MIN_SHARE.min(left));
         let len = hit.text.chars().count();
         if len > share {
             let mut cut: String = hit.text.chars().take(share.saturating_sub(1)).collect();
@@ -784,10 +789,16 @@ mod tests {
     fn fit_caps_the_rendering() {
         let mut hits: Vec<Hit> = (0..5).map(|_| hit(&"x = 1;\n".repeat(200))).collect();
         let dropped = fit(&mut hits, 1000);
-        assert_eq!(dropped, 0);
-        let text = render_hits("t", &hits, dropped, &[]);
+        // Each kept hit gets at least MIN_SHARE; the lowest-ranked are left out.
+        assert!(dropped > 0 && hits.len() + dropped == 5, "{dropped}");
+        let text = render_hits("t", &hits, 0, &[]);
         assert!(text.chars().count() <= 1000 + 10, "{}", text.len());
         assert!(hits.iter().all(|h| h.truncated && h.text.ends_with('…')));
+        assert!(hits.iter().all(|h| h.text.chars().count() >= MIN_SHARE / 2));
+
+        let mut short: Vec<Hit> = (0..5).map(|_| hit("x = 1;\n")).collect();
+        assert_eq!(fit(&mut short, 1000), 0);
+        assert!(short.iter().all(|h| !h.truncated));
     }
 
     #[test]

@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cseek::embed::testkit::{write_tiny_model, TinySize};
+use cseek::embed::Arch;
+
 const BIN: &str = env!("CARGO_BIN_EXE_cseek");
 
 /// A small repository: a config parser, two look-alike retry loops, a Rust function.
@@ -140,37 +143,59 @@ fn initialize_is_fast_and_stdout_is_protocol_only() {
     assert_eq!(by_id(3)["error"]["code"], -32602, "{}", by_id(3));
 }
 
-#[test]
-fn no_index_yet_status_says_so_and_reindex_builds_it() {
-    // The Python test covers the tools in depth; this one needs no Python.
-    let repo = fixture();
-    let mut child = Command::new(BIN)
-        .args(["mcp", "--model", "none"])
-        .arg(repo.path())
-        .env_remove("CSEEK_INDEX")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    // Requests run concurrently, so each waits for the answer before the next is sent
-    // (a search sent during the reindex would race it).
-    let mut call = |id: u64, method: &str, params: serde_json::Value| -> serde_json::Value {
-        let mut req = serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params});
-        if id > 0 {
-            req["id"] = id.into();
-        }
-        writeln!(stdin, "{req}").unwrap();
+/// A `cseek mcp` child spoken to line by line.
+struct Session {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Session {
+    fn start(args: &[&str], root: &Path) -> Session {
+        let mut child = Command::new(BIN)
+            .arg("mcp")
+            .args(args)
+            .arg(root)
+            .env_remove("CSEEK_INDEX")
+            .env_remove("CSEEK_MODEL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut s = Session {
+            child,
+            stdin,
+            stdout,
+        };
+        s.request(
+            1,
+            "initialize",
+            serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "cseek-test", "version": "0"}}),
+        );
+        s.send(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        s
+    }
+
+    fn send(&mut self, v: serde_json::Value) {
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{v}").unwrap();
         stdin.flush().unwrap();
-        if id == 0 {
-            return serde_json::Value::Null;
-        }
+    }
+
+    /// Requests run concurrently in the server, so each waits for its answer before the
+    /// next is sent (a search sent during a reindex would race it).
+    fn request(&mut self, id: u64, method: &str, params: serde_json::Value) -> serde_json::Value {
+        self.send(
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        );
         loop {
             let mut line = String::new();
             assert!(
-                stdout.read_line(&mut line).unwrap() > 0,
+                self.stdout.read_line(&mut line).unwrap() > 0,
                 "server closed early"
             );
             let v: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -178,33 +203,76 @@ fn no_index_yet_status_says_so_and_reindex_builds_it() {
                 return v;
             }
         }
-    };
-    call(
-        1,
-        "initialize",
-        serde_json::json!({"protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "cseek-test", "version": "0"}}),
-    );
-    call(0, "notifications/initialized", serde_json::json!({}));
-    let tool =
-        |name: &str, args: serde_json::Value| serde_json::json!({"name": name, "arguments": args});
-    let status = call(2, "tools/call", tool("index_status", serde_json::json!({})));
-    let status = &status["result"]["structuredContent"];
+    }
+
+    /// A tool's structured result (panics on an error response).
+    fn tool(&mut self, id: u64, name: &str, args: serde_json::Value) -> serde_json::Value {
+        let r = self.request(
+            id,
+            "tools/call",
+            serde_json::json!({"name": name, "arguments": args}),
+        );
+        assert!(r.get("error").is_none(), "{name}: {r}");
+        r["result"]["structuredContent"].clone()
+    }
+
+    fn finish(mut self) {
+        drop(self.stdin.take()); // end of input: the server exits
+        assert!(self.child.wait().unwrap().success());
+    }
+}
+
+#[test]
+fn no_index_yet_status_says_so_and_reindex_builds_it() {
+    // The Python test covers the tools in depth; this one needs no Python.
+    let repo = fixture();
+    let mut s = Session::start(&["--model", "none"], repo.path());
+    let status = s.tool(2, "index_status", serde_json::json!({}));
     assert_eq!(status["exists"], false, "{status}");
-    let summary = call(3, "tools/call", tool("reindex", serde_json::json!({})));
-    let summary = &summary["result"]["structuredContent"];
+    let summary = s.tool(3, "reindex", serde_json::json!({}));
     assert_eq!(summary["files"], 4, "{summary}");
-    let found = call(
+    let found = s.tool(4, "search", serde_json::json!({"query": "connect"}));
+    assert_eq!(found["results"][0]["path"], "src/db.rs", "{found}");
+    s.finish();
+}
+
+#[test]
+fn find_related_uses_vectors_when_the_index_has_them() {
+    // A tiny random-weight static model: similarities are meaningless, but the vector
+    // path runs end to end (the chunk itself excluded, results resolved from the store).
+    let model = tempfile::tempdir().unwrap();
+    write_tiny_model(model.path(), Arch::Model2Vec, TinySize::tiny(), "").unwrap();
+    let repo = fixture();
+    let model_dir = model.path().to_str().unwrap();
+    let mut s = Session::start(&["--model", model_dir], repo.path());
+    let summary = s.tool(2, "reindex", serde_json::json!({}));
+    assert!(summary["model"].is_string(), "{summary}");
+    let status = s.tool(3, "index_status", serde_json::json!({}));
+    assert_eq!(status["semantic"], true, "{status}");
+    let related = s.tool(
         4,
-        "tools/call",
-        tool("search", serde_json::json!({"query": "connect"})),
+        "find_related",
+        serde_json::json!({"path": "src/net.py", "line": 4, "top_k": 3}),
     );
-    assert_eq!(
-        found["result"]["structuredContent"]["results"][0]["path"], "src/db.rs",
-        "{found}"
+    assert_eq!(related["method"], "vectors", "{related}");
+    let hits = related["results"].as_array().unwrap();
+    assert_eq!(hits.len(), 3, "{related}");
+    assert!(
+        !hits
+            .iter()
+            .any(|h| h["path"] == "src/net.py" && h["start_line"] == 3),
+        "the chunk itself is excluded: {related}"
     );
-    drop(stdin);
-    assert!(child.wait().unwrap().success());
+    let snippet = s.tool(
+        5,
+        "find_related",
+        serde_json::json!({"code": "def retry(): pass"}),
+    );
+    assert!(
+        !snippet["results"].as_array().unwrap().is_empty(),
+        "{snippet}"
+    );
+    s.finish();
 }
 
 fn python() -> Option<PathBuf> {
