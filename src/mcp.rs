@@ -48,6 +48,9 @@ pub struct McpOptions {
     pub search: SearchOptions,
     /// Diagnostics on stderr (never stdout, which carries the protocol).
     pub verbose: bool,
+    /// Keep the index current with [`crate::watch::watch`] on a background thread for the
+    /// session's life; queries switch to each new generation.
+    pub watch: bool,
 }
 
 /// Why the server stopped abnormally.
@@ -69,7 +72,26 @@ pub fn serve_stdio(options: McpOptions) -> std::result::Result<(), McpError> {
         .enable_all()
         .build()
         .map_err(McpError::Runtime)?;
-    runtime.block_on(async move {
+    let stop = crate::watch::StopHandle::new();
+    let watcher = options.watch.then(|| {
+        let (index, verbose, stop) = (options.index.clone(), options.verbose, stop.clone());
+        std::thread::spawn(move || {
+            let mut on_event = |event: crate::watch::WatchEvent| {
+                if verbose {
+                    eprintln!("cseek mcp: watch: {event:?}");
+                }
+            };
+            let settings = crate::watch::WatchOptions::default();
+            // A watch that cannot start (no such root, inotify limit) leaves the server
+            // answering from the index as it is; `reindex` still works.
+            if let Err(e) = crate::watch::watch(&index, &settings, &stop, &mut on_event) {
+                if verbose {
+                    eprintln!("cseek mcp: watch stopped: {e}");
+                }
+            }
+        })
+    });
+    let served = runtime.block_on(async move {
         let verbose = options.verbose;
         let server = CseekServer::new(options);
         let running = server
@@ -84,7 +106,14 @@ pub fn serve_stdio(options: McpOptions) -> std::result::Result<(), McpError> {
             eprintln!("cseek mcp: session ended ({reason:?})");
         }
         Ok(())
-    })
+    });
+    // An update in flight finishes (it commits atomically either way), then the watch
+    // returns.
+    stop.stop();
+    if let Some(thread) = watcher {
+        let _ = thread.join();
+    }
+    served
 }
 
 /// Shared state: the searcher (opened lazily, reloaded when the index moves on) and one
@@ -154,6 +183,10 @@ fn to_mcp(e: Error) -> ErrorData {
         Error::InvalidQuery(_) | Error::InvalidOption(_) => {
             ErrorData::invalid_params(e.to_string(), None)
         }
+        Error::Locked { .. } => ErrorData::internal_error(
+            format!("{e} (with --watch the index updates itself; retry in a moment)"),
+            None,
+        ),
         Error::NoIndex { .. } => ErrorData::invalid_request(
             format!("{e} (or call the `reindex` tool to build it)"),
             None,

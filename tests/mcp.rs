@@ -275,6 +275,57 @@ fn find_related_uses_vectors_when_the_index_has_them() {
     s.finish();
 }
 
+#[test]
+fn watch_keeps_the_index_current() {
+    let repo = fixture();
+    let mut s = Session::start(&["--watch", "--model", "none"], repo.path());
+    let mut id = 10;
+    let mut eventually = |s: &mut Session,
+                          what: &str,
+                          name: &str,
+                          args: serde_json::Value,
+                          ok: &dyn Fn(&serde_json::Value) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            id += 1;
+            let r = s.request(
+                id,
+                "tools/call",
+                serde_json::json!({"name": name, "arguments": args}),
+            );
+            if ok(&r["result"]["structuredContent"]) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: never happened; last {r}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    // The watch's first update builds the missing index.
+    eventually(
+        &mut s,
+        "index built",
+        "index_status",
+        serde_json::json!({}),
+        &|v| v["exists"] == true && v["files"] == 4,
+    );
+    std::fs::write(
+        repo.path().join("src/mailer.py"),
+        "def send_invoice_email(customer):\n    return smtp_deliver(customer.address)\n",
+    )
+    .unwrap();
+    eventually(
+        &mut s,
+        "new file searchable",
+        "search",
+        serde_json::json!({"query": "send_invoice_email"}),
+        &|v| v["results"][0]["path"] == "src/mailer.py",
+    );
+    s.finish();
+}
+
 fn python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CSEEK_MCP_PYTHON") {
         return Some(PathBuf::from(p));

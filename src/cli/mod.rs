@@ -91,6 +91,10 @@ struct McpArgs {
     /// Diagnostics on stderr (stdout carries only the protocol).
     #[arg(long, short)]
     verbose: bool,
+    /// Keep the index current while files change (as `cseek watch`, in the background;
+    /// the first update builds the index if there is none).
+    #[arg(long)]
+    watch: bool,
 }
 
 #[derive(Args)]
@@ -651,6 +655,7 @@ fn cmd_mcp(index: Option<&Path>, args: McpArgs) -> anyhow::Result<ExitCode> {
         index: opts,
         search,
         verbose: args.verbose,
+        watch: args.watch,
     })?;
     Ok(ExitCode::SUCCESS)
 }
