@@ -231,8 +231,10 @@ struct SearchParams {
     /// What to look for: plain words ("read a config file") or a symbol (`parseConfig`, `Foo::bar`).
     query: String,
     /// Number of results (default 10).
+    #[schemars(range(min = 1, max = 10_000))] // = MAX_TOP_K (a unit test checks)
     top_k: Option<usize>,
     /// auto (default: lexical for symbols, hybrid otherwise), lexical, semantic or hybrid.
+    #[schemars(extend("enum" = ["auto", "lexical", "semantic", "hybrid", null]))]
     mode: Option<String>,
     /// Only files of this language (a name from `cseek languages`, e.g. rust, python).
     language: Option<String>,
@@ -832,6 +834,13 @@ mod tests {
         let mut short: Vec<Hit> = (0..5).map(|_| hit("x = 1;\n")).collect();
         assert_eq!(fit(&mut short, 1000), 0);
         assert!(short.iter().all(|h| !h.truncated));
+    }
+
+    #[test]
+    fn schema_top_k_bound_is_max_top_k() {
+        // The attribute needs a literal; keep it in step with the search limit.
+        let schema = serde_json::to_value(schemars::schema_for!(SearchParams)).unwrap();
+        assert_eq!(schema["properties"]["top_k"]["maximum"], MAX_TOP_K);
     }
 
     #[test]
