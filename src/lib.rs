@@ -57,7 +57,8 @@
 //! generations; format in `index-format/`; [`cache`] keeps every vector ever computed) →
 //! [`search`]. [`index`] drives the stages;
 //! [`watch`] keeps an index current while files change; [`eval`] measures search
-//! quality on benchmarks.
+//! quality on benchmarks; [`mcp`] serves an index to coding agents over the Model Context
+//! Protocol (`cseek mcp`).
 #![warn(missing_docs)]
 
 pub mod cache;
@@ -69,6 +70,7 @@ pub mod fuse;
 pub mod index;
 pub mod lang;
 pub mod lexical;
+pub mod mcp;
 pub mod rank;
 pub mod search;
 pub mod store;

@@ -70,6 +70,31 @@ enum Command {
     /// Build models: `cseek model distill --from NAME|DIR --out DIR [--dims 256]`.
     #[command(subcommand)]
     Model(embed::ModelCommand),
+    /// Serve the index to coding agents over MCP (JSON-RPC on stdin/stdout): tools
+    /// search, find_related, index_status, reindex.
+    Mcp(McpArgs),
+}
+
+#[derive(Args)]
+struct McpArgs {
+    /// Directory whose index to serve (the index is `<DIR>/.cseek` unless `--index`);
+    /// `reindex` indexes this directory.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Embedding model for `reindex` when the index does not exist yet (default: as
+    /// `cseek index`; `none` = lexical only). Queries use the index's own model.
+    #[arg(long, env = "CSEEK_MODEL", value_name = "NAME|DIR")]
+    model: Option<String>,
+    /// Where to run the model: auto, cpu, cuda[:N], metal.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Diagnostics on stderr (stdout carries only the protocol).
+    #[arg(long, short)]
+    verbose: bool,
+    /// Keep the index current while files change (as `cseek watch`, in the background;
+    /// the first update builds the index if there is none).
+    #[arg(long)]
+    watch: bool,
 }
 
 #[derive(Args)]
@@ -380,6 +405,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models(args) => embed::cmd_models(args),
         Command::Embed(args) => embed::cmd_embed(args),
         Command::Model(cmd) => embed::cmd_model(cmd),
+        Command::Mcp(args) => cmd_mcp(cli.index.as_deref(), args),
     }
 }
 
@@ -601,6 +627,36 @@ fn cmd_watch(index: Option<&Path>, args: WatchArgs) -> anyhow::Result<ExitCode> 
     } else if !quiet {
         eprintln!("stopped; the index is current as of the last update");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_mcp(index: Option<&Path>, args: McpArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = IndexOptions::new(&args.path);
+    if let Some(dir) = index {
+        opts.index_dir = dir.to_path_buf();
+    }
+    opts.model = model_choice(args.model.as_deref());
+    opts.embed = embed_options(&args.device)?;
+    let search = SearchOptions {
+        // Queries follow the index's model; naming it is only needed to pick one for a
+        // first build, and `none` must not clash with an index that has vectors.
+        model: None,
+        embed: opts.embed.clone(),
+        ..SearchOptions::default()
+    };
+    if args.verbose {
+        eprintln!(
+            "cseek mcp: serving {} (index {}) on stdio",
+            args.path.display(),
+            opts.index_dir.display()
+        );
+    }
+    cseek::mcp::serve_stdio(cseek::mcp::McpOptions {
+        index: opts,
+        search,
+        verbose: args.verbose,
+        watch: args.watch,
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,0 +1,853 @@
+//! `cseek mcp`: a Model Context Protocol server over stdio, so coding agents can search a
+//! codebase through tools (`search`, `find_related`, `index_status`, `reindex`).
+//!
+//! One server serves one index. Startup does no I/O beyond what the protocol needs: the
+//! index is opened on the first tool call (a memory map, milliseconds), the query model on
+//! the first semantic query, the indexing model on the first `reindex` that has chunks to
+//! embed. Only JSON-RPC goes to stdout; diagnostics go to stderr, and only when
+//! [`McpOptions::verbose`] is set.
+//!
+//! Every tool answers twice: `structuredContent` (JSON for programs) and a compact text
+//! rendering for a model's context, capped by `max_chars`. Bad arguments are MCP errors
+//! (`invalid params`); the connection stays open.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{tool, tool_handler, tool_router, ErrorData, ServerHandler, ServiceExt};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::index::{IndexOptions, IndexSummary, Indexer, Progress};
+use crate::lang::Language;
+use crate::search::{Mode, SearchHit, SearchOptions, SearchRequest, Searcher, MAX_TOP_K};
+use crate::store::StoredChunk;
+use crate::Error;
+
+/// Default cap on the text rendering of a tool result, in characters.
+pub const DEFAULT_MAX_CHARS: usize = 8_000;
+
+/// The least text a hit gets in the rendering before lower-ranked hits are dropped.
+const MIN_SHARE: usize = 240;
+
+/// Identifiers taken from a chunk to build the lexical query of `find_related` when the
+/// index has no vectors.
+const RELATED_IDENTIFIERS: usize = 32;
+
+/// What `cseek mcp` serves and how.
+#[derive(Debug, Clone)]
+pub struct McpOptions {
+    /// The tree and index `reindex` updates (the index is also the one queries read).
+    pub index: IndexOptions,
+    /// How queries load the model.
+    pub search: SearchOptions,
+    /// Diagnostics on stderr (never stdout, which carries the protocol).
+    pub verbose: bool,
+    /// Keep the index current with [`crate::watch::watch`] on a background thread for the
+    /// session's life; queries switch to each new generation.
+    pub watch: bool,
+}
+
+/// Why the server stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum McpError {
+    /// The async runtime could not be started.
+    #[error("starting the MCP runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The client never completed the MCP handshake, or the transport failed.
+    #[error("MCP session: {0}")]
+    Session(String),
+}
+
+/// Serve `options` over stdin/stdout until the client disconnects.
+pub fn serve_stdio(options: McpOptions) -> std::result::Result<(), McpError> {
+    // One thread answers the protocol; searches and indexing run on tokio's blocking
+    // pool so a slow `reindex` never stalls pings or other requests.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(McpError::Runtime)?;
+    let stop = crate::watch::StopHandle::new();
+    let watcher = options.watch.then(|| {
+        let (index, verbose, stop) = (options.index.clone(), options.verbose, stop.clone());
+        std::thread::spawn(move || {
+            let mut on_event = |event: crate::watch::WatchEvent| {
+                if verbose {
+                    eprintln!("cseek mcp: watch: {event:?}");
+                }
+            };
+            let settings = crate::watch::WatchOptions::default();
+            // A watch that cannot start (no such root, inotify limit) leaves the server
+            // answering from the index as it is; `reindex` still works.
+            if let Err(e) = crate::watch::watch(&index, &settings, &stop, &mut on_event) {
+                if verbose {
+                    eprintln!("cseek mcp: watch stopped: {e}");
+                }
+            }
+        })
+    });
+    let served = runtime.block_on(async move {
+        let verbose = options.verbose;
+        let server = CseekServer::new(options);
+        let running = server
+            .serve(rmcp::transport::stdio())
+            .await
+            .map_err(|e| McpError::Session(e.to_string()))?;
+        let reason = running
+            .waiting()
+            .await
+            .map_err(|e| McpError::Session(e.to_string()))?;
+        if verbose {
+            eprintln!("cseek mcp: session ended ({reason:?})");
+        }
+        Ok(())
+    });
+    // An update in flight finishes (it commits atomically either way), then the watch
+    // returns.
+    stop.stop();
+    if let Some(thread) = watcher {
+        let _ = thread.join();
+    }
+    served
+}
+
+/// Shared state: the searcher (opened lazily, reloaded when the index moves on) and one
+/// indexer for the server's life, so the embedding model stays loaded between reindexes.
+struct State {
+    options: McpOptions,
+    searcher: RwLock<Option<Searcher>>,
+    indexer: Mutex<Indexer>,
+}
+
+impl State {
+    fn log(&self, message: &str) {
+        if self.options.verbose {
+            eprintln!("cseek mcp: {message}");
+        }
+    }
+
+    /// Run `f` on a searcher of the current generation, opening or reloading first.
+    fn with_searcher<T>(
+        &self,
+        f: impl FnOnce(&Searcher) -> Result<T, ErrorData>,
+    ) -> Result<T, ErrorData> {
+        let fresh = {
+            let guard = self.searcher.read().map_err(|_| poisoned())?;
+            guard.as_ref().is_some_and(Searcher::is_current)
+        };
+        if !fresh {
+            let mut guard = self.searcher.write().map_err(|_| poisoned())?;
+            match guard.as_mut() {
+                Some(s) if s.is_current() => {}
+                Some(s) => {
+                    self.log("index changed: reloading");
+                    s.reload().map_err(to_mcp)?;
+                }
+                None => {
+                    let dir = &self.options.index.index_dir;
+                    self.log(&format!("opening {}", dir.display()));
+                    let open = || Searcher::open_with(dir, self.options.search.clone());
+                    let searcher = match open() {
+                        // A first `reindex` may be building it right now: wait for that
+                        // run (it holds the indexer) and look again.
+                        Err(Error::NoIndex { .. }) => {
+                            drop(self.indexer.lock().map_err(|_| poisoned())?);
+                            open()
+                        }
+                        other => other,
+                    };
+                    *guard = Some(searcher.map_err(to_mcp)?);
+                }
+            }
+        }
+        let guard = self.searcher.read().map_err(|_| poisoned())?;
+        match guard.as_ref() {
+            Some(s) => f(s),
+            None => Err(ErrorData::internal_error("the index is not open", None)),
+        }
+    }
+}
+
+fn poisoned() -> ErrorData {
+    ErrorData::internal_error("an earlier request panicked; restart the server", None)
+}
+
+/// Library errors as MCP errors: what the caller can fix is `invalid params`.
+fn to_mcp(e: Error) -> ErrorData {
+    match e {
+        Error::InvalidQuery(_) | Error::InvalidOption(_) => {
+            ErrorData::invalid_params(e.to_string(), None)
+        }
+        Error::Locked { .. } => ErrorData::internal_error(
+            format!("{e} (with --watch the index updates itself; retry in a moment)"),
+            None,
+        ),
+        Error::NoIndex { .. } => ErrorData::invalid_request(
+            format!("{e} (or call the `reindex` tool to build it)"),
+            None,
+        ),
+        _ => ErrorData::internal_error(e.to_string(), None),
+    }
+}
+
+/// Run blocking work (search, indexing) off the protocol thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ErrorData> + Send + 'static,
+) -> Result<T, ErrorData> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ErrorData::internal_error(format!("tool task failed: {e}"), None))?
+}
+
+/// The MCP server: tools over one index.
+#[derive(Clone)]
+pub struct CseekServer {
+    state: Arc<State>,
+    tool_router: ToolRouter<CseekServer>,
+}
+
+impl CseekServer {
+    /// A server for these options; opens nothing yet.
+    pub fn new(options: McpOptions) -> Self {
+        let indexer = Indexer::new(options.index.clone());
+        CseekServer {
+            state: Arc::new(State {
+                options,
+                searcher: RwLock::new(None),
+                indexer: Mutex::new(indexer),
+            }),
+            tool_router: Self::tool_router(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+struct SearchParams {
+    /// What to look for: plain words ("read a config file") or a symbol (`parseConfig`, `Foo::bar`).
+    query: String,
+    /// Number of results (default 10).
+    #[schemars(range(min = 1, max = 10_000))] // = MAX_TOP_K (a unit test checks)
+    top_k: Option<usize>,
+    /// auto (default: lexical for symbols, hybrid otherwise), lexical, semantic or hybrid.
+    #[schemars(extend("enum" = ["auto", "lexical", "semantic", "hybrid", null]))]
+    mode: Option<String>,
+    /// Only files of this language (a name from `cseek languages`, e.g. rust, python).
+    language: Option<String>,
+    /// Only files whose root-relative path matches this glob (e.g. `src/**/*.rs`, `*.py`).
+    path: Option<String>,
+    /// Size cap of the text rendering in characters (default 8000); chunks are cut to fit.
+    max_chars: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+struct RelatedParams {
+    /// Root-relative path of an indexed file (with `line`).
+    path: Option<String>,
+    /// 1-based line in `path`: the chunk containing it is the one to match.
+    line: Option<u32>,
+    /// Or: a code snippet to find similar code for.
+    code: Option<String>,
+    /// Number of results (default 10).
+    top_k: Option<usize>,
+    /// Size cap of the text rendering in characters (default 8000).
+    max_chars: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+struct NoParams {}
+
+/// One result, as returned in structured content.
+#[derive(Debug, Serialize)]
+struct Hit {
+    path: String,
+    start_line: u32,
+    end_line: u32,
+    score: f32,
+    language: &'static str,
+    kind: Value,
+    symbol: Option<String>,
+    container: Option<String>,
+    text: String,
+    truncated: bool,
+}
+
+impl Hit {
+    fn from_search(h: SearchHit) -> Hit {
+        Hit {
+            path: h.path,
+            start_line: h.start_line,
+            end_line: h.end_line,
+            score: h.score,
+            language: h.language.name(),
+            kind: serde_json::to_value(h.kind).unwrap_or(Value::Null),
+            symbol: h.symbol,
+            container: h.container,
+            text: h.text,
+            truncated: false,
+        }
+    }
+
+    fn from_chunk(c: &StoredChunk<'_>, score: f32) -> Hit {
+        Hit {
+            path: c.path.to_string(),
+            start_line: c.start_line,
+            end_line: c.end_line,
+            score,
+            language: c.language.name(),
+            kind: serde_json::to_value(c.kind).unwrap_or(Value::Null),
+            symbol: c.symbol.map(str::to_string),
+            container: c.container.map(str::to_string),
+            text: c.text.to_string(),
+            truncated: false,
+        }
+    }
+
+    fn header(&self) -> String {
+        let symbol = self.symbol.as_deref().unwrap_or("-");
+        format!(
+            "## {}:{}-{}  {symbol}  {:.3}\n",
+            self.path, self.start_line, self.end_line, self.score
+        )
+    }
+}
+
+/// Cut the hits' texts so the rendering fits in `max_chars`: each hit gets an equal share
+/// of what is left, and a short chunk leaves its unused share to the ones after it. Hits
+/// whose header no longer fits are dropped (and counted).
+fn fit(hits: &mut Vec<Hit>, max_chars: usize) -> usize {
+    let mut left = max_chars;
+    let mut kept = 0;
+    let n = hits.len();
+    for (i, hit) in hits.iter_mut().enumerate() {
+        let header = hit.header().chars().count() + 1;
+        if header + 16 > left {
+            break;
+        }
+        left -= header;
+        // Top hits first: when an equal share would leave too little to read, a hit
+        // still gets MIN_SHARE and the lowest-ranked ones are left out instead.
+        let share = (left / (n - i)).max(MIN_SHARE.min(left));
+        let len = hit.text.chars().count();
+        if len > share {
+            let mut cut: String = hit.text.chars().take(share.saturating_sub(1)).collect();
+            // End at a line break when one is near, so the model sees whole lines.
+            if let Some(pos) = cut.rfind('\n') {
+                if pos > cut.len() / 2 {
+                    cut.truncate(pos + 1);
+                }
+            }
+            cut.push('…');
+            hit.text = cut;
+            hit.truncated = true;
+        }
+        left = left.saturating_sub(hit.text.chars().count());
+        kept += 1;
+    }
+    let dropped = n - kept;
+    hits.truncate(kept);
+    dropped
+}
+
+fn render_hits(title: &str, hits: &[Hit], dropped: usize, notes: &[String]) -> String {
+    let mut out = format!("{title}\n");
+    for note in notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    for h in hits {
+        out.push_str(&h.header());
+        out.push_str(&h.text);
+        if !h.text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    if dropped > 0 {
+        out.push_str(&format!(
+            "({dropped} more results left out to fit max_chars; raise it to see them)\n"
+        ));
+    }
+    out
+}
+
+fn hits_result(
+    title: String,
+    mut hits: Vec<Hit>,
+    max_chars: usize,
+    extra: Value,
+) -> CallToolResult {
+    let dropped = fit(&mut hits, max_chars);
+    let notes: Vec<String> = extra
+        .get("notes")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let text = render_hits(&title, &hits, dropped, &notes);
+    let mut structured = match extra {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    structured.insert(
+        "results".into(),
+        serde_json::to_value(&hits).unwrap_or(Value::Null),
+    );
+    structured.insert("omitted".into(), dropped.into());
+    with_text(Value::Object(structured), text)
+}
+
+fn with_text(structured: Value, text: String) -> CallToolResult {
+    let mut result = CallToolResult::structured(structured);
+    // The text block is the compact rendering, not a second copy of the JSON.
+    result.content = vec![ContentBlock::text(text)];
+    result
+}
+
+fn top_k(k: Option<usize>) -> Result<usize, ErrorData> {
+    let k = k.unwrap_or(10);
+    if k == 0 || k > MAX_TOP_K {
+        return Err(ErrorData::invalid_params(
+            format!("top_k is {k}; give 1 to {MAX_TOP_K}"),
+            None,
+        ));
+    }
+    Ok(k)
+}
+
+fn max_chars(m: Option<usize>) -> Result<usize, ErrorData> {
+    let m = m.unwrap_or(DEFAULT_MAX_CHARS);
+    if m < 200 {
+        return Err(ErrorData::invalid_params(
+            format!("max_chars is {m}; give at least 200"),
+            None,
+        ));
+    }
+    Ok(m)
+}
+
+/// The identifiers of a code text, first occurrences in order, for a lexical query.
+fn identifiers(text: &str, n: usize) -> String {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        if word.chars().count() < 3 || word.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if seen.insert(word.to_lowercase()) {
+            out.push(word);
+            if out.len() == n {
+                break;
+            }
+        }
+    }
+    out.join(" ")
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn summary_json(s: &IndexSummary) -> Value {
+    serde_json::json!({
+        "files": s.files,
+        "chunks": s.chunks,
+        "files_changed": s.files_changed,
+        "files_removed": s.files_removed,
+        "chunks_embedded": s.chunks_embedded,
+        "chunks_cached": s.chunks_cached,
+        "seconds": s.seconds,
+        "generation": s.generation,
+        "kind": s.kind.name(),
+        "model": s.embedding.as_ref().map(|m| m.model.clone()),
+        "semantic_off_reason": s.semantic_off_reason,
+    })
+}
+
+/// Indexing warnings go to stderr when verbose; never to stdout.
+struct StderrProgress(bool);
+impl Progress for StderrProgress {
+    fn warn(&self, message: &str) {
+        if self.0 {
+            eprintln!("cseek mcp: {message}");
+        }
+    }
+}
+
+#[tool_router]
+impl CseekServer {
+    /// Search the codebase.
+    #[tool(
+        description = "Search the indexed codebase by meaning (\"where are retries configured\") or by symbol (`parseConfig`). Returns ranked code chunks: path:start-end, symbol, score and the code."
+    )]
+    async fn search(
+        &self,
+        Parameters(p): Parameters<SearchParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        if p.query.trim().is_empty() {
+            return Err(ErrorData::invalid_params(
+                "query is empty; give some words or a symbol name",
+                None,
+            ));
+        }
+        let top_k = top_k(p.top_k)?;
+        let max_chars = max_chars(p.max_chars)?;
+        let mode = match p.mode.as_deref() {
+            None => Mode::default(),
+            Some(m) => Mode::from_name(m).ok_or_else(|| {
+                ErrorData::invalid_params(
+                    format!("unknown mode {m:?}; use auto, lexical, semantic or hybrid"),
+                    None,
+                )
+            })?,
+        };
+        let languages = match p.language.as_deref() {
+            None => Vec::new(),
+            Some(l) => vec![Language::from_name(l).ok_or_else(|| {
+                ErrorData::invalid_params(
+                    format!("unknown language {l:?}; `cseek languages` lists them"),
+                    None,
+                )
+            })?],
+        };
+        if let Some(g) = &p.path {
+            globset::Glob::new(g).map_err(|e| {
+                ErrorData::invalid_params(format!("bad path glob {g:?}: {e}"), None)
+            })?;
+        }
+        let req = SearchRequest {
+            query: p.query,
+            top_k,
+            mode,
+            languages,
+            path_glob: p.path,
+        };
+        let state = self.state.clone();
+        blocking(move || {
+            let results = state.with_searcher(|s| s.search(&req).map_err(to_mcp))?;
+            let hits: Vec<Hit> = results.hits.into_iter().map(Hit::from_search).collect();
+            let title = format!(
+                "{} results for {:?} (mode {})",
+                hits.len(),
+                req.query,
+                results.mode.name()
+            );
+            let extra = serde_json::json!({
+                "query": req.query,
+                "mode": results.mode.name(),
+                "notes": results.notes,
+            });
+            Ok(hits_result(title, hits, max_chars, extra))
+        })
+        .await
+    }
+
+    /// Code similar to a chunk or a snippet.
+    #[tool(
+        description = "Find code similar to a given place (`path` + `line`: the chunk containing that line) or to a `code` snippet: look-alike implementations, callers' patterns, duplicates. Excludes the chunk itself."
+    )]
+    async fn find_related(
+        &self,
+        Parameters(p): Parameters<RelatedParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let top_k = top_k(p.top_k)?;
+        let max_chars = max_chars(p.max_chars)?;
+        let state = self.state.clone();
+        blocking(move || {
+            state.with_searcher(|s| {
+                let (hits, source) = match (&p.path, p.line, &p.code) {
+                    (Some(path), Some(line), None) => related_to_line(s, path, line, top_k)?,
+                    (None, None, Some(code)) if !code.trim().is_empty() => {
+                        (related_to_code(s, code, top_k)?, "the snippet".to_string())
+                    }
+                    _ => {
+                        return Err(ErrorData::invalid_params(
+                            "give either `path` and `line`, or a non-empty `code` snippet",
+                            None,
+                        ))
+                    }
+                };
+                let how = if s.has_vectors() {
+                    "vectors"
+                } else {
+                    "lexical"
+                };
+                let title = format!("{} results related to {source} ({how})", hits.len());
+                let extra = serde_json::json!({"source": source, "method": how});
+                Ok(hits_result(title, hits, max_chars, extra))
+            })
+        })
+        .await
+    }
+
+    /// What is indexed and whether it is current.
+    #[tool(
+        description = "Show the index: files, chunks, embedding model, generation, age in seconds, and whether it is current. Says so when there is no index yet (call `reindex`)."
+    )]
+    async fn index_status(
+        &self,
+        Parameters(_): Parameters<NoParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let state = self.state.clone();
+        blocking(move || {
+            let dir = state.options.index.index_dir.clone();
+            let status = state.with_searcher(|s| {
+                let meta = s.store().meta();
+                Ok(serde_json::json!({
+                    "exists": true,
+                    "index_dir": dir.display().to_string(),
+                    "root": meta.root.display().to_string(),
+                    "files": meta.files,
+                    "chunks": meta.chunks,
+                    "model": meta.embedding.as_ref().map(|m| m.model.clone()),
+                    "semantic": s.has_vectors(),
+                    "generation": s.store().generation(),
+                    "created_unix": meta.created_unix,
+                    "age_seconds": now_unix().saturating_sub(meta.created_unix),
+                    "current": s.is_current(),
+                }))
+            });
+            let status = match status {
+                Ok(v) => v,
+                Err(e) if !dir.join(crate::store::MANIFEST_FILE).is_file() => {
+                    serde_json::json!({
+                        "exists": false,
+                        "index_dir": dir.display().to_string(),
+                        "message": format!("no index yet ({}); call `reindex` to build it", e.message),
+                    })
+                }
+                Err(e) => return Err(e),
+            };
+            let text = if status["exists"] == Value::Bool(true) {
+                format!(
+                    "index {}: {} files, {} chunks, model {}, generation {}, {} s old, {}",
+                    status["index_dir"].as_str().unwrap_or(""),
+                    status["files"],
+                    status["chunks"],
+                    status["model"].as_str().unwrap_or("none (lexical only)"),
+                    status["generation"].as_str().unwrap_or(""),
+                    status["age_seconds"],
+                    if status["current"] == Value::Bool(true) {
+                        "current"
+                    } else {
+                        "stale"
+                    }
+                )
+            } else {
+                status["message"].as_str().unwrap_or("no index").to_string()
+            };
+            Ok(with_text(status, text))
+        })
+        .await
+    }
+
+    /// Bring the index up to date.
+    #[tool(
+        description = "Update the index with the files changed since the last run (incremental: only changed files are re-read and re-embedded), or build it when there is none. Returns what changed."
+    )]
+    async fn reindex(
+        &self,
+        Parameters(_): Parameters<NoParams>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let state = self.state.clone();
+        blocking(move || {
+            let summary = {
+                let mut indexer = state.indexer.lock().map_err(|_| poisoned())?;
+                state.log("reindexing");
+                indexer
+                    .update(&StderrProgress(state.options.verbose))
+                    .map_err(to_mcp)?
+            };
+            // Queries see the new generation from now on.
+            state.with_searcher(|_| Ok(()))?;
+            let text = format!(
+                "reindexed ({}) in {:.2} s: {} files, {} chunks; {} files changed, {} removed; {} chunks embedded, {} from cache",
+                summary.kind.name(),
+                summary.seconds,
+                summary.files,
+                summary.chunks,
+                summary.files_changed,
+                summary.files_removed,
+                summary.chunks_embedded,
+                summary.chunks_cached
+            );
+            Ok(with_text(summary_json(&summary), text))
+        })
+        .await
+    }
+}
+
+/// Related code for the chunk of `path` containing `line`.
+fn related_to_line(
+    s: &Searcher,
+    path: &str,
+    line: u32,
+    top_k: usize,
+) -> Result<(Vec<Hit>, String), ErrorData> {
+    let store = s.store();
+    let wanted = path.trim_start_matches("./");
+    let (_, file) = store
+        .live_files()
+        .find(|(_, f)| f.path == wanted)
+        .ok_or_else(|| {
+            ErrorData::invalid_params(
+                format!("{path:?} is not in the index (paths are relative to the indexed root)"),
+                None,
+            )
+        })?;
+    // The innermost chunk containing the line (chunks of a file may nest).
+    let mut best: Option<StoredChunk<'_>> = None;
+    let mut last_line = 0;
+    for id in file.chunk_ids() {
+        let c = store.chunk(id).map_err(to_mcp)?;
+        last_line = last_line.max(c.end_line);
+        if c.start_line <= line && line <= c.end_line {
+            let span = c.end_line - c.start_line;
+            if best
+                .as_ref()
+                .is_none_or(|b| span < b.end_line - b.start_line)
+            {
+                best = Some(c);
+            }
+        }
+    }
+    let source = best.ok_or_else(|| {
+        ErrorData::invalid_params(
+            format!("line {line} is outside {path} (its chunks cover lines 1-{last_line})"),
+            None,
+        )
+    })?;
+    let label = format!(
+        "{}:{}-{}{}",
+        source.path,
+        source.start_line,
+        source.end_line,
+        source.symbol.map(|s| format!(" ({s})")).unwrap_or_default()
+    );
+    let id = source.id;
+    let hits = match (s.vectors(), s.vectors().and_then(|v| v.vector(id))) {
+        (Some(vectors), Some(query)) => {
+            let filter = |c: u32| c != id && store.is_live(c);
+            let found = vectors
+                .search(&query, top_k, Some(&filter))
+                .map_err(to_mcp)?;
+            found
+                .iter()
+                .map(|h| {
+                    Ok(Hit::from_chunk(
+                        &store.chunk(h.chunk_id).map_err(to_mcp)?,
+                        h.score,
+                    ))
+                })
+                .collect::<Result<Vec<_>, ErrorData>>()?
+        }
+        _ => lexical_related(s, source.text, Some(id), top_k)?,
+    };
+    Ok((hits, label))
+}
+
+/// Related code for a snippet: a semantic query with it when the index has vectors, else
+/// a lexical query of its identifiers.
+fn related_to_code(s: &Searcher, code: &str, top_k: usize) -> Result<Vec<Hit>, ErrorData> {
+    if s.has_vectors() {
+        let req = SearchRequest::new(code).top_k(top_k).mode(Mode::Semantic);
+        let results = s.search(&req).map_err(to_mcp)?;
+        return Ok(results.hits.into_iter().map(Hit::from_search).collect());
+    }
+    lexical_related(s, code, None, top_k)
+}
+
+fn lexical_related(
+    s: &Searcher,
+    text: &str,
+    exclude: Option<u32>,
+    top_k: usize,
+) -> Result<Vec<Hit>, ErrorData> {
+    let query = identifiers(text, RELATED_IDENTIFIERS);
+    if query.is_empty() {
+        return Ok(Vec::new());
+    }
+    let req = SearchRequest::new(query)
+        .top_k(top_k + 1)
+        .mode(Mode::Lexical);
+    let results = s.search(&req).map_err(to_mcp)?;
+    Ok(results
+        .hits
+        .into_iter()
+        .filter(|h| Some(h.chunk_id) != exclude)
+        .take(top_k)
+        .map(Hit::from_search)
+        .collect())
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for CseekServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("cseek", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Code search over one repository. `search` finds code by meaning or symbol; \
+                 `find_related` finds code similar to a place or a snippet; `index_status` \
+                 shows what is indexed; `reindex` brings the index up to date after edits.",
+            )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(text: &str) -> Hit {
+        Hit {
+            path: "a.rs".into(),
+            start_line: 1,
+            end_line: 2,
+            score: 1.0,
+            language: "rust",
+            kind: Value::Null,
+            symbol: None,
+            container: None,
+            text: text.into(),
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn fit_caps_the_rendering() {
+        let mut hits: Vec<Hit> = (0..5).map(|_| hit(&"x = 1;\n".repeat(200))).collect();
+        let dropped = fit(&mut hits, 1000);
+        // Each kept hit gets at least MIN_SHARE; the lowest-ranked are left out.
+        assert!(dropped > 0 && hits.len() + dropped == 5, "{dropped}");
+        let text = render_hits("t", &hits, 0, &[]);
+        assert!(text.chars().count() <= 1000 + 10, "{}", text.len());
+        assert!(hits.iter().all(|h| h.truncated && h.text.ends_with('…')));
+        assert!(hits.iter().all(|h| h.text.chars().count() >= MIN_SHARE / 2));
+
+        let mut short: Vec<Hit> = (0..5).map(|_| hit("x = 1;\n")).collect();
+        assert_eq!(fit(&mut short, 1000), 0);
+        assert!(short.iter().all(|h| !h.truncated));
+    }
+
+    #[test]
+    fn schema_top_k_bound_is_max_top_k() {
+        // The attribute needs a literal; keep it in step with the search limit.
+        let schema = serde_json::to_value(schemars::schema_for!(SearchParams)).unwrap();
+        assert_eq!(schema["properties"]["top_k"]["maximum"], MAX_TOP_K);
+    }
+
+    #[test]
+    fn identifiers_are_unique_and_ordered() {
+        assert_eq!(
+            identifiers("fn parse_config(path: &Path) { parse_config(1) }", 10),
+            "parse_config path"
+        );
+    }
+}
