@@ -11,7 +11,6 @@
 //! rendering for a model's context, capped by `max_chars`. Bad arguments are MCP errors
 //! (`invalid params`); the connection stays open.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -25,8 +24,9 @@ use serde_json::Value;
 
 use crate::index::{IndexOptions, IndexSummary, Indexer, Progress};
 use crate::lang::Language;
-use crate::search::{Mode, SearchHit, SearchOptions, SearchRequest, Searcher, MAX_TOP_K};
-use crate::store::StoredChunk;
+use crate::search::{
+    Mode, RelatedTo, SearchHit, SearchOptions, SearchRequest, Searcher, MAX_TOP_K,
+};
 use crate::Error;
 
 /// Default cap on the text rendering of a tool result, in characters.
@@ -34,10 +34,6 @@ pub const DEFAULT_MAX_CHARS: usize = 8_000;
 
 /// The least text a hit gets in the rendering before lower-ranked hits are dropped.
 const MIN_SHARE: usize = 240;
-
-/// Identifiers taken from a chunk to build the lexical query of `find_related` when the
-/// index has no vectors.
-const RELATED_IDENTIFIERS: usize = 32;
 
 /// What `cseek mcp` serves and how.
 #[derive(Debug, Clone)]
@@ -292,21 +288,6 @@ impl Hit {
         }
     }
 
-    fn from_chunk(c: &StoredChunk<'_>, score: f32) -> Hit {
-        Hit {
-            path: c.path.to_string(),
-            start_line: c.start_line,
-            end_line: c.end_line,
-            score,
-            language: c.language.name(),
-            kind: serde_json::to_value(c.kind).unwrap_or(Value::Null),
-            symbol: c.symbol.map(str::to_string),
-            container: c.container.map(str::to_string),
-            text: c.text.to_string(),
-            truncated: false,
-        }
-    }
-
     fn header(&self) -> String {
         let symbol = self.symbol.as_deref().unwrap_or("-");
         format!(
@@ -431,24 +412,6 @@ fn max_chars(m: Option<usize>) -> Result<usize, ErrorData> {
     Ok(m)
 }
 
-/// The identifiers of a code text, first occurrences in order, for a lexical query.
-fn identifiers(text: &str, n: usize) -> String {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
-        if word.chars().count() < 3 || word.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        if seen.insert(word.to_lowercase()) {
-            out.push(word);
-            if out.len() == n {
-                break;
-            }
-        }
-    }
-    out.join(" ")
-}
-
 fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -563,11 +526,9 @@ impl CseekServer {
         let state = self.state.clone();
         blocking(move || {
             state.with_searcher(|s| {
-                let (hits, source) = match (&p.path, p.line, &p.code) {
-                    (Some(path), Some(line), None) => related_to_line(s, path, line, top_k)?,
-                    (None, None, Some(code)) if !code.trim().is_empty() => {
-                        (related_to_code(s, code, top_k)?, "the snippet".to_string())
-                    }
+                let to = match (&p.path, p.line, &p.code) {
+                    (Some(path), Some(line), None) => RelatedTo::Line { path, line },
+                    (None, None, Some(code)) if !code.trim().is_empty() => RelatedTo::Code(code),
                     _ => {
                         return Err(ErrorData::invalid_params(
                             "give either `path` and `line`, or a non-empty `code` snippet",
@@ -575,11 +536,9 @@ impl CseekServer {
                         ))
                     }
                 };
-                let how = if s.has_vectors() {
-                    "vectors"
-                } else {
-                    "lexical"
-                };
+                let related = s.related(to, top_k).map_err(to_mcp)?;
+                let (source, how) = (related.source, related.method);
+                let hits: Vec<Hit> = related.hits.into_iter().map(Hit::from_search).collect();
                 let title = format!("{} results related to {source} ({how})", hits.len());
                 let extra = serde_json::json!({"source": source, "method": how});
                 Ok(hits_result(title, hits, max_chars, extra))
@@ -685,109 +644,6 @@ impl CseekServer {
     }
 }
 
-/// Related code for the chunk of `path` containing `line`.
-fn related_to_line(
-    s: &Searcher,
-    path: &str,
-    line: u32,
-    top_k: usize,
-) -> Result<(Vec<Hit>, String), ErrorData> {
-    let store = s.store();
-    let wanted = path.trim_start_matches("./");
-    let (_, file) = store
-        .live_files()
-        .find(|(_, f)| f.path == wanted)
-        .ok_or_else(|| {
-            ErrorData::invalid_params(
-                format!("{path:?} is not in the index (paths are relative to the indexed root)"),
-                None,
-            )
-        })?;
-    // The innermost chunk containing the line (chunks of a file may nest).
-    let mut best: Option<StoredChunk<'_>> = None;
-    let mut last_line = 0;
-    for id in file.chunk_ids() {
-        let c = store.chunk(id).map_err(to_mcp)?;
-        last_line = last_line.max(c.end_line);
-        if c.start_line <= line && line <= c.end_line {
-            let span = c.end_line - c.start_line;
-            if best
-                .as_ref()
-                .is_none_or(|b| span < b.end_line - b.start_line)
-            {
-                best = Some(c);
-            }
-        }
-    }
-    let source = best.ok_or_else(|| {
-        ErrorData::invalid_params(
-            format!("line {line} is outside {path} (its chunks cover lines 1-{last_line})"),
-            None,
-        )
-    })?;
-    let label = format!(
-        "{}:{}-{}{}",
-        source.path,
-        source.start_line,
-        source.end_line,
-        source.symbol.map(|s| format!(" ({s})")).unwrap_or_default()
-    );
-    let id = source.id;
-    let hits = match (s.vectors(), s.vectors().and_then(|v| v.vector(id))) {
-        (Some(vectors), Some(query)) => {
-            let filter = |c: u32| c != id && store.is_live(c);
-            let found = vectors
-                .search(&query, top_k, Some(&filter))
-                .map_err(to_mcp)?;
-            found
-                .iter()
-                .map(|h| {
-                    Ok(Hit::from_chunk(
-                        &store.chunk(h.chunk_id).map_err(to_mcp)?,
-                        h.score,
-                    ))
-                })
-                .collect::<Result<Vec<_>, ErrorData>>()?
-        }
-        _ => lexical_related(s, source.text, Some(id), top_k)?,
-    };
-    Ok((hits, label))
-}
-
-/// Related code for a snippet: a semantic query with it when the index has vectors, else
-/// a lexical query of its identifiers.
-fn related_to_code(s: &Searcher, code: &str, top_k: usize) -> Result<Vec<Hit>, ErrorData> {
-    if s.has_vectors() {
-        let req = SearchRequest::new(code).top_k(top_k).mode(Mode::Semantic);
-        let results = s.search(&req).map_err(to_mcp)?;
-        return Ok(results.hits.into_iter().map(Hit::from_search).collect());
-    }
-    lexical_related(s, code, None, top_k)
-}
-
-fn lexical_related(
-    s: &Searcher,
-    text: &str,
-    exclude: Option<u32>,
-    top_k: usize,
-) -> Result<Vec<Hit>, ErrorData> {
-    let query = identifiers(text, RELATED_IDENTIFIERS);
-    if query.is_empty() {
-        return Ok(Vec::new());
-    }
-    let req = SearchRequest::new(query)
-        .top_k(top_k + 1)
-        .mode(Mode::Lexical);
-    let results = s.search(&req).map_err(to_mcp)?;
-    Ok(results
-        .hits
-        .into_iter()
-        .filter(|h| Some(h.chunk_id) != exclude)
-        .take(top_k)
-        .map(Hit::from_search)
-        .collect())
-}
-
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for CseekServer {
     fn get_info(&self) -> ServerConfig {
@@ -841,13 +697,5 @@ mod tests {
         // The attribute needs a literal; keep it in step with the search limit.
         let schema = serde_json::to_value(schemars::schema_for!(SearchParams)).unwrap();
         assert_eq!(schema["properties"]["top_k"]["maximum"], MAX_TOP_K);
-    }
-
-    #[test]
-    fn identifiers_are_unique_and_ordered() {
-        assert_eq!(
-            identifiers("fn parse_config(path: &Path) { parse_config(1) }", 10),
-            "parse_config path"
-        );
     }
 }

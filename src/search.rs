@@ -21,7 +21,7 @@ use crate::fuse::{classify_query, rrf, Fused, QueryKind, RrfParams};
 use crate::lang::Language;
 use crate::lexical::LexicalIndex;
 use crate::rank::{rerank, Candidate, RankParams};
-use crate::store::{self, EmbeddingMeta, Store, LEXICAL_DIR, VECTORS_DIR};
+use crate::store::{self, EmbeddingMeta, Store, StoredChunk, LEXICAL_DIR, VECTORS_DIR};
 use crate::vector::{normalize, VectorIndex};
 
 /// Which retrievers a query uses.
@@ -534,22 +534,14 @@ impl Searcher {
                 ..fused[r.index]
             };
             let c = self.store.chunk(f.chunk_id)?;
-            hits.push(SearchHit {
-                path: c.path.to_string(),
-                start_line: c.start_line,
-                end_line: c.end_line,
-                score: f.score,
-                language: c.language,
-                kind: c.kind,
-                symbol: c.symbol.map(str::to_string),
-                container: c.container.map(str::to_string),
-                text: c.text.to_string(),
-                ranks: Ranks {
+            hits.push(SearchHit::from_chunk(
+                &c,
+                f.score,
+                Ranks {
                     lexical: f.lexical_rank,
                     semantic: f.semantic_rank,
                 },
-                chunk_id: c.id,
-            });
+            ));
         }
         timings.fuse_ms = t.elapsed().as_secs_f64() * 1e3;
         Ok(SearchResults {
@@ -656,6 +648,202 @@ impl Searcher {
     }
 }
 
+impl SearchHit {
+    fn from_chunk(c: &StoredChunk<'_>, score: f32, ranks: Ranks) -> SearchHit {
+        SearchHit {
+            path: c.path.to_string(),
+            start_line: c.start_line,
+            end_line: c.end_line,
+            score,
+            language: c.language,
+            kind: c.kind,
+            symbol: c.symbol.map(str::to_string),
+            container: c.container.map(str::to_string),
+            text: c.text.to_string(),
+            ranks,
+            chunk_id: c.id,
+        }
+    }
+}
+
+/// What [`Searcher::related`] finds code similar to.
+#[derive(Debug, Clone, Copy)]
+pub enum RelatedTo<'a> {
+    /// The innermost chunk of a file (path relative to the indexed root) that contains
+    /// a line (1-based).
+    Line {
+        /// Root-relative path, `/`-separated.
+        path: &'a str,
+        /// 1-based line.
+        line: u32,
+    },
+    /// A code snippet.
+    Code(&'a str),
+}
+
+/// What [`Searcher::related`] found.
+#[derive(Debug, Clone)]
+pub struct Related {
+    /// Similar chunks, best first (never the source chunk itself).
+    pub hits: Vec<SearchHit>,
+    /// The source as a label: `path:start-end (symbol)`, or "the snippet".
+    pub source: String,
+    /// How they were found: `vectors` (the source's embedding) or `lexical` (a query of
+    /// its identifiers, when the index has no vectors).
+    pub method: &'static str,
+}
+
+/// Identifiers taken from a chunk for the lexical query of [`Searcher::related`].
+const RELATED_IDENTIFIERS: usize = 32;
+
+impl Searcher {
+    /// Code similar to a place in the index or to a snippet: by the source chunk's stored
+    /// vector (a snippet is embedded as a query) when the index has vectors, else by a
+    /// lexical query of its first identifiers. The source chunk itself is left out.
+    /// Errors: a path not in the index or a line outside its chunks, a `top_k` above
+    /// [`MAX_TOP_K`], an empty snippet ([`Error::InvalidOption`] / [`Error::InvalidQuery`]).
+    pub fn related(&self, to: RelatedTo<'_>, top_k: usize) -> Result<Related> {
+        if top_k > MAX_TOP_K {
+            return Err(Error::InvalidOption(format!(
+                "at most {MAX_TOP_K} results, got {top_k}"
+            )));
+        }
+        let method = if self.vectors.is_some() {
+            "vectors"
+        } else {
+            "lexical"
+        };
+        match to {
+            RelatedTo::Code(code) => {
+                if code.trim().is_empty() {
+                    return Err(Error::InvalidQuery("the snippet is empty".into()));
+                }
+                let hits = if self.vectors.is_some() {
+                    let req = SearchRequest::new(code).top_k(top_k).mode(Mode::Semantic);
+                    self.search(&req)?.hits
+                } else {
+                    self.lexical_related(code, None, top_k)?
+                };
+                Ok(Related {
+                    hits,
+                    source: "the snippet".into(),
+                    method,
+                })
+            }
+            RelatedTo::Line { path, line } => {
+                let source = self.chunk_at(path, line)?;
+                let label = format!(
+                    "{}:{}-{}{}",
+                    source.path,
+                    source.start_line,
+                    source.end_line,
+                    source.symbol.map(|s| format!(" ({s})")).unwrap_or_default()
+                );
+                let id = source.id;
+                let hits = match self.vectors.as_ref().and_then(|v| Some((v, v.vector(id)?))) {
+                    Some((vectors, query)) => {
+                        let store = &self.store;
+                        let filter = |c: u32| c != id && store.is_live(c);
+                        let mut hits = Vec::new();
+                        for h in vectors.search(&query, top_k, Some(&filter))? {
+                            let c = store.chunk(h.chunk_id)?;
+                            hits.push(SearchHit::from_chunk(
+                                &c,
+                                h.score,
+                                Ranks {
+                                    lexical: None,
+                                    semantic: Some(hits.len() + 1),
+                                },
+                            ));
+                        }
+                        hits
+                    }
+                    None => self.lexical_related(source.text, Some(id), top_k)?,
+                };
+                Ok(Related {
+                    hits,
+                    source: label,
+                    method,
+                })
+            }
+        }
+    }
+
+    /// The innermost live chunk of `path` containing `line` (chunks of a file may nest).
+    fn chunk_at(&self, path: &str, line: u32) -> Result<StoredChunk<'_>> {
+        let wanted = path.trim_start_matches("./");
+        let (_, file) = self
+            .store
+            .live_files()
+            .find(|(_, f)| f.path == wanted)
+            .ok_or_else(|| {
+                Error::InvalidOption(format!(
+                    "{path:?} is not in the index (paths are relative to the indexed root)"
+                ))
+            })?;
+        let mut best: Option<StoredChunk<'_>> = None;
+        let mut last_line = 0;
+        for id in file.chunk_ids() {
+            let c = self.store.chunk(id)?;
+            last_line = last_line.max(c.end_line);
+            if c.start_line <= line
+                && line <= c.end_line
+                && best
+                    .as_ref()
+                    .is_none_or(|b| c.end_line - c.start_line < b.end_line - b.start_line)
+            {
+                best = Some(c);
+            }
+        }
+        best.ok_or_else(|| {
+            Error::InvalidOption(format!(
+                "line {line} is outside {path} (its chunks cover lines 1-{last_line})"
+            ))
+        })
+    }
+
+    fn lexical_related(
+        &self,
+        text: &str,
+        exclude: Option<u32>,
+        top_k: usize,
+    ) -> Result<Vec<SearchHit>> {
+        let query = identifiers(text, RELATED_IDENTIFIERS);
+        if query.is_empty() || top_k == 0 {
+            return Ok(Vec::new());
+        }
+        let req = SearchRequest::new(query)
+            .top_k((top_k + 1).min(MAX_TOP_K))
+            .mode(Mode::Lexical);
+        Ok(self
+            .search(&req)?
+            .hits
+            .into_iter()
+            .filter(|h| Some(h.chunk_id) != exclude)
+            .take(top_k)
+            .collect())
+    }
+}
+
+/// The first `n` distinct identifiers of `text` (3+ characters, not starting with a
+/// digit), space-separated: a lexical query that stands for a piece of code.
+fn identifiers(text: &str, n: usize) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        if word.chars().count() < 3 || word.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if seen.insert(word.to_lowercase()) {
+            out.push(word);
+            if out.len() == n {
+                break;
+            }
+        }
+    }
+    out.join(" ")
+}
+
 /// One retriever's list as results: its own scores, its ranks.
 fn single_list(ids: &[u32], scores: &[f32], lexical: bool) -> Vec<Fused> {
     ids.iter()
@@ -719,6 +907,15 @@ mod tests {
         // The crate docs promise editors can keep one Searcher and query from any thread.
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Searcher>();
+    }
+
+    #[test]
+    fn related_identifiers_are_unique_and_ordered() {
+        assert_eq!(
+            identifiers("fn parse_config(path: &Path) { parse_config(1) }", 10),
+            "parse_config path"
+        );
+        assert_eq!(identifiers("a bb 123 ccc ddd", 1), "ccc");
     }
 
     #[test]

@@ -371,3 +371,40 @@ fn output_formats_for_tools_and_editors() {
     let o = cseek(root, &["query", "x", "--format", "xml"]);
     assert!(!o.status.success());
 }
+
+#[test]
+fn related_finds_similar_code_but_not_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    sample_repo(root);
+    assert!(cseek(root, &["index", "."]).status.success());
+    // Line 5 is inside parse_config (lines 4-7); Loader.load calls it.
+    let o = cseek(root, &["query", "--related", "src/config.py:5", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json(&o);
+    assert!(v["query"].as_str().unwrap().contains("parse_config"), "{v}");
+    let hits = v["results"].as_array().unwrap();
+    assert!(!hits.is_empty(), "{v}");
+    assert!(
+        hits.iter().all(|h| h["symbol"] != "parse_config"),
+        "the source chunk came back: {v}"
+    );
+    assert!(hits.iter().any(|h| h["symbol"] == "load"), "{v}");
+    // From a subdirectory, the path as typed there.
+    let o = cseek(
+        &root.join("src"),
+        &["query", "--related", "config.py:5", "--format", "files"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Bad places are one-line errors, exit code 2.
+    for bad in ["src/config.py:999", "nope.py:1", "src/config.py"] {
+        let o = cseek(root, &["query", "--related", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o).trim().lines().count(),
+            1,
+            "{bad}: {}",
+            stderr(&o)
+        );
+    }
+}

@@ -20,7 +20,7 @@ use cseek::fuse::RrfParams;
 use cseek::index::{build_index, IndexOptions, IndexSummary, ModelChoice, Progress, RunKind};
 use cseek::lang::Language;
 use cseek::rank::RankParams;
-use cseek::search::{Mode, SearchHit, SearchOptions, SearchRequest, Searcher};
+use cseek::search::{Mode, RelatedTo, SearchHit, SearchOptions, SearchRequest, Searcher};
 use cseek::store::{self, Store};
 use cseek::vector::VectorDtype;
 use cseek::walk::{WalkOptions, DEFAULT_EXCLUDED_DIRS};
@@ -165,8 +165,12 @@ struct WatchArgs {
 #[derive(Args)]
 struct QueryArgs {
     /// The query: plain words ("read a file") or a symbol (parseConfig, Foo::bar).
-    #[arg(required = true, num_args = 1..)]
+    #[arg(required_unless_present = "related", num_args = 1..)]
     query: Vec<String>,
+    /// Instead of a query: code similar to the chunk at PATH:LINE (the chunk itself left
+    /// out). PATH is relative to the current directory, or to the indexed root.
+    #[arg(long, value_name = "PATH:LINE", conflicts_with = "query")]
+    related: Option<String>,
     /// Number of results (0 to 10000).
     #[arg(long, short = 'k', default_value_t = 10)]
     top_k: usize,
@@ -859,7 +863,7 @@ fn open_searcher(index: Option<&Path>, options: SearchOptions) -> anyhow::Result
 
 fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> {
     let query = args.query.join(" ");
-    if query.trim().is_empty() {
+    if args.related.is_none() && query.trim().is_empty() {
         bail!("the query is empty; give some words or a symbol name");
     }
     let mut languages = Vec::new();
@@ -887,7 +891,10 @@ fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> 
         path_glob: args.path,
     };
     let t_search = std::time::Instant::now();
-    let results = searcher.search(&req)?;
+    let (query, results) = match &args.related {
+        None => (query, searcher.search(&req)?),
+        Some(place) => related_results(&searcher, place, args.top_k)?,
+    };
     let search_ms = t_search.elapsed().as_secs_f64() * 1e3;
     for note in &results.notes {
         eprintln!("{} {note}", style("note:").yellow().bold());
@@ -954,6 +961,40 @@ fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> 
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--related PATH:LINE`: the related chunks as search results (labelled by their source).
+fn related_results(
+    searcher: &Searcher,
+    place: &str,
+    top_k: usize,
+) -> anyhow::Result<(String, cseek::search::SearchResults)> {
+    let (path, line) = place
+        .rsplit_once(':')
+        .and_then(|(p, l)| Some((p, l.parse::<u32>().ok()?)))
+        .ok_or_else(|| anyhow::anyhow!("--related takes PATH:LINE, got {place:?}"))?;
+    // A path as typed (relative to the current directory) or already root-relative.
+    let root = &searcher.store().meta().root;
+    let rel = std::fs::canonicalize(path)
+        .ok()
+        .and_then(|abs| abs.strip_prefix(root).ok().map(Path::to_path_buf))
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_else(|| path.to_string());
+    let related = searcher.related(RelatedTo::Line { path: &rel, line }, top_k)?;
+    let mode = if related.method == "vectors" {
+        Mode::Semantic
+    } else {
+        Mode::Lexical
+    };
+    Ok((
+        format!("related to {}", related.source),
+        cseek::search::SearchResults {
+            mode,
+            hits: related.hits,
+            notes: Vec::new(),
+            timings: Default::default(),
+        },
+    ))
 }
 
 /// A root-relative result path as an editor opens it from `here`: relative when the file
