@@ -217,6 +217,30 @@ pub struct IndexSummary {
     pub full_reason: Option<String>,
 }
 
+impl IndexSummary {
+    /// What the run did, as the JSON object `cseek index --json` prints: `files`,
+    /// `chunks`, `files_changed`, `files_removed`, `chunks_embedded`, `chunks_cached`,
+    /// `seconds`, `generation`, `kind`. `cseek watch --json` and the MCP server's
+    /// `reindex` add their own fields to it.
+    pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        let v = serde_json::json!({
+            "files": self.files,
+            "chunks": self.chunks,
+            "files_changed": self.files_changed,
+            "files_removed": self.files_removed,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_cached": self.chunks_cached,
+            "seconds": self.seconds,
+            "generation": self.generation,
+            "kind": self.kind.name(),
+        });
+        match v {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        }
+    }
+}
+
 /// How an indexing run updated the index (see [`IndexSummary::kind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunKind {

@@ -420,19 +420,16 @@ fn now_unix() -> u64 {
 }
 
 fn summary_json(s: &IndexSummary) -> Value {
-    serde_json::json!({
-        "files": s.files,
-        "chunks": s.chunks,
-        "files_changed": s.files_changed,
-        "files_removed": s.files_removed,
-        "chunks_embedded": s.chunks_embedded,
-        "chunks_cached": s.chunks_cached,
-        "seconds": s.seconds,
-        "generation": s.generation,
-        "kind": s.kind.name(),
-        "model": s.embedding.as_ref().map(|m| m.model.clone()),
-        "semantic_off_reason": s.semantic_off_reason,
-    })
+    let mut map = s.to_json();
+    map.insert(
+        "model".into(),
+        serde_json::json!(s.embedding.as_ref().map(|m| m.model.clone())),
+    );
+    map.insert(
+        "semantic_off_reason".into(),
+        serde_json::json!(s.semantic_off_reason),
+    );
+    Value::Object(map)
 }
 
 /// Indexing warnings go to stderr when verbose; never to stdout.

@@ -557,17 +557,7 @@ fn cmd_index(index: Option<&Path>, args: IndexArgs) -> anyhow::Result<ExitCode> 
 
 /// The one-object summary of an indexing run (`cseek index --json`).
 fn summary_json(summary: &IndexSummary) -> serde_json::Value {
-    serde_json::json!({
-        "files": summary.files,
-        "chunks": summary.chunks,
-        "files_changed": summary.files_changed,
-        "files_removed": summary.files_removed,
-        "chunks_embedded": summary.chunks_embedded,
-        "chunks_cached": summary.chunks_cached,
-        "seconds": summary.seconds,
-        "generation": summary.generation,
-        "kind": summary.kind.name(),
-    })
+    serde_json::Value::Object(summary.to_json())
 }
 
 /// What `cseek index` says about a finished index (stderr).
@@ -774,24 +764,29 @@ fn watch_event_json(event: &WatchEvent) -> Option<serde_json::Value> {
     Some(match event {
         WatchEvent::Updated(u) => {
             let s = &u.summary;
-            serde_json::json!({
-                "event": "updated",
-                "latency_ms": u.latency.as_secs_f64() * 1e3,
-                "index_ms": u.took.as_secs_f64() * 1e3,
-                "files": s.files,
-                "chunks": s.chunks,
-                "files_changed": s.files_changed,
-                "files_removed": s.files_removed,
-                "chunks_embedded": s.chunks_embedded,
-                "chunks_cached": s.chunks_cached,
-                "generation": s.generation,
-                "kind": s.kind.name(),
-                "skipped": s.skipped.values().sum::<u64>(),
-                "model": s.embedding.as_ref().map(|e| e.model.as_str()),
-                "stage_seconds": s.stage_seconds,
-                "index_dir": s.index_dir,
-                "trigger": trigger(&u.trigger),
-            })
+            let mut event = s.to_json();
+            for (key, value) in [
+                ("event", serde_json::json!("updated")),
+                (
+                    "latency_ms",
+                    serde_json::json!(u.latency.as_secs_f64() * 1e3),
+                ),
+                ("index_ms", serde_json::json!(u.took.as_secs_f64() * 1e3)),
+                (
+                    "skipped",
+                    serde_json::json!(s.skipped.values().sum::<u64>()),
+                ),
+                (
+                    "model",
+                    serde_json::json!(s.embedding.as_ref().map(|e| e.model.as_str())),
+                ),
+                ("stage_seconds", serde_json::json!(s.stage_seconds)),
+                ("index_dir", serde_json::json!(s.index_dir)),
+                ("trigger", trigger(&u.trigger)),
+            ] {
+                event.insert(key.to_string(), value);
+            }
+            serde_json::Value::Object(event)
         }
         WatchEvent::Watching { root, index_dir } => {
             serde_json::json!({"event": "watching", "root": root, "index_dir": index_dir})
