@@ -494,6 +494,8 @@ fn run_index(
     let mut touched = Vec::new();
     let mut changed = 0u64;
     let mut new_chunks = 0u64;
+    // Changed files' old slots: removed from the index, but counted as "changed".
+    let mut replaced = 0u64;
     for o in outcomes.values() {
         match o {
             // Content unchanged: only a new trustworthy mtime is worth recording (a file
@@ -507,21 +509,15 @@ fn run_index(
             Outcome::Changed { old, chunks, .. } => {
                 changed += 1;
                 new_chunks += chunks.len() as u64;
+                replaced += u64::from(old.is_some());
                 removed.extend(*old);
             }
             Outcome::Skipped(old, _) => removed.extend(*old),
         }
     }
     removed.sort_unstable();
-    let files_removed = removed
-        .iter()
-        .filter(|id| {
-            // A changed file is "changed", not "removed".
-            !outcomes
-                .values()
-                .any(|o| matches!(o, Outcome::Changed { old: Some(o), .. } if o == *id))
-        })
-        .count() as u64;
+    // Each old slot appears once: walked files have one outcome, the others none.
+    let files_removed = removed.len() as u64 - replaced;
     for (i, o) in &outcomes {
         if let Outcome::Skipped(_, reason) = o {
             stats.skip(*reason, &candidates[*i].rel_path);
