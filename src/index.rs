@@ -409,7 +409,32 @@ impl Indexer {
     /// Bring the index up to date with the tree (see [`build_index`]). The model is
     /// loaded on the first run that has chunks to embed, and kept.
     pub fn update(&mut self, progress: &dyn Progress) -> Result<IndexSummary> {
-        run_index(&self.opts, &mut self.model, progress)
+        run_index(&self.opts, &mut self.model, progress, None)
+    }
+
+    /// Bring only these files (or directories) up to date: each is re-read and, when its
+    /// content changed, re-chunked and re-embedded; one that no longer exists, or that the
+    /// walk's rules now leave out (an ignore file, a size limit), is removed from the
+    /// index. Nothing else in the tree is looked at, so an editor's save costs the work of
+    /// that file and a commit, not a walk of the repository. Paths are absolute or relative
+    /// to the root; one outside the root is [`Error::InvalidOption`].
+    ///
+    /// Skip counts (`cseek status`) are carried over from the previous generation and
+    /// refreshed by the next [`update`](Self::update). Without a previous index, or when a
+    /// fresh generation is due anyway (another model, a compaction), this is a full
+    /// [`update`](Self::update).
+    pub fn update_paths<P: AsRef<Path>>(
+        &mut self,
+        paths: &[P],
+        progress: &dyn Progress,
+    ) -> Result<IndexSummary> {
+        let root = std::fs::canonicalize(&self.opts.root)
+            .map_err(|e| Error::io("opening", &self.opts.root, e))?;
+        let rels = paths
+            .iter()
+            .map(|p| walk::relative_to_root(&self.opts.root, &root, p.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        run_index(&self.opts, &mut self.model, progress, Some(&rels))
     }
 }
 
@@ -417,6 +442,7 @@ fn run_index(
     opts: &IndexOptions,
     loaded: &mut Option<ModelLoad>,
     progress: &dyn Progress,
+    scope: Option<&[String]>,
 ) -> Result<IndexSummary> {
     let t0 = Instant::now();
     let run_started_ns = walk_clock_ns();
@@ -427,15 +453,28 @@ fn run_index(
     // load and a walk.
     let lock = IndexLock::acquire(&index_dir)?;
     lock.collect_garbage();
-    let (candidates, mut stats) = walk::walk(&root, &opts.walk, Some(&index_dir))?;
-    let t_walk = t0.elapsed().as_secs_f64();
-    check_cancelled(progress)?;
-
     let (base, mut full_reason) = if opts.rebuild {
         (None, Some("--rebuild".to_string()))
     } else {
         open_base(&index_dir, &root, opts)
     };
+    // A scoped run continues the previous generation; without one it is a full run.
+    let scope_paths = scope.filter(|_| base.is_some());
+    let scope = scope_paths.map(walk::Scope::new);
+    let (candidates, mut stats) = match (scope_paths, &base) {
+        (Some(paths), Some(b)) => {
+            let (found, _) = walk::walk_paths(&root, &opts.walk, Some(&index_dir), paths)?;
+            let stats = WalkStats {
+                skipped: b.meta().skipped.clone(),
+                examples: b.meta().skipped_examples.clone(),
+                lossy_utf8: 0,
+            };
+            (found, stats)
+        }
+        _ => walk::walk(&root, &opts.walk, Some(&index_dir))?,
+    };
+    let t_walk = t0.elapsed().as_secs_f64();
+    check_cancelled(progress)?;
 
     // Which files need reading: new ones, and known ones whose size or mtime moved.
     let base_paths: HashMap<&str, u32> = base
@@ -451,7 +490,9 @@ fn run_index(
         .map(|c| match (base_paths.get(c.rel_path.as_str()), &base) {
             (Some(&id), Some(b)) => {
                 let f = &b.files()[id as usize];
-                if f.size == c.size
+                // A scoped run was asked for these files: read them, whatever they look like.
+                if scope.is_none()
+                    && f.size == c.size
                     && f.mtime_ns != 0
                     && f.mtime_ns == c.mtime_ns
                     && f.language == c.language
@@ -487,6 +528,7 @@ fn run_index(
         .map(|b| {
             b.live_files()
                 .filter(|(_, f)| !walked.contains(f.path.as_str()))
+                .filter(|(_, f)| scope.as_ref().is_none_or(|s| s.covers(&f.path)))
                 .map(|(id, _)| id)
                 .collect()
         })
@@ -518,7 +560,9 @@ fn run_index(
     removed.sort_unstable();
     // Each old slot appears once: walked files have one outcome, the others none.
     let files_removed = removed.len() as u64 - replaced;
-    for (i, o) in &outcomes {
+    // (A scoped run carries the previous counts: whether a path was counted before is
+    // not recorded, so counting it again could count it twice.)
+    for (i, o) in outcomes.iter().filter(|_| scope.is_none()) {
         if let Outcome::Skipped(_, reason) = o {
             stats.skip(*reason, &candidates[*i].rel_path);
         }
@@ -606,6 +650,12 @@ fn run_index(
     }
 
     let incremental = base.is_some() && full_reason.is_none();
+    if scope.is_some() && !incremental {
+        // A fresh generation is due (another model, a compaction): it is built from a
+        // walk of the whole tree, not of a few paths.
+        drop((lock, base));
+        return run_index(opts, loaded, progress, None);
+    }
     let t = Instant::now();
     let mut builder =
         IndexBuilder::start(lock, &root, if incremental { base.as_ref() } else { None })?;

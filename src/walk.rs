@@ -216,6 +216,77 @@ pub fn walk(
     opts: &WalkOptions,
     skip_dir: Option<&Path>,
 ) -> Result<(Vec<Candidate>, WalkStats)> {
+    walk_scoped(root, opts, skip_dir, None)
+}
+
+/// Like [`walk`], but only for the given root-relative paths (`/`-separated): the walk
+/// enters just the directories on the way to them, so its cost is that of their parent
+/// directories, not of the tree, while every rule of a full walk (ignore files at every
+/// level, hidden and default-excluded directories, size and type checks) applies exactly
+/// as it would. A directory among the paths is walked whole. A path that does not exist,
+/// or that a full walk would leave out, is simply absent from the result; skips among the
+/// paths are counted in the stats.
+pub fn walk_paths(
+    root: &Path,
+    opts: &WalkOptions,
+    skip_dir: Option<&Path>,
+    paths: &[String],
+) -> Result<(Vec<Candidate>, WalkStats)> {
+    walk_scoped(root, opts, skip_dir, Some(Scope::new(paths)))
+}
+
+/// The paths a scoped walk may visit: the paths asked for, whatever is below them (a
+/// directory asked for is walked whole), and the directories above them.
+#[derive(Default)]
+pub(crate) struct Scope {
+    paths: std::collections::HashSet<String>,
+    dirs: std::collections::HashSet<String>,
+}
+
+impl Scope {
+    /// The scope of these root-relative paths.
+    pub(crate) fn new(paths: &[String]) -> Scope {
+        let mut scope = Scope::default();
+        for p in paths {
+            let p = p.trim_matches('/');
+            if p.is_empty() {
+                continue;
+            }
+            let mut dir = p;
+            while let Some((parent, _)) = dir.rsplit_once('/') {
+                scope.dirs.insert(parent.to_string());
+                dir = parent;
+            }
+            scope.paths.insert(p.to_string());
+        }
+        scope
+    }
+
+    /// Whether `rel` is one of the paths or below one of them.
+    pub(crate) fn covers(&self, rel: &str) -> bool {
+        let mut p = rel;
+        loop {
+            if self.paths.contains(p) {
+                return true;
+            }
+            match p.rsplit_once('/') {
+                Some((parent, _)) => p = parent,
+                None => return false,
+            }
+        }
+    }
+
+    fn admits(&self, rel: &str, is_dir: bool) -> bool {
+        (is_dir && self.dirs.contains(rel)) || self.covers(rel)
+    }
+}
+
+fn walk_scoped(
+    root: &Path,
+    opts: &WalkOptions,
+    skip_dir: Option<&Path>,
+    scope: Option<Scope>,
+) -> Result<(Vec<Candidate>, WalkStats)> {
     let meta = std::fs::metadata(root).map_err(|e| Error::io("reading", root, e))?;
     if !meta.is_dir() {
         return Err(Error::InvalidOption(format!(
@@ -254,9 +325,18 @@ pub fn walk(
 
     let use_defaults = opts.use_default_excludes;
     let skip_dir = skip_dir.map(|p| p.to_path_buf());
+    let scope_root = root.to_path_buf();
     builder.filter_entry(move |entry| {
+        if entry.depth() == 0 {
+            return true;
+        }
         let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-        if !is_dir || entry.depth() == 0 {
+        if let Some(scope) = &scope {
+            if !scope.admits(&rel_path(&scope_root, entry.path()), is_dir) {
+                return false;
+            }
+        }
+        if !is_dir {
             return true;
         }
         if let Some(skip) = &skip_dir {
@@ -424,6 +504,50 @@ pub fn rel_path(root: &Path, path: &Path) -> String {
         out.push_str(&comp.as_os_str().to_string_lossy());
     }
     out
+}
+
+/// `path` relative to an indexed root, `/`-separated, as the index records it. `path` may
+/// be relative to the root already, or absolute under the root as given (`given_root`) or
+/// canonicalized (`root`): a deleted file cannot be canonicalized, so both spellings of
+/// the root are tried. A path outside the root, or the root itself, is
+/// [`Error::InvalidOption`].
+pub fn relative_to_root(given_root: &Path, root: &Path, path: &Path) -> Result<String> {
+    let outside = || {
+        Error::InvalidOption(format!(
+            "{} is not under the indexed root {}",
+            path.display(),
+            root.display()
+        ))
+    };
+    let rel = if path.is_absolute() {
+        let canonical = std::fs::canonicalize(path).ok();
+        let given_root =
+            std::path::absolute(given_root).unwrap_or_else(|_| given_root.to_path_buf());
+        canonical
+            .as_deref()
+            .and_then(|p| p.strip_prefix(root).ok())
+            .or_else(|| path.strip_prefix(root).ok())
+            .or_else(|| path.strip_prefix(&given_root).ok())
+            .ok_or_else(outside)?
+            .to_path_buf()
+    } else {
+        path.to_path_buf()
+    };
+    let mut out = Vec::new();
+    for comp in rel.components() {
+        match comp {
+            std::path::Component::Normal(c) => out.push(c.to_string_lossy().into_owned()),
+            std::path::Component::CurDir => {}
+            _ => return Err(outside()),
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::InvalidOption(format!(
+            "{} names the root itself; use a full update",
+            path.display()
+        )));
+    }
+    Ok(out.join("/"))
 }
 
 fn error_path(err: &ignore::Error) -> Option<PathBuf> {

@@ -61,6 +61,9 @@ const MARKER_PREFIX: &str = "cseek-lexical-format ";
 /// Indexing memory budget. Large enough that tens of thousands of chunks fit in one
 /// in-memory segment.
 const WRITER_MEMORY_BYTES: usize = 192 << 20;
+/// Writer memory of an in-memory index: tantivy's smallest budget (15 MB; not public
+/// there), far above what a few unsaved buffers need.
+const IN_MEMORY_WRITER_BYTES: usize = 15_000_000;
 
 /// Longest `symbol_exact` key kept.
 const MAX_KEY_LEN: usize = 512;
@@ -138,6 +141,30 @@ struct Fields {
 }
 
 impl Fields {
+    /// The tantivy document of one chunk.
+    fn document(&self, doc: &LexicalDoc) -> TantivyDocument {
+        let f = self;
+        let mut d = TantivyDocument::new();
+        d.add_u64(f.chunk_id, u64::from(doc.chunk_id));
+        d.add_u64(f.file_id, u64::from(doc.file_id));
+        d.add_text(f.text, doc.text);
+        d.add_text(f.path, path_words(doc.path));
+        if let Some(container) = doc.container {
+            d.add_text(f.container, container);
+        }
+        if let Some(symbol) = doc.symbol {
+            d.add_text(f.symbol, symbol);
+            // An impl block is named after its type but does not define it: exact-symbol
+            // hits are for the struct/enum/trait itself, or impls would crowd it out.
+            if doc.kind != ChunkKind::Impl {
+                for key in symbol_keys(symbol, doc.container) {
+                    d.add_text(f.symbol_exact, key);
+                }
+            }
+        }
+        d
+    }
+
     fn schema() -> (Schema, Fields) {
         let mut b = Schema::builder();
         let code = |record: IndexRecordOption| {
@@ -456,26 +483,7 @@ impl LexicalWriter {
 
     /// Adds one chunk.
     pub fn add(&mut self, doc: &LexicalDoc) -> Result<()> {
-        let f = &self.fields;
-        let mut d = TantivyDocument::new();
-        d.add_u64(f.chunk_id, u64::from(doc.chunk_id));
-        d.add_u64(f.file_id, u64::from(doc.file_id));
-        d.add_text(f.text, doc.text);
-        d.add_text(f.path, path_words(doc.path));
-        if let Some(container) = doc.container {
-            d.add_text(f.container, container);
-        }
-        if let Some(symbol) = doc.symbol {
-            d.add_text(f.symbol, symbol);
-            // An impl block is named after its type but does not define it: exact-symbol
-            // hits are for the struct/enum/trait itself, or impls would crowd it out.
-            if doc.kind != ChunkKind::Impl {
-                for key in symbol_keys(symbol, doc.container) {
-                    d.add_text(f.symbol_exact, key);
-                }
-            }
-        }
-        self.writer.add_document(d)?;
+        self.writer.add_document(self.fields.document(doc))?;
         Ok(())
     }
 
@@ -616,6 +624,38 @@ impl LexicalIndex {
         })
     }
 
+    /// A small index held in memory, for text that is not on disk (an editor's unsaved
+    /// buffers): same schema and analysis as an index built by [`LexicalWriter`].
+    pub fn in_memory<'a>(docs: impl IntoIterator<Item = LexicalDoc<'a>>) -> Result<Self> {
+        let dir = PathBuf::from("<unsaved buffers>");
+        let (schema, fields) = Fields::schema();
+        let index = Index::create_in_ram(schema);
+        register_tokenizer(&index);
+        let mut writer: IndexWriter<TantivyDocument> =
+            index.writer_with_num_threads(1, IN_MEMORY_WRITER_BYTES)?;
+        for doc in docs {
+            writer.add_document(fields.document(&doc))?;
+        }
+        writer.commit()?;
+        let reader: IndexReader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let searcher = reader.searcher();
+        let chunk_ids = searcher
+            .segment_readers()
+            .iter()
+            .map(|seg| seg.fast_fields().u64("chunk_id"))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        Ok(LexicalIndex {
+            _reader: reader,
+            searcher,
+            fields,
+            chunk_ids,
+            dir,
+        })
+    }
+
     /// Number of chunks in the index.
     pub fn num_docs(&self) -> u64 {
         self.searcher.num_docs()
@@ -681,24 +721,48 @@ impl LexicalIndex {
         limit: usize,
         allowed_files: Option<&[u32]>,
     ) -> Result<Vec<LexicalHit>> {
+        self.search_with(query, limit, allowed_files, &[], None)
+    }
+
+    /// [`search`](Self::search) with two more controls: `excluded_files` are left out (an
+    /// editor's unsaved buffers stand in for them), and `statistics` scores with another
+    /// index's BM25 statistics (document frequencies, average lengths) — a small index of
+    /// unsaved buffers scored with the main index's statistics gives scores comparable with
+    /// the main index's own, so the two lists merge by score.
+    pub fn search_with(
+        &self,
+        query: &str,
+        limit: usize,
+        allowed_files: Option<&[u32]>,
+        excluded_files: &[u32],
+        statistics: Option<&LexicalIndex>,
+    ) -> Result<Vec<LexicalHit>> {
         let scoring = build_query(&self.fields, query)?;
         if limit == 0 || allowed_files.is_some_and(|f| f.is_empty()) {
             return Ok(Vec::new());
         }
-        let query: Box<dyn Query> = match allowed_files {
-            None => scoring,
-            Some(files) => {
-                let terms = files
-                    .iter()
-                    .map(|&id| Term::from_field_u64(self.fields.file_id, u64::from(id)));
-                // Boost 0: the filter restricts, it must not add to the score.
-                let filter = BoostQuery::new(Box::new(TermSetQuery::new(terms)), 0.0);
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, scoring),
-                    (Occur::Must, Box::new(filter)),
-                ]))
-            }
+        let file_terms = |files: &[u32]| {
+            let terms = files
+                .iter()
+                .map(|&id| Term::from_field_u64(self.fields.file_id, u64::from(id)))
+                .collect::<Vec<_>>();
+            // Boost 0: a filter restricts, it must not add to the score.
+            Box::new(BoostQuery::new(Box::new(TermSetQuery::new(terms)), 0.0)) as Box<dyn Query>
         };
+        let mut clauses = vec![(Occur::Must, scoring)];
+        if let Some(files) = allowed_files {
+            clauses.push((Occur::Must, file_terms(files)));
+        }
+        if !excluded_files.is_empty() {
+            clauses.push((Occur::MustNot, file_terms(excluded_files)));
+        }
+        let query: Box<dyn Query> = if clauses.len() == 1 {
+            clauses.remove(0).1
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let statistics: &dyn tantivy::query::Bm25StatisticsProvider =
+            statistics.map_or(&self.searcher, |s| &s.searcher);
         // More results than documents cannot come back; the collector allocates its heap
         // by `limit`, so an absurd limit must not reach it.
         let limit = limit.min(
@@ -709,7 +773,11 @@ impl LexicalIndex {
         let mut hits = contained(&self.dir, "cannot search", || {
             let top = self
                 .searcher
-                .search(&query, &TopDocs::with_limit(limit).order_by_score())
+                .search_with_statistics_provider(
+                    &query,
+                    &TopDocs::with_limit(limit).order_by_score(),
+                    statistics,
+                )
                 .map_err(|e| self.damaged(e))?;
             top.into_iter()
                 .map(|(score, addr)| {

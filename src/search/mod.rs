@@ -7,8 +7,10 @@
 //! from the store. The embedding model is loaded on the first query that needs it, so
 //! lexical queries never pay for it.
 
+mod overlay;
+
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 use globset::{Glob, GlobMatcher};
@@ -23,6 +25,7 @@ use crate::lexical::LexicalIndex;
 use crate::rank::{rerank, Candidate, RankParams};
 use crate::store::{self, EmbeddingMeta, Store, StoredChunk, LEXICAL_DIR, VECTORS_DIR};
 use crate::vector::{normalize, VectorIndex};
+use overlay::{Buffer, Overlays, Prepared, VectorCache, VectorSource};
 
 /// Which retrievers a query uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Default)]
@@ -203,6 +206,9 @@ pub struct Searcher {
     live: Option<Vec<bool>>,
     options: SearchOptions,
     embedder: OnceLock<std::result::Result<Embedder, String>>,
+    /// Unsaved buffers searched instead of their files (see [`Searcher::set_overlay`]).
+    overlays: RwLock<Arc<Overlays>>,
+    overlay_vectors: VectorCache,
 }
 
 impl Searcher {
@@ -282,6 +288,8 @@ impl Searcher {
             live,
             options,
             embedder: OnceLock::new(),
+            overlays: RwLock::default(),
+            overlay_vectors: VectorCache::default(),
         })
     }
 
@@ -306,7 +314,7 @@ impl Searcher {
     /// (when the new generation was built with the same one). Until it returns, and on
     /// error, `self` keeps answering from its generation.
     pub fn reload(&mut self) -> Result<()> {
-        let next = Searcher::open_with(self.store.index_dir(), self.options.clone())?;
+        let mut next = Searcher::open_with(self.store.index_dir(), self.options.clone())?;
         // The query side of the model: what embedding a query depends on.
         let query_model = |m: &Option<EmbeddingMeta>| {
             m.as_ref().map(|m| {
@@ -319,10 +327,18 @@ impl Searcher {
                 )
             })
         };
-        if query_model(&next.store.meta().embedding) == query_model(&self.store.meta().embedding) {
+        let same_model =
+            query_model(&next.store.meta().embedding) == query_model(&self.store.meta().embedding);
+        if same_model {
             if let Some(loaded) = self.embedder.take() {
                 let _ = next.embedder.set(loaded);
             }
+        }
+        // The buffers stay; what was derived from the old generation is redone.
+        *next.overlays.get_mut().unwrap_or_else(|p| p.into_inner()) =
+            Arc::new(self.overlay_snapshot().rebased());
+        if same_model {
+            next.overlay_vectors = std::mem::take(&mut self.overlay_vectors);
         }
         *self = next;
         Ok(())
@@ -382,6 +398,80 @@ impl Searcher {
         });
         timings.model_load_ms += t.elapsed().as_secs_f64() * 1e3;
         loaded.as_ref().map_err(Clone::clone)
+    }
+
+    /// Search `text` as the content of `path` (root-relative, or absolute under the
+    /// indexed root) instead of what the index holds for it: an editor's unsaved buffer.
+    /// Replaces an earlier overlay of the same path; the file need not exist or be
+    /// indexed yet (a new, unsaved file). Nothing is written and nothing is committed:
+    /// the overlay lives in this searcher, and is kept by [`reload`](Self::reload). It
+    /// costs nothing until the next search, which chunks the buffer (and, for semantic
+    /// queries, embeds the chunks whose text is new).
+    ///
+    /// BM25 scores of buffer chunks use the index's statistics, which still count the
+    /// saved version of the file: a negligible drift for a handful of buffers.
+    pub fn set_overlay(&self, path: impl AsRef<Path>, text: impl Into<String>) -> Result<()> {
+        let path = self.overlay_key(path.as_ref())?;
+        let mut overlays = self.overlays.write().unwrap_or_else(|p| p.into_inner());
+        *overlays = Arc::new(overlays.with(Buffer::new(path, text.into())));
+        Ok(())
+    }
+
+    /// Drop the overlay of `path`: searches see the indexed file again. Returns whether
+    /// there was one.
+    pub fn clear_overlay(&self, path: impl AsRef<Path>) -> Result<bool> {
+        let path = self.overlay_key(path.as_ref())?;
+        let mut overlays = self.overlays.write().unwrap_or_else(|p| p.into_inner());
+        if !overlays.contains(&path) {
+            return Ok(false);
+        }
+        *overlays = Arc::new(overlays.without(&path));
+        Ok(true)
+    }
+
+    /// Drop every overlay.
+    pub fn clear_overlays(&self) {
+        *self.overlays.write().unwrap_or_else(|p| p.into_inner()) = Arc::default();
+    }
+
+    /// Root-relative paths that have an overlay, sorted.
+    pub fn overlay_paths(&self) -> Vec<String> {
+        self.overlay_snapshot().paths()
+    }
+
+    fn overlay_snapshot(&self) -> Arc<Overlays> {
+        Arc::clone(&self.overlays.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The path under which the index records `path`.
+    fn overlay_key(&self, path: &Path) -> Result<String> {
+        let root = &self.store.meta().root;
+        crate::walk::relative_to_root(root, root, path)
+    }
+
+    /// A chunk of the store or of the overlays.
+    fn chunk<'a>(&'a self, overlays: Option<&'a Prepared>, id: u32) -> Result<StoredChunk<'a>> {
+        match overlays.and_then(|p| p.chunk(id)) {
+            Some(c) => Ok(c),
+            None => self.store.chunk(id),
+        }
+    }
+
+    /// Where the overlays get their vectors (the query model, loaded by now).
+    fn vector_source<'a>(
+        &'a self,
+        vectors: &'a VectorIndex,
+        timings: &mut QueryTimings,
+    ) -> Result<VectorSource<'a>> {
+        let embedder = self
+            .embedder(timings)
+            .map_err(|e| Error::InvalidOption(format!("cannot embed the unsaved buffers: {e}")))?;
+        Ok(VectorSource {
+            embedder,
+            store: &self.store,
+            vectors,
+            cache: &self.overlay_vectors,
+        })
     }
 
     /// Run a query.
@@ -454,7 +544,13 @@ impl Searcher {
                 timings,
             });
         }
-        let allowed = self.allowed_files(req)?;
+        let overlays = self.overlay_snapshot();
+        let prepared = overlays.prepared(&self.store)?;
+        let prepared = prepared.as_deref();
+        let hidden: &[u32] = prepared.map_or(&[], |p| &p.hidden_files);
+        let filter = RequestFilter::new(req)?;
+        let keep = |c: &StoredChunk<'_>| filter.admits(c.path, c.language);
+        let allowed = self.allowed_files(&filter, hidden);
         // Fusion and re-ranking need candidates beyond the top k to choose from.
         let depth = if self.options.depth == 0 {
             DEFAULT_DEPTH
@@ -464,15 +560,25 @@ impl Searcher {
         .max(req.top_k);
 
         let (mut lexical_ids, mut lexical_scores) = (Vec::new(), Vec::new());
-        if mode != Mode::Semantic && allowed.as_ref().is_none_or(|a| !a.is_empty()) {
+        if mode != Mode::Semantic
+            && (prepared.is_some() || allowed.as_ref().is_none_or(|a| !a.is_empty()))
+        {
             let t = Instant::now();
-            (lexical_ids, lexical_scores) = self.top_in_canonical_order(depth, |n| {
-                Ok(self
+            (lexical_ids, lexical_scores) = self.top_in_canonical_order(depth, prepared, |n| {
+                let mut hits: Vec<(u32, f32)> = self
                     .lexical
-                    .search(&req.query, n, allowed.as_deref())?
+                    .search_with(&req.query, n, allowed.as_deref(), hidden, None)?
                     .into_iter()
                     .map(|h| (h.chunk_id, h.score))
-                    .collect())
+                    .collect();
+                if let Some(p) = prepared {
+                    merge_by_score(
+                        &mut hits,
+                        p.lexical(&req.query, n, &self.lexical, &keep)?,
+                        n,
+                    );
+                }
+                Ok(hits)
             })?;
             timings.lexical_ms = t.elapsed().as_secs_f64() * 1e3;
         }
@@ -480,18 +586,30 @@ impl Searcher {
         if let (Some(vectors), Some(qv)) = (&self.vectors, &query_vector) {
             let t = Instant::now();
             let allowed_chunks = allowed.as_ref().map(|files| self.chunk_mask(files));
-            let mask = allowed_chunks.as_ref().or(self.live.as_ref());
+            let mask = allowed_chunks
+                .as_ref()
+                .or(prepared.and_then(|p| p.vector_mask.as_ref()))
+                .or(self.live.as_ref());
             let filter =
                 mask.map(|mask| move |id: u32| mask.get(id as usize).copied().unwrap_or(false));
             let filter_ref: Option<&dyn Fn(u32) -> bool> =
                 filter.as_ref().map(|f| f as &dyn Fn(u32) -> bool);
-            (semantic_ids, semantic_scores) = self.top_in_canonical_order(depth, |n| {
-                Ok(vectors
-                    .search(qv, n, filter_ref)?
-                    .into_iter()
-                    .map(|h| (h.chunk_id, h.score))
-                    .collect())
-            })?;
+            let source = match prepared {
+                Some(_) => Some(self.vector_source(vectors, &mut timings)?),
+                None => None,
+            };
+            (semantic_ids, semantic_scores) =
+                self.top_in_canonical_order(depth, prepared, |n| {
+                    let mut hits: Vec<(u32, f32)> = vectors
+                        .search(qv, n, filter_ref)?
+                        .into_iter()
+                        .map(|h| (h.chunk_id, h.score))
+                        .collect();
+                    if let (Some(p), Some(source)) = (prepared, &source) {
+                        merge_by_score(&mut hits, p.semantic(qv, n, source, &keep)?, n);
+                    }
+                    Ok(hits)
+                })?;
             timings.vector_ms = t.elapsed().as_secs_f64() * 1e3;
         }
 
@@ -501,7 +619,8 @@ impl Searcher {
         // `Session`) is a symbol lookup too, whatever its capitalisation.
         if kind == QueryKind::NaturalLanguage
             && req.query.split_whitespace().nth(1).is_none()
-            && self.lexical.defines_symbol(&req.query)?
+            && (self.lexical.defines_symbol(&req.query)?
+                || prepared.is_some_and(|p| p.defines_symbol(&req.query).unwrap_or(false)))
         {
             kind = QueryKind::Symbol;
         }
@@ -516,7 +635,7 @@ impl Searcher {
         };
         let mut candidates = Vec::with_capacity(fused.len());
         for (index, f) in fused.iter().enumerate() {
-            let c = self.store.chunk(f.chunk_id)?;
+            let c = self.chunk(prepared, f.chunk_id)?;
             candidates.push(Candidate {
                 index,
                 score: f.score,
@@ -533,7 +652,7 @@ impl Searcher {
                 score: r.score,
                 ..fused[r.index]
             };
-            let c = self.store.chunk(f.chunk_id)?;
+            let c = self.chunk(prepared, f.chunk_id)?;
             hits.push(SearchHit::from_chunk(
                 &c,
                 f.score,
@@ -560,11 +679,12 @@ impl Searcher {
     fn top_in_canonical_order(
         &self,
         depth: usize,
+        overlays: Option<&Prepared>,
         mut fetch: impl FnMut(usize) -> Result<Vec<(u32, f32)>>,
     ) -> Result<(Vec<u32>, Vec<f32>)> {
         // No list is longer than the index: a library caller's absurd depth asks for no
         // absurd allocation.
-        let depth = depth.min(self.store.len());
+        let depth = depth.min(self.store.len() + overlays.map_or(0, Prepared::len));
         let mut limit = depth;
         let mut hits = fetch(limit.saturating_add(1))?;
         while hits.len() > limit
@@ -576,14 +696,19 @@ impl Searcher {
             hits = fetch(limit.saturating_add(1))?;
         }
         let (mut ids, mut scores): (Vec<u32>, Vec<f32>) = hits.into_iter().unzip();
-        self.order_ties(&mut ids, &mut scores)?;
+        self.order_ties(&mut ids, &mut scores, overlays)?;
         ids.truncate(depth);
         scores.truncate(depth);
         Ok((ids, scores))
     }
 
     /// Order runs of equal scores by (path, start line, end line).
-    fn order_ties(&self, ids: &mut [u32], scores: &mut [f32]) -> Result<()> {
+    fn order_ties(
+        &self,
+        ids: &mut [u32],
+        scores: &mut [f32],
+        overlays: Option<&Prepared>,
+    ) -> Result<()> {
         let mut i = 0;
         while i < ids.len() {
             let mut j = i + 1;
@@ -593,7 +718,7 @@ impl Searcher {
             if j - i > 1 {
                 let mut group = Vec::with_capacity(j - i);
                 for &id in &ids[i..j] {
-                    let c = self.store.chunk(id)?;
+                    let c = self.chunk(overlays, id)?;
                     group.push((c.path, c.start_line, c.end_line, id));
                 }
                 group.sort_unstable();
@@ -621,9 +746,33 @@ impl Searcher {
         mask
     }
 
-    /// File ids that pass the request's filters, or `None` when there are no filters.
-    fn allowed_files(&self, req: &SearchRequest) -> Result<Option<Vec<u32>>> {
-        let glob: Option<GlobMatcher> = match &req.path_glob {
+    /// Live file ids that pass the request's filter and have no overlay, or `None` when
+    /// neither narrows the index.
+    fn allowed_files(&self, filter: &RequestFilter, hidden: &[u32]) -> Option<Vec<u32>> {
+        if filter.is_none() {
+            // Overlays alone narrow nothing here: the retrievers leave out the hidden files
+            // themselves, which is cheaper than listing every other file.
+            return None;
+        }
+        Some(
+            self.store
+                .live_files()
+                .filter(|(id, f)| filter.admits(&f.path, f.language) && !hidden.contains(id))
+                .map(|(id, _)| id)
+                .collect(),
+        )
+    }
+}
+
+/// A request's `--lang` and `--path` filters.
+struct RequestFilter<'a> {
+    glob: Option<GlobMatcher>,
+    languages: &'a [Language],
+}
+
+impl<'a> RequestFilter<'a> {
+    fn new(req: &'a SearchRequest) -> Result<Self> {
+        let glob = match &req.path_glob {
             None => None,
             Some(g) => Some(
                 Glob::new(g)
@@ -631,21 +780,30 @@ impl Searcher {
                     .compile_matcher(),
             ),
         };
-        if glob.is_none() && req.languages.is_empty() {
-            return Ok(None);
-        }
-        let ids = self
-            .store
-            .files()
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.live)
-            .filter(|(_, f)| req.languages.is_empty() || req.languages.contains(&f.language))
-            .filter(|(_, f)| glob.as_ref().is_none_or(|g| path_matches(g, &f.path)))
-            .map(|(i, _)| i as u32)
-            .collect();
-        Ok(Some(ids))
+        Ok(RequestFilter {
+            glob,
+            languages: &req.languages,
+        })
     }
+
+    fn is_none(&self) -> bool {
+        self.glob.is_none() && self.languages.is_empty()
+    }
+
+    fn admits(&self, path: &str, language: Language) -> bool {
+        (self.languages.is_empty() || self.languages.contains(&language))
+            && self.glob.as_ref().is_none_or(|g| path_matches(g, path))
+    }
+}
+
+/// Merge `more` into `hits` (both best first) by score, keeping the best `limit`.
+fn merge_by_score(hits: &mut Vec<(u32, f32)>, more: Vec<(u32, f32)>, limit: usize) {
+    if more.is_empty() {
+        return;
+    }
+    hits.extend(more);
+    hits.sort_by(|a, b| b.1.total_cmp(&a.1));
+    hits.truncate(limit);
 }
 
 impl SearchHit {
@@ -731,7 +889,10 @@ impl Searcher {
                 })
             }
             RelatedTo::Line { path, line } => {
-                let source = self.chunk_at(path, line)?;
+                let overlays = self.overlay_snapshot();
+                let prepared = overlays.prepared(&self.store)?;
+                let prepared = prepared.as_deref();
+                let source = self.chunk_at(prepared, path, line)?;
                 let label = format!(
                     "{}:{}-{}{}",
                     source.path,
@@ -740,24 +901,8 @@ impl Searcher {
                     source.symbol.map(|s| format!(" ({s})")).unwrap_or_default()
                 );
                 let id = source.id;
-                let hits = match self.vectors.as_ref().and_then(|v| Some((v, v.vector(id)?))) {
-                    Some((vectors, query)) => {
-                        let store = &self.store;
-                        let filter = |c: u32| c != id && store.is_live(c);
-                        let mut hits = Vec::new();
-                        for h in vectors.search(&query, top_k, Some(&filter))? {
-                            let c = store.chunk(h.chunk_id)?;
-                            hits.push(SearchHit::from_chunk(
-                                &c,
-                                h.score,
-                                Ranks {
-                                    lexical: None,
-                                    semantic: Some(hits.len() + 1),
-                                },
-                            ));
-                        }
-                        hits
-                    }
+                let hits = match &self.vectors {
+                    Some(vectors) => self.vector_related(vectors, prepared, id, top_k)?,
                     None => self.lexical_related(source.text, Some(id), top_k)?,
                 };
                 Ok(Related {
@@ -769,22 +914,88 @@ impl Searcher {
         }
     }
 
-    /// The innermost live chunk of `path` containing `line` (chunks of a file may nest).
-    fn chunk_at(&self, path: &str, line: u32) -> Result<StoredChunk<'_>> {
-        let wanted = path.trim_start_matches("./");
-        let (_, file) = self
-            .store
-            .live_files()
-            .find(|(_, f)| f.path == wanted)
-            .ok_or_else(|| {
-                Error::InvalidOption(format!(
-                    "{path:?} is not in the index (paths are relative to the indexed root)"
+    /// Chunks nearest to chunk `id`'s vector, `id` itself and hidden files left out.
+    fn vector_related(
+        &self,
+        vectors: &VectorIndex,
+        prepared: Option<&Prepared>,
+        id: u32,
+        top_k: usize,
+    ) -> Result<Vec<SearchHit>> {
+        let mut timings = QueryTimings::default();
+        let source = match prepared {
+            Some(_) => Some(self.vector_source(vectors, &mut timings)?),
+            None => None,
+        };
+        let query = match (prepared.and_then(|p| p.chunk(id)), &source) {
+            (Some(_), Some(source)) => prepared
+                .map(|p| p.vector(id, source))
+                .transpose()?
+                .flatten(),
+            _ => vectors.vector(id),
+        };
+        let Some(query) = query else {
+            return Ok(Vec::new());
+        };
+        let mask = prepared
+            .and_then(|p| p.vector_mask.as_ref())
+            .or(self.live.as_ref());
+        let filter =
+            |c: u32| c != id && mask.is_none_or(|m| m.get(c as usize).copied().unwrap_or(false));
+        let mut found: Vec<(u32, f32)> = vectors
+            .search(&query, top_k, Some(&filter))?
+            .into_iter()
+            .map(|h| (h.chunk_id, h.score))
+            .collect();
+        if let (Some(p), Some(source)) = (prepared, &source) {
+            let more = p.semantic(&query, top_k.saturating_add(1), source, &|c| c.id != id)?;
+            merge_by_score(&mut found, more, top_k);
+        }
+        found
+            .into_iter()
+            .enumerate()
+            .map(|(rank, (chunk_id, score))| {
+                let c = self.chunk(prepared, chunk_id)?;
+                Ok(SearchHit::from_chunk(
+                    &c,
+                    score,
+                    Ranks {
+                        lexical: None,
+                        semantic: Some(rank + 1),
+                    },
                 ))
-            })?;
+            })
+            .collect()
+    }
+
+    /// The innermost chunk containing `line` of `path`: of its overlay when it has one,
+    /// else of the indexed file (chunks of a file may nest).
+    fn chunk_at<'a>(
+        &'a self,
+        prepared: Option<&'a Prepared>,
+        path: &str,
+        line: u32,
+    ) -> Result<StoredChunk<'a>> {
+        let wanted = path.trim_start_matches("./");
+        let ids: Vec<u32> = match prepared.filter(|p| p.has_buffer(wanted)) {
+            Some(p) => p.chunks_of(wanted).collect(),
+            None => self
+                .store
+                .live_files()
+                .find(|(_, f)| f.path == wanted)
+                .ok_or_else(|| {
+                    Error::InvalidOption(format!(
+                        "{path:?} is not in the index (paths are relative to the indexed root)"
+                    ))
+                })?
+                .1
+                .chunk_ids()
+                .collect(),
+        };
         let mut best: Option<StoredChunk<'_>> = None;
         let mut last_line = 0;
-        for id in file.chunk_ids() {
-            let c = self.store.chunk(id)?;
+        for id in ids {
+            let c = self.chunk(prepared, id)?;
             last_line = last_line.max(c.end_line);
             if c.start_line <= line
                 && line <= c.end_line
