@@ -70,6 +70,7 @@ pub mod fuse;
 pub mod index;
 pub mod lang;
 pub mod lexical;
+pub mod lsp;
 pub mod mcp;
 pub mod rank;
 pub mod search;

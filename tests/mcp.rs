@@ -10,57 +10,16 @@
 //! banner and passes, except in CI (`CI` set), where that is a failure.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cseek::embed::testkit::{write_tiny_model, TinySize};
 use cseek::embed::Arch;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cseek");
+mod common;
 
-/// A small repository: a config parser, two look-alike retry loops, a Rust function.
-fn fixture() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    let files = [
-        (
-            "config.py",
-            "def parse_config(path):\n    \"\"\"Read the configuration file and parse its settings.\"\"\"\n    with open(path) as f:\n        return dict(line.split(\"=\", 1) for line in f if \"=\" in line)\n",
-        ),
-        (
-            "net.py",
-            "import time\n\ndef fetch_with_retries(url, retries=3, backoff=0.5):\n    for attempt in range(retries):\n        try:\n            return http_get(url)\n        except TimeoutError:\n            time.sleep(backoff * 2 ** attempt)\n    raise TimeoutError(url)\n",
-        ),
-        (
-            "client.py",
-            "import time\n\ndef post_with_retries(url, body, retries=5, backoff=1.0):\n    for attempt in range(retries):\n        try:\n            return http_post(url, body)\n        except TimeoutError:\n            time.sleep(backoff * 2 ** attempt)\n    raise TimeoutError(url)\n",
-        ),
-        (
-            "db.rs",
-            "/// Connect to the database at `url`.\npub fn connect(url: &str) -> Connection {\n    Connection::open(url)\n}\n",
-        ),
-    ];
-    for (name, text) in files {
-        std::fs::write(src.join(name), text).unwrap();
-    }
-    dir
-}
-
-fn index(root: &Path) {
-    let out = Command::new(BIN)
-        .args(["index", "--model", "none", "-q"])
-        .arg(root)
-        .env_remove("CSEEK_INDEX")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cseek index failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::{fixture, index, BIN};
 
 #[test]
 fn initialize_is_fast_and_stdout_is_protocol_only() {
@@ -326,49 +285,19 @@ fn watch_keeps_the_index_current() {
     s.finish();
 }
 
-fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("CSEEK_MCP_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mcp-venv/bin/python");
-    p.is_file().then_some(p)
-}
-
 #[test]
 fn python_mcp_client_end_to_end() {
-    let Some(python) = python() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but the Python MCP client is missing: run `bash tests/mcp/setup.sh` \
-             (creates target/mcp-venv) or set CSEEK_MCP_PYTHON"
-        );
-        // Written to stderr directly so the harness's capture does not hide it.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n================ SKIPPED: MCP end-to-end (Python client) ================\n\
-             target/mcp-venv is missing. Prepare it: bash tests/mcp/setup.sh\n\
-             (or set CSEEK_MCP_PYTHON to a python with `mcp` installed)\n\
-             ========================================================================\n"
-        );
-        return;
-    };
     let repo = fixture();
     index(repo.path());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(BIN)
-        .arg(repo.path())
-        .env_remove("CSEEK_INDEX")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("{stdout}");
-    assert!(
-        out.status.success(),
-        "tests/mcp/client.py failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
+    let Some(stdout) = common::run_python_client(
+        "MCP",
+        "CSEEK_MCP_PYTHON",
+        "target/mcp-venv",
+        "tests/mcp/setup.sh",
+        "tests/mcp/client.py",
+        repo.path(),
+    ) else {
+        return;
+    };
     assert!(stdout.contains("all MCP checks passed"), "{stdout}");
 }

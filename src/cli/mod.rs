@@ -73,6 +73,28 @@ enum Command {
     /// Serve the index to coding agents over MCP (JSON-RPC on stdin/stdout): tools
     /// search, find_related, index_status, reindex.
     Mcp(McpArgs),
+    /// Serve the index to editors as a language server (LSP on stdin/stdout):
+    /// workspace/symbol with cseek's ranking, a `cseek/search` request, unsaved buffers
+    /// searched as they are, saved files re-indexed.
+    Lsp(LspArgs),
+}
+
+#[derive(Args)]
+struct LspArgs {
+    /// Directory to serve (default: the workspace the editor opens, else the current
+    /// directory); the index is `<DIR>/.cseek` unless `--index`.
+    path: Option<PathBuf>,
+    /// Embedding model when the index is first built (default: as `cseek index`; `none`
+    /// = lexical only). Queries use the index's own model.
+    #[arg(long, env = "CSEEK_MODEL", value_name = "NAME|DIR")]
+    model: Option<String>,
+    /// Where to run the model: auto, cpu, cuda[:N], metal.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Do not bring the index up to date when the session starts (saved files are still
+    /// re-indexed).
+    #[arg(long)]
+    no_update: bool,
 }
 
 #[derive(Args)]
@@ -410,6 +432,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Embed(args) => embed::cmd_embed(args),
         Command::Model(cmd) => embed::cmd_model(cmd),
         Command::Mcp(args) => cmd_mcp(cli.index.as_deref(), args),
+        Command::Lsp(args) => cmd_lsp(cli.index.as_deref(), args),
     }
 }
 
@@ -650,6 +673,26 @@ fn cmd_mcp(index: Option<&Path>, args: McpArgs) -> anyhow::Result<ExitCode> {
         search,
         verbose: args.verbose,
         watch: args.watch,
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_lsp(index: Option<&Path>, args: LspArgs) -> anyhow::Result<ExitCode> {
+    let mut opts = IndexOptions::new(args.path.clone().unwrap_or_default());
+    opts.model = model_choice(args.model.as_deref());
+    opts.embed = embed_options(&args.device)?;
+    let search = SearchOptions {
+        // As for `cseek mcp`: queries follow the index's model.
+        model: None,
+        embed: opts.embed.clone(),
+        ..SearchOptions::default()
+    };
+    cseek::lsp::serve_stdio(cseek::lsp::LspOptions {
+        root: args.path,
+        index_dir: index.map(Path::to_path_buf),
+        index: opts,
+        search,
+        update_on_start: !args.no_update,
     })?;
     Ok(ExitCode::SUCCESS)
 }
