@@ -4,8 +4,9 @@
 //!
 //! What a host does, in order: one [`Indexer`] per workspace (it keeps the embedding
 //! model loaded between updates), one [`Searcher`] shared by every query (`Send + Sync`),
-//! an update whenever files change (here: after each edit; `cseek::watch::watch` does it
-//! on file events), and a `reload` when the searcher is no longer current.
+//! unsaved buffers given to the searcher as overlays, an update of the files saved
+//! (`update_paths`) or of the whole tree (`update`; `cseek::watch::watch` runs it on file
+//! events), and a `reload` when the searcher is no longer current.
 
 use std::path::PathBuf;
 
@@ -35,28 +36,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     show(&searcher, "read a file")?;
 
     if _tmp.is_some() {
-        // A file changes: the update re-reads only it; the searcher sees it after reload.
+        // The user types in an editor: the unsaved buffer is searched instead of the file,
+        // with no write and no commit.
+        let buffer = "def read_file(path):\n    \"\"\"Read a whole file.\"\"\"\n    return open(path).read()\n\n\ndef write_file(path, text):\n    \"\"\"Write text to a file, replacing it.\"\"\"\n    open(path, 'w').write(text)\n";
+        searcher.set_overlay("files.py", buffer)?;
+        show(&searcher, "write text to a file")?;
+
+        // The buffer is saved: update just that file, switch to the new generation, and
+        // drop the overlay (the index has the same text now).
+        std::fs::write(root.join("files.py"), buffer)?;
+        let s = indexer.update_paths(&["files.py"], &NoProgress)?;
+        report("save files.py", &s);
+        searcher.reload()?;
+        searcher.clear_overlay("files.py")?;
+        show(&searcher, "write text to a file")?;
+
+        // Another tool adds a file: a full update finds it (a walk; only it is read).
         std::fs::write(
             root.join("config.py"),
             "def parse_config(text):\n    \"\"\"Parse the configuration.\"\"\"\n    return dict(line.split('=') for line in text.splitlines())\n",
         )?;
-        let s = indexer.update(&NoProgress)?;
-        println!(
-            "update: {} changed, {} removed ({} in {:.0} ms)",
-            s.files_changed,
-            s.files_removed,
-            s.kind.name(),
-            s.seconds * 1e3
-        );
+        report("update", &indexer.update(&NoProgress)?);
         if !searcher.is_current() {
             searcher.reload()?;
         }
         show(&searcher, "parse the configuration")?;
         // Nothing changed: nothing is written.
-        let s = indexer.update(&NoProgress)?;
-        println!("update: {}", s.kind.name());
+        report("update", &indexer.update(&NoProgress)?);
     }
     Ok(())
+}
+
+fn report(what: &str, s: &cseek::index::IndexSummary) {
+    println!(
+        "{what}: {} changed, {} removed ({} in {:.0} ms)",
+        s.files_changed,
+        s.files_removed,
+        s.kind.name(),
+        s.seconds * 1e3
+    );
 }
 
 fn show(searcher: &Searcher, query: &str) -> cseek::Result<()> {

@@ -19,6 +19,11 @@
 //! [`index::Indexer`], which holds the loaded model between updates, or runs
 //! [`watch::watch`], which updates on file events.
 //!
+//! An editor adds two things. Unsaved buffers: [`search::Searcher::set_overlay`] makes
+//! searches see a buffer's text instead of its file, without writing anything, until
+//! [`search::Searcher::clear_overlay`]. Saves: [`index::Indexer::update_paths`] updates
+//! just the saved files, not the whole tree. `examples/live.rs` does all of it.
+//!
 //! ```
 //! use cseek::index::{build_index, IndexOptions, ModelChoice, NoProgress};
 //! use cseek::search::{SearchRequest, Searcher};
@@ -58,7 +63,7 @@
 //! [`search`]. [`index`] drives the stages;
 //! [`watch`] keeps an index current while files change; [`eval`] measures search
 //! quality on benchmarks; [`mcp`] serves an index to coding agents over the Model Context
-//! Protocol (`cseek mcp`).
+//! Protocol (`cseek mcp`), and [`lsp`] to editors as a language server (`cseek lsp`).
 #![warn(missing_docs)]
 
 pub mod cache;
