@@ -222,12 +222,17 @@ fn kind_code(kind: ChunkKind) -> u8 {
     ChunkKind::ALL.iter().position(|k| *k == kind).unwrap_or(0) as u8
 }
 
-/// Find an index: `explicit` if given (from `--index` / `CSEEK_INDEX`), otherwise the
-/// first `.cseek/` holding a manifest in `start` or one of its ancestors.
+/// Find an index: `explicit` if given (from `--index` / `CSEEK_INDEX`: an index directory,
+/// or an indexed root holding `.cseek/`), otherwise the first `.cseek/` holding a manifest
+/// in `start` or one of its ancestors.
 pub fn find_index_dir(explicit: Option<&Path>, start: &Path) -> Result<PathBuf> {
     if let Some(dir) = explicit {
         if dir.join(MANIFEST_FILE).is_file() {
             return Ok(dir.to_path_buf());
+        }
+        let inside = dir.join(DEFAULT_DIR_NAME);
+        if inside.join(MANIFEST_FILE).is_file() {
+            return Ok(inside);
         }
         return Err(Error::NoIndex {
             where_: format!("at {}", dir.display()),

@@ -408,3 +408,46 @@ fn related_finds_similar_code_but_not_the_source() {
         );
     }
 }
+
+/// Colour only on a terminal, never with `NO_COLOR`. A terminal comes from `script(1)`
+/// (util-linux / bsdutils, on every Linux this runs on).
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    const ESC: &str = "\x1b[";
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    sample_repo(root);
+    assert!(cseek(root, &["index", "."]).status.success());
+    let piped = cseek(root, &["query", "parse_config"]);
+    assert!(stdout(&piped).contains("parse_config"));
+    assert!(!stdout(&piped).contains(ESC), "{}", stdout(&piped));
+
+    let on_terminal = |no_color: bool| {
+        let command = format!("{} query parse_config", env!("CARGO_BIN_EXE_cseek"));
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &command, "/dev/null"])
+            .current_dir(root)
+            .env_remove("CSEEK_INDEX")
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CLICOLOR")
+            .env("TERM", "xterm-256color");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        let out = cmd.output().expect("run script(1)");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let coloured = on_terminal(false);
+    assert!(
+        coloured.contains("parse_config") && coloured.contains(ESC),
+        "{coloured:?}"
+    );
+    let plain = on_terminal(true);
+    assert!(
+        plain.contains("parse_config") && !plain.contains(ESC),
+        "{plain:?}"
+    );
+}

@@ -40,8 +40,10 @@ mod embed;
 struct Cli {
     /// Index directory to use instead of looking for `.cseek/` upward from the current
     /// directory (or, for `cseek index` and `cseek watch`, instead of `<DIR>/.cseek`).
+    /// An indexed root (holding `.cseek/`) also works. `cseek query` takes it several
+    /// times to search several indexes as one.
     #[arg(long, global = true, env = "CSEEK_INDEX", value_name = "DIR")]
-    index: Option<PathBuf>,
+    index: Vec<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -225,6 +227,10 @@ struct QueryArgs {
     /// Print where the query's time went (stderr).
     #[arg(long)]
     timings: bool,
+    /// A workspace file: one indexed root (or index directory) per line, relative to the
+    /// file's directory; `#` starts a comment. Searched as one, with the `--index`es.
+    #[arg(long, value_name = "FILE")]
+    workspace: Option<PathBuf>,
     #[command(flatten)]
     fusion: FusionArgs,
 }
@@ -414,25 +420,33 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             // `{:#}` prints the chain of causes on one line: "context: cause".
-            eprintln!("{} {err:#}", style("error:").red().bold());
+            eprintln!("{} {err:#}", style("error:").for_stderr().red().bold());
             ExitCode::from(2)
         }
     }
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Query(args) = cli.command {
+        return cmd_query(&cli.index, args);
+    }
+    let index = match cli.index.as_slice() {
+        [] => None,
+        [one] => Some(one.as_path()),
+        _ => bail!("only `cseek query` takes several --index; give this command one"),
+    };
     match cli.command {
-        Command::Index(args) => cmd_index(cli.index.as_deref(), args),
-        Command::Watch(args) => cmd_watch(cli.index.as_deref(), args),
-        Command::Query(args) => cmd_query(cli.index.as_deref(), args),
-        Command::Status(args) => cmd_status(cli.index.as_deref(), args),
+        Command::Index(args) => cmd_index(index, args),
+        Command::Watch(args) => cmd_watch(index, args),
+        Command::Query(_) => unreachable!("handled above"),
+        Command::Status(args) => cmd_status(index, args),
         Command::Languages(args) => cmd_languages(args),
-        Command::Eval(cmd) => cmd_eval(cli.index.as_deref(), cmd),
+        Command::Eval(cmd) => cmd_eval(index, cmd),
         Command::Models(args) => embed::cmd_models(args),
         Command::Embed(args) => embed::cmd_embed(args),
         Command::Model(cmd) => embed::cmd_model(cmd),
-        Command::Mcp(args) => cmd_mcp(cli.index.as_deref(), args),
-        Command::Lsp(args) => cmd_lsp(cli.index.as_deref(), args),
+        Command::Mcp(args) => cmd_mcp(index, args),
+        Command::Lsp(args) => cmd_lsp(index, args),
     }
 }
 
@@ -505,7 +519,10 @@ impl Progress for Bar {
     }
     fn warn(&self, message: &str) {
         self.0.suspend(|| {
-            eprintln!("{} {message}", style("warning:").yellow().bold());
+            eprintln!(
+                "{} {message}",
+                style("warning:").for_stderr().yellow().bold()
+            );
         });
     }
 }
@@ -700,7 +717,10 @@ fn cmd_lsp(index: Option<&Path>, args: LspArgs) -> anyhow::Result<ExitCode> {
 fn print_watch_event(event: &WatchEvent, json: bool, quiet: bool, timings: bool) {
     if json {
         if let WatchEvent::Error { message, .. } = event {
-            eprintln!("{} update failed: {message}", style("error:").red().bold());
+            eprintln!(
+                "{} update failed: {message}",
+                style("error:").for_stderr().red().bold()
+            );
         }
         if let Some(value) = watch_event_json(event) {
             println!("{value}");
@@ -728,22 +748,25 @@ fn print_watch_event(event: &WatchEvent, json: bool, quiet: bool, timings: bool)
             retry_in,
         } => eprintln!(
             "{} update failed ({}; retrying in {} s): {message}",
-            style("error:").red().bold(),
+            style("error:").for_stderr().red().bold(),
             trigger_text(trigger),
             retry_in.as_secs_f64().round()
         ),
         WatchEvent::Warning(message) => {
-            eprintln!("{} {message}", style("warning:").yellow().bold());
+            eprintln!(
+                "{} {message}",
+                style("warning:").for_stderr().yellow().bold()
+            );
         }
         WatchEvent::RootMissing { root } => eprintln!(
             "{} {} is gone (deleted or moved); waiting for it to come back (Ctrl-C to stop)",
-            style("note:").yellow().bold(),
+            style("note:").for_stderr().yellow().bold(),
             root.display()
         ),
         WatchEvent::RootBack { root } => {
             eprintln!(
                 "{} {} is back; updating",
-                style("note:").yellow().bold(),
+                style("note:").for_stderr().yellow().bold(),
                 root.display()
             );
         }
@@ -899,7 +922,32 @@ fn open_searcher(index: Option<&Path>, options: SearchOptions) -> anyhow::Result
     Ok(Searcher::open_with(&dir, options)?)
 }
 
-fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> {
+/// The indexes a query searches: every `--index`, then the workspace file's entries.
+fn query_indexes(indexes: &[PathBuf], workspace: Option<&Path>) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = indexes.to_vec();
+    if let Some(file) = workspace {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading the workspace file {}", file.display()))?;
+        let base = file.parent().unwrap_or(Path::new("."));
+        for line in text.lines() {
+            let entry = line.split('#').next().unwrap_or_default().trim();
+            if !entry.is_empty() {
+                out.push(base.join(entry));
+            }
+        }
+        if out.len() == indexes.len() {
+            bail!("the workspace file {} lists no roots", file.display());
+        }
+    }
+    Ok(out)
+}
+
+fn cmd_query(indexes: &[PathBuf], args: QueryArgs) -> anyhow::Result<ExitCode> {
+    let dirs = query_indexes(indexes, args.workspace.as_deref())?;
+    if dirs.len() > 1 {
+        return cmd_query_many(&dirs, args);
+    }
+    let index = dirs.first().map(PathBuf::as_path);
     let query = args.query.join(" ");
     if args.related.is_none() && query.trim().is_empty() {
         bail!("the query is empty; give some words or a symbol name");
@@ -935,7 +983,7 @@ fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> 
     };
     let search_ms = t_search.elapsed().as_secs_f64() * 1e3;
     for note in &results.notes {
-        eprintln!("{} {note}", style("note:").yellow().bold());
+        eprintln!("{} {note}", style("note:").for_stderr().yellow().bold());
     }
     if args.timings {
         let t = &results.timings;
@@ -995,6 +1043,106 @@ fn cmd_query(index: Option<&Path>, args: QueryArgs) -> anyhow::Result<ExitCode> 
         _ => {
             for hit in hits {
                 print_hit(&mut out, hit, args.lines)?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cseek query` over several indexes, merged into one list (see
+/// `cseek::search::MultiSearcher`); every hit is shown with its root.
+fn cmd_query_many(dirs: &[PathBuf], args: QueryArgs) -> anyhow::Result<ExitCode> {
+    if args.related.is_some() {
+        bail!("--related searches one index; give one --index");
+    }
+    let query = args.query.join(" ");
+    if query.trim().is_empty() {
+        bail!("the query is empty; give some words or a symbol name");
+    }
+    let here = cwd().map(|d| std::fs::canonicalize(&d).unwrap_or(d))?;
+    let mut index_dirs = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        index_dirs.push(store::find_index_dir(Some(dir), &here)?);
+    }
+    let options = SearchOptions {
+        model: args.model.clone(),
+        embed: embed_options(&args.device)?,
+        fusion: args.fusion.params(),
+        ranking: args.fusion.ranking(),
+        ..SearchOptions::default()
+    };
+    let searcher = cseek::search::MultiSearcher::open(&index_dirs, &options)?;
+    let mut languages = Vec::new();
+    for name in &args.lang {
+        match Language::from_name(name) {
+            Some(l) => languages.push(l),
+            None => bail!("unknown language {name:?}; `cseek languages` lists them"),
+        }
+    }
+    let req = SearchRequest {
+        query: query.clone(),
+        top_k: args.top_k,
+        mode: Mode::from_name(&args.mode).unwrap_or_default(),
+        languages,
+        path_glob: args.path,
+    };
+    let results = searcher.search(&req)?;
+    for note in &results.notes {
+        eprintln!("{} {note}", style("note:").for_stderr().yellow().bold());
+    }
+    let mut out = std::io::stdout().lock();
+    let format = if args.json {
+        "json"
+    } else {
+        args.format.as_str()
+    };
+    match format {
+        "json" => {
+            #[derive(serde::Serialize)]
+            struct Output<'a> {
+                query: &'a str,
+                modes: &'a [Mode],
+                merge: cseek::search::Merge,
+                results: &'a [cseek::search::MultiHit],
+            }
+            let json = Output {
+                query: &query,
+                modes: &results.modes,
+                merge: results.merge,
+                results: &results.hits,
+            };
+            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        }
+        "jsonl" => {
+            for hit in &results.hits {
+                writeln!(out, "{}", serde_json::to_string(hit)?)?;
+            }
+        }
+        _ if results.hits.is_empty() && format == "text" => {
+            eprintln!("no results for {query:?}")
+        }
+        _ => {
+            let mut seen = std::collections::HashSet::new();
+            for h in &results.hits {
+                let path = display_path(&h.root, &here, &h.hit.path);
+                match format {
+                    "files" => {
+                        if seen.insert(path.clone()) {
+                            writeln!(out, "{path}")?;
+                        }
+                    }
+                    "vimgrep" => {
+                        let first = h.hit.text.lines().next().unwrap_or_default().trim_end();
+                        writeln!(out, "{path}:{}:1:{first}", h.hit.start_line)?;
+                    }
+                    _ => {
+                        let shown = SearchHit {
+                            path,
+                            ..h.hit.clone()
+                        };
+                        print_hit(&mut out, &shown, args.lines)?;
+                    }
+                }
             }
         }
     }

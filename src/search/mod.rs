@@ -7,6 +7,7 @@
 //! from the store. The embedding model is loaded on the first query that needs it, so
 //! lexical queries never pay for it.
 
+mod multi;
 mod overlay;
 
 use std::path::Path;
@@ -25,6 +26,7 @@ use crate::lexical::LexicalIndex;
 use crate::rank::{rerank, Candidate, RankParams};
 use crate::store::{self, EmbeddingMeta, Store, StoredChunk, LEXICAL_DIR, VECTORS_DIR};
 use crate::vector::{normalize, VectorIndex};
+pub use multi::{Merge, MultiHit, MultiResults, MultiSearcher};
 use overlay::{Buffer, Overlays, Prepared, VectorCache, VectorSource};
 
 /// Which retrievers a query uses.

@@ -1,0 +1,161 @@
+//! Several indexes searched as one: a workspace of repositories, or an organisation's
+//! code on one machine. Each index answers the query on its own (its own statistics,
+//! model, filters and re-ranking); the lists are merged into one ranking in which every
+//! hit carries its root.
+//!
+//! How lists merge depends on whether their scores mean the same thing. When every index
+//! ran the same mode, and the semantic ones share a model, scores are comparable (BM25
+//! with similar statistics, cosine of one model, or rank-based fusion scores) and the
+//! lists merge by score. Otherwise (one index lexical-only, another hybrid; two models)
+//! they merge by rank, reciprocal rank fusion over the per-index lists, so no index wins
+//! by its score scale alone.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Mode, SearchHit, SearchOptions, SearchRequest, Searcher};
+use crate::error::Result;
+
+/// Constant of the rank merge (as in reciprocal rank fusion).
+const RANK_MERGE_K: f32 = 60.0;
+
+/// Several open indexes queried together.
+pub struct MultiSearcher {
+    searchers: Vec<Searcher>,
+}
+
+/// A hit and the root of the index it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MultiHit {
+    /// The indexed root the hit's path is relative to.
+    pub root: PathBuf,
+    /// The hit, as its index ranked it (its `score` is the merged list's).
+    #[serde(flatten)]
+    pub hit: SearchHit,
+}
+
+/// How the per-index lists were merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Merge {
+    /// By score: the indexes' scores are comparable.
+    Score,
+    /// By rank (reciprocal rank fusion): they are not.
+    Rank,
+}
+
+/// The answer of several indexes to one query.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MultiResults {
+    /// Merged results, best first, at most the request's `top_k`.
+    pub hits: Vec<MultiHit>,
+    /// The mode each index ran, in the order of the searchers.
+    pub modes: Vec<Mode>,
+    /// How the lists were merged.
+    pub merge: Merge,
+    /// Things the user should know, prefixed with the root they concern.
+    pub notes: Vec<String>,
+}
+
+impl MultiSearcher {
+    /// Searchers already open, queried in this order (it breaks exact ties).
+    pub fn new(searchers: Vec<Searcher>) -> MultiSearcher {
+        MultiSearcher { searchers }
+    }
+
+    /// Open these index directories with the same options.
+    pub fn open(index_dirs: &[PathBuf], options: &SearchOptions) -> Result<MultiSearcher> {
+        let searchers = index_dirs
+            .iter()
+            .map(|dir| Searcher::open_with(dir, options.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(MultiSearcher { searchers })
+    }
+
+    /// The searchers, in query order.
+    pub fn searchers(&self) -> &[Searcher] {
+        &self.searchers
+    }
+
+    /// Run `req` on every index and merge the results (see the module docs). The first
+    /// error (an empty query, a bad filter) is returned as is.
+    pub fn search(&self, req: &SearchRequest) -> Result<MultiResults> {
+        let mut lists = Vec::with_capacity(self.searchers.len());
+        let mut notes = Vec::new();
+        for s in &self.searchers {
+            let results = s.search(req)?;
+            let root = s.store().meta().root.clone();
+            notes.extend(
+                results
+                    .notes
+                    .iter()
+                    .map(|n| format!("{}: {n}", root.display())),
+            );
+            lists.push((root, results.mode, results.hits));
+        }
+        let modes: Vec<Mode> = lists.iter().map(|l| l.1).collect();
+        let merge = if self.comparable(&modes) {
+            Merge::Score
+        } else {
+            Merge::Rank
+        };
+        let mut hits: Vec<(f32, usize, MultiHit)> = Vec::new();
+        for (index, (root, _, list)) in lists.into_iter().enumerate() {
+            for (rank, mut hit) in list.into_iter().enumerate() {
+                if merge == Merge::Rank {
+                    hit.score = 1.0 / (RANK_MERGE_K + rank as f32 + 1.0);
+                }
+                hits.push((
+                    hit.score,
+                    index,
+                    MultiHit {
+                        root: root.clone(),
+                        hit,
+                    },
+                ));
+            }
+        }
+        hits.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then(a.1.cmp(&b.1))
+                .then_with(|| key(&a.2).cmp(&key(&b.2)))
+        });
+        hits.truncate(req.top_k);
+        Ok(MultiResults {
+            hits: hits.into_iter().map(|h| h.2).collect(),
+            modes,
+            merge,
+            notes,
+        })
+    }
+
+    /// Whether the indexes' scores for these modes mean the same thing: one mode for all,
+    /// and one model wherever vectors took part.
+    fn comparable(&self, modes: &[Mode]) -> bool {
+        let Some(first) = modes.first() else {
+            return true;
+        };
+        if modes.iter().any(|m| m != first) {
+            return false;
+        }
+        if *first == Mode::Lexical {
+            return true;
+        }
+        let model = |s: &Searcher| {
+            s.store()
+                .meta()
+                .embedding
+                .as_ref()
+                .map(|m| (m.model.clone(), m.hf_id.clone(), m.dims, m.matryoshka_dim))
+        };
+        let mut models = self.searchers.iter().map(model);
+        let first_model = models.next().flatten();
+        models.all(|m| m == first_model)
+    }
+}
+
+/// Order of hits with equal scores from the same index.
+fn key(h: &MultiHit) -> (&Path, &str, u32) {
+    (&h.root, &h.hit.path, h.hit.start_line)
+}
