@@ -1,7 +1,11 @@
 //! `cseek mcp`: a Model Context Protocol server over stdio, so coding agents can search a
 //! codebase through tools (`search`, `find_related`, `index_status`, `reindex`).
 //!
-//! One server serves one index. Startup does no I/O beyond what the protocol needs: the
+//! A server serves one index or several (a workspace of repositories): every tool takes
+//! an optional `index` (a served root, by its directory name or path); without it,
+//! `search` merges all indexes into one ranking
+//! ([`crate::search::merge_results`]) and `reindex` updates them all. Startup does no
+//! I/O beyond what the protocol needs: the
 //! index is opened on the first tool call (a memory map, milliseconds), the query model on
 //! the first semantic query, the indexing model on the first `reindex` that has chunks to
 //! embed. Only JSON-RPC goes to stdout; diagnostics go to stderr, and only when
@@ -25,7 +29,8 @@ use serde_json::Value;
 use crate::index::{IndexOptions, IndexSummary, Indexer, Progress};
 use crate::lang::Language;
 use crate::search::{
-    Mode, RelatedTo, SearchHit, SearchOptions, SearchRequest, Searcher, MAX_TOP_K,
+    merge_results, IndexResults, Mode, RelatedTo, SearchHit, SearchOptions, SearchRequest,
+    Searcher, MAX_TOP_K,
 };
 use crate::Error;
 
@@ -38,8 +43,9 @@ const MIN_SHARE: usize = 240;
 /// What `cseek mcp` serves and how.
 #[derive(Debug, Clone)]
 pub struct McpOptions {
-    /// The tree and index `reindex` updates (the index is also the one queries read).
-    pub index: IndexOptions,
+    /// The trees and indexes served: `reindex` updates them, queries read them. The first
+    /// is the default of tools that need one index; a server without any serves nothing.
+    pub indexes: Vec<IndexOptions>,
     /// How queries load the model.
     pub search: SearchOptions,
     /// Diagnostics on stderr (never stdout, which carries the protocol).
@@ -69,24 +75,32 @@ pub fn serve_stdio(options: McpOptions) -> std::result::Result<(), McpError> {
         .build()
         .map_err(McpError::Runtime)?;
     let stop = crate::watch::StopHandle::new();
-    let watcher = options.watch.then(|| {
-        let (index, verbose, stop) = (options.index.clone(), options.verbose, stop.clone());
-        std::thread::spawn(move || {
-            let mut on_event = |event: crate::watch::WatchEvent| {
-                if verbose {
-                    eprintln!("cseek mcp: watch: {event:?}");
+    let watch = if options.watch {
+        options.indexes.clone()
+    } else {
+        Vec::new()
+    };
+    let watchers: Vec<_> = watch
+        .into_iter()
+        .map(|index| {
+            let (verbose, stop) = (options.verbose, stop.clone());
+            std::thread::spawn(move || {
+                let mut on_event = |event: crate::watch::WatchEvent| {
+                    if verbose {
+                        eprintln!("cseek mcp: watch: {event:?}");
+                    }
+                };
+                let settings = crate::watch::WatchOptions::default();
+                // A watch that cannot start (no such root, inotify limit) leaves the server
+                // answering from the index as it is; `reindex` still works.
+                if let Err(e) = crate::watch::watch(&index, &settings, &stop, &mut on_event) {
+                    if verbose {
+                        eprintln!("cseek mcp: watch stopped: {e}");
+                    }
                 }
-            };
-            let settings = crate::watch::WatchOptions::default();
-            // A watch that cannot start (no such root, inotify limit) leaves the server
-            // answering from the index as it is; `reindex` still works.
-            if let Err(e) = crate::watch::watch(&index, &settings, &stop, &mut on_event) {
-                if verbose {
-                    eprintln!("cseek mcp: watch stopped: {e}");
-                }
-            }
+            })
         })
-    });
+        .collect();
     let served = runtime.block_on(async move {
         let verbose = options.verbose;
         let server = CseekServer::new(options);
@@ -106,16 +120,25 @@ pub fn serve_stdio(options: McpOptions) -> std::result::Result<(), McpError> {
     // An update in flight finishes (it commits atomically either way), then the watch
     // returns.
     stop.stop();
-    if let Some(thread) = watcher {
+    for thread in watchers {
         let _ = thread.join();
     }
     served
 }
 
-/// Shared state: the searcher (opened lazily, reloaded when the index moves on) and one
-/// indexer for the server's life, so the embedding model stays loaded between reindexes.
+/// Shared state: the served indexes and the options.
 struct State {
     options: McpOptions,
+    served: Vec<Served>,
+}
+
+/// One served index: its searcher (opened lazily, reloaded when the index moves on) and
+/// one indexer for the server's life, so the embedding model stays loaded between
+/// reindexes.
+struct Served {
+    /// How tools name it: the root's directory name (made unique).
+    name: String,
+    index: IndexOptions,
     searcher: RwLock<Option<Searcher>>,
     indexer: Mutex<Indexer>,
 }
@@ -127,9 +150,43 @@ impl State {
         }
     }
 
+    /// The indexes a tool call is about: the one `name` names (by name or root path), or
+    /// all of them.
+    fn select(&self, name: Option<&str>) -> Result<Vec<&Served>, ErrorData> {
+        let Some(name) = name else {
+            if self.served.is_empty() {
+                return Err(ErrorData::invalid_request("no index is served", None));
+            }
+            return Ok(self.served.iter().collect());
+        };
+        let wanted = std::path::Path::new(name);
+        self.served
+            .iter()
+            .find(|s| s.name == name || s.index.root == wanted)
+            .map(|s| vec![s])
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.served.iter().map(|s| s.name.as_str()).collect();
+                ErrorData::invalid_params(
+                    format!(
+                        "no served index is called {name:?}; served: {}",
+                        names.join(", ")
+                    ),
+                    None,
+                )
+            })
+    }
+
+    /// Whether results should say which index they come from.
+    fn several(&self) -> bool {
+        self.served.len() > 1
+    }
+}
+
+impl Served {
     /// Run `f` on a searcher of the current generation, opening or reloading first.
     fn with_searcher<T>(
         &self,
+        state: &State,
         f: impl FnOnce(&Searcher) -> Result<T, ErrorData>,
     ) -> Result<T, ErrorData> {
         let fresh = {
@@ -141,13 +198,13 @@ impl State {
             match guard.as_mut() {
                 Some(s) if s.is_current() => {}
                 Some(s) => {
-                    self.log("index changed: reloading");
+                    state.log(&format!("{}: index changed: reloading", self.name));
                     s.reload().map_err(to_mcp)?;
                 }
                 None => {
-                    let dir = &self.options.index.index_dir;
-                    self.log(&format!("opening {}", dir.display()));
-                    let open = || Searcher::open_with(dir, self.options.search.clone());
+                    let dir = &self.index.index_dir;
+                    state.log(&format!("opening {}", dir.display()));
+                    let open = || Searcher::open_with(dir, state.options.search.clone());
                     let searcher = match open() {
                         // A first `reindex` may be building it right now: wait for that
                         // run (it holds the indexer) and look again.
@@ -200,7 +257,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ErrorData::internal_error(format!("tool task failed: {e}"), None))?
 }
 
-/// The MCP server: tools over one index.
+/// The MCP server: tools over one index or several.
 #[derive(Clone)]
 pub struct CseekServer {
     state: Arc<State>,
@@ -210,13 +267,29 @@ pub struct CseekServer {
 impl CseekServer {
     /// A server for these options; opens nothing yet.
     pub fn new(options: McpOptions) -> Self {
-        let indexer = Indexer::new(options.index.clone());
-        CseekServer {
-            state: Arc::new(State {
-                options,
+        let mut served: Vec<Served> = Vec::new();
+        for index in &options.indexes {
+            let base = index
+                .root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "index".to_string());
+            let mut name = base.clone();
+            let mut n = 1;
+            while served.iter().any(|s| s.name == name) {
+                n += 1;
+                name = format!("{base}-{n}");
+            }
+            served.push(Served {
+                name,
+                index: index.clone(),
                 searcher: RwLock::new(None),
-                indexer: Mutex::new(indexer),
-            }),
+                indexer: Mutex::new(Indexer::new(index.clone())),
+            });
+        }
+        CseekServer {
+            state: Arc::new(State { options, served }),
             tool_router: Self::tool_router(),
         }
     }
@@ -238,6 +311,9 @@ struct SearchParams {
     path: Option<String>,
     /// Size cap of the text rendering in characters (default 8000); chunks are cut to fit.
     max_chars: Option<usize>,
+    /// Which served index (its name or root, from `index_status`); default: all of them,
+    /// merged into one ranking.
+    index: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -252,14 +328,24 @@ struct RelatedParams {
     top_k: Option<usize>,
     /// Size cap of the text rendering in characters (default 8000).
     max_chars: Option<usize>,
+    /// Which served index `path` belongs to (its name or root, from `index_status`);
+    /// needed for `path` when several are served. A `code` snippet without it is matched
+    /// in all of them.
+    index: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-struct NoParams {}
+struct IndexParams {
+    /// Which served index (its name or root, from `index_status`); default: all.
+    index: Option<String>,
+}
 
 /// One result, as returned in structured content.
 #[derive(Debug, Serialize)]
 struct Hit {
+    /// The served index it comes from, when several are served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<String>,
     path: String,
     start_line: u32,
     end_line: u32,
@@ -273,8 +359,9 @@ struct Hit {
 }
 
 impl Hit {
-    fn from_search(h: SearchHit) -> Hit {
+    fn from_search(h: SearchHit, index: Option<&str>) -> Hit {
         Hit {
+            index: index.map(str::to_string),
             path: h.path,
             start_line: h.start_line,
             end_line: h.end_line,
@@ -290,8 +377,13 @@ impl Hit {
 
     fn header(&self) -> String {
         let symbol = self.symbol.as_deref().unwrap_or("-");
+        let index = self
+            .index
+            .as_deref()
+            .map(|i| format!("[{i}] "))
+            .unwrap_or_default();
         format!(
-            "## {}:{}-{}  {symbol}  {:.3}\n",
+            "## {index}{}:{}-{}  {symbol}  {:.3}\n",
             self.path, self.start_line, self.end_line, self.score
         )
     }
@@ -446,7 +538,7 @@ impl Progress for StderrProgress {
 impl CseekServer {
     /// Search the codebase.
     #[tool(
-        description = "Search the indexed codebase by meaning (\"where are retries configured\") or by symbol (`parseConfig`). Returns ranked code chunks: path:start-end, symbol, score and the code."
+        description = "Search the indexed codebase by meaning (\"where are retries configured\") or by symbol (`parseConfig`). Returns ranked code chunks: path:start-end, symbol, score and the code. When several indexes are served, results from all of them are merged unless `index` names one."
     )]
     async fn search(
         &self,
@@ -491,19 +583,16 @@ impl CseekServer {
             path_glob: p.path,
         };
         let state = self.state.clone();
+        let index = p.index;
         blocking(move || {
-            let results = state.with_searcher(|s| s.search(&req).map_err(to_mcp))?;
-            let hits: Vec<Hit> = results.hits.into_iter().map(Hit::from_search).collect();
-            let title = format!(
-                "{} results for {:?} (mode {})",
-                hits.len(),
-                req.query,
-                results.mode.name()
-            );
+            let selected = state.select(index.as_deref())?;
+            let (hits, mode, notes) =
+                state.across(&selected, top_k, |s| s.search(&req).map_err(to_mcp))?;
+            let title = format!("{} results for {:?} (mode {mode})", hits.len(), req.query);
             let extra = serde_json::json!({
                 "query": req.query,
-                "mode": results.mode.name(),
-                "notes": results.notes,
+                "mode": mode,
+                "notes": notes,
             });
             Ok(hits_result(title, hits, max_chars, extra))
         })
@@ -522,122 +611,242 @@ impl CseekServer {
         let max_chars = max_chars(p.max_chars)?;
         let state = self.state.clone();
         blocking(move || {
-            state.with_searcher(|s| {
-                let to = match (&p.path, p.line, &p.code) {
-                    (Some(path), Some(line), None) => RelatedTo::Line { path, line },
-                    (None, None, Some(code)) if !code.trim().is_empty() => RelatedTo::Code(code),
-                    _ => {
+            let selected = state.select(p.index.as_deref())?;
+            let to = match (&p.path, p.line, &p.code) {
+                (Some(path), Some(line), None) => {
+                    if selected.len() > 1 {
                         return Err(ErrorData::invalid_params(
-                            "give either `path` and `line`, or a non-empty `code` snippet",
+                            "several indexes are served: name the one `path` is in with `index`",
                             None,
-                        ))
+                        ));
                     }
-                };
+                    RelatedTo::Line { path, line }
+                }
+                (None, None, Some(code)) if !code.trim().is_empty() => RelatedTo::Code(code),
+                _ => {
+                    return Err(ErrorData::invalid_params(
+                        "give either `path` and `line`, or a non-empty `code` snippet",
+                        None,
+                    ))
+                }
+            };
+            let mut source = String::new();
+            let mut how = "";
+            let (hits, _, _) = state.across(&selected, top_k, |s| {
                 let related = s.related(to, top_k).map_err(to_mcp)?;
-                let (source, how) = (related.source, related.method);
-                let hits: Vec<Hit> = related.hits.into_iter().map(Hit::from_search).collect();
-                let title = format!("{} results related to {source} ({how})", hits.len());
-                let extra = serde_json::json!({"source": source, "method": how});
-                Ok(hits_result(title, hits, max_chars, extra))
-            })
+                (source, how) = (related.source, related.method);
+                let mode = if how == "vectors" {
+                    Mode::Semantic
+                } else {
+                    Mode::Lexical
+                };
+                Ok(crate::search::SearchResults {
+                    mode,
+                    hits: related.hits,
+                    notes: Vec::new(),
+                    timings: Default::default(),
+                })
+            })?;
+            let title = format!("{} results related to {source} ({how})", hits.len());
+            let extra = serde_json::json!({"source": source, "method": how});
+            Ok(hits_result(title, hits, max_chars, extra))
         })
         .await
     }
 
     /// What is indexed and whether it is current.
     #[tool(
-        description = "Show the index: files, chunks, embedding model, generation, age in seconds, and whether it is current. Says so when there is no index yet (call `reindex`)."
+        description = "Show what is indexed: files, chunks, embedding model, generation, age in seconds, and whether it is current (for each served index, by name, when there are several). Says so when there is no index yet (call `reindex`)."
     )]
     async fn index_status(
         &self,
-        Parameters(_): Parameters<NoParams>,
+        Parameters(p): Parameters<IndexParams>,
     ) -> Result<CallToolResult, ErrorData> {
         let state = self.state.clone();
         blocking(move || {
-            let dir = state.options.index.index_dir.clone();
-            let status = state.with_searcher(|s| {
-                let meta = s.store().meta();
-                Ok(serde_json::json!({
-                    "exists": true,
-                    "index_dir": dir.display().to_string(),
-                    "root": meta.root.display().to_string(),
-                    "files": meta.files,
-                    "chunks": meta.chunks,
-                    "model": meta.embedding.as_ref().map(|m| m.model.clone()),
-                    "semantic": s.has_vectors(),
-                    "generation": s.store().generation(),
-                    "created_unix": meta.created_unix,
-                    "age_seconds": now_unix().saturating_sub(meta.created_unix),
-                    "current": s.is_current(),
-                }))
-            });
-            let status = match status {
-                Ok(v) => v,
-                Err(e) if !dir.join(crate::store::MANIFEST_FILE).is_file() => {
-                    serde_json::json!({
-                        "exists": false,
-                        "index_dir": dir.display().to_string(),
-                        "message": format!("no index yet ({}); call `reindex` to build it", e.message),
-                    })
-                }
-                Err(e) => return Err(e),
-            };
-            let text = if status["exists"] == Value::Bool(true) {
-                format!(
-                    "index {}: {} files, {} chunks, model {}, generation {}, {} s old, {}",
-                    status["index_dir"].as_str().unwrap_or(""),
-                    status["files"],
-                    status["chunks"],
-                    status["model"].as_str().unwrap_or("none (lexical only)"),
-                    status["generation"].as_str().unwrap_or(""),
-                    status["age_seconds"],
-                    if status["current"] == Value::Bool(true) {
-                        "current"
-                    } else {
-                        "stale"
-                    }
-                )
-            } else {
-                status["message"].as_str().unwrap_or("no index").to_string()
-            };
-            Ok(with_text(status, text))
+            let selected = state.select(p.index.as_deref())?;
+            let mut statuses = Vec::new();
+            let mut lines = Vec::new();
+            for served in selected {
+                let (status, line) = served.status(&state)?;
+                statuses.push(status);
+                lines.push(line);
+            }
+            Ok(state.one_or_all(statuses, lines))
         })
         .await
     }
 
     /// Bring the index up to date.
     #[tool(
-        description = "Update the index with the files changed since the last run (incremental: only changed files are re-read and re-embedded), or build it when there is none. Returns what changed."
+        description = "Update the index with the files changed since the last run (incremental: only changed files are re-read and re-embedded), or build it when there is none. Returns what changed. When several indexes are served, updates all of them unless `index` names one."
     )]
     async fn reindex(
         &self,
-        Parameters(_): Parameters<NoParams>,
+        Parameters(p): Parameters<IndexParams>,
     ) -> Result<CallToolResult, ErrorData> {
         let state = self.state.clone();
         blocking(move || {
-            let summary = {
-                let mut indexer = state.indexer.lock().map_err(|_| poisoned())?;
-                state.log("reindexing");
-                indexer
-                    .update(&StderrProgress(state.options.verbose))
-                    .map_err(to_mcp)?
-            };
-            // Queries see the new generation from now on.
-            state.with_searcher(|_| Ok(()))?;
-            let text = format!(
-                "reindexed ({}) in {:.2} s: {} files, {} chunks; {} files changed, {} removed; {} chunks embedded, {} from cache",
-                summary.kind.name(),
-                summary.seconds,
-                summary.files,
-                summary.chunks,
-                summary.files_changed,
-                summary.files_removed,
-                summary.chunks_embedded,
-                summary.chunks_cached
-            );
-            Ok(with_text(summary_json(&summary), text))
+            let selected = state.select(p.index.as_deref())?;
+            let mut summaries = Vec::new();
+            let mut lines = Vec::new();
+            for served in selected {
+                let summary = {
+                    let mut indexer = served.indexer.lock().map_err(|_| poisoned())?;
+                    state.log(&format!("reindexing {}", served.name));
+                    indexer
+                        .update(&StderrProgress(state.options.verbose))
+                        .map_err(to_mcp)?
+                };
+                // Queries see the new generation from now on.
+                served.with_searcher(&state, |_| Ok(()))?;
+                lines.push(format!(
+                    "{}reindexed ({}) in {:.2} s: {} files, {} chunks; {} files changed, {} removed; {} chunks embedded, {} from cache",
+                    state.label(served),
+                    summary.kind.name(),
+                    summary.seconds,
+                    summary.files,
+                    summary.chunks,
+                    summary.files_changed,
+                    summary.files_removed,
+                    summary.chunks_embedded,
+                    summary.chunks_cached
+                ));
+                let mut json = summary_json(&summary);
+                if let Value::Object(m) = &mut json {
+                    m.insert("index".into(), served.name.clone().into());
+                }
+                summaries.push(json);
+            }
+            Ok(state.one_or_all(summaries, lines))
         })
         .await
+    }
+}
+
+impl State {
+    /// `[name] ` before a served index's lines when several are served.
+    fn label(&self, served: &Served) -> String {
+        if self.several() {
+            format!("[{}] ", served.name)
+        } else {
+            String::new()
+        }
+    }
+
+    /// Run a query on each selected index and merge the answers into one ranking (the
+    /// answer itself when there is one index): hits, the mode(s) that ran, notes.
+    fn across(
+        &self,
+        selected: &[&Served],
+        top_k: usize,
+        mut query: impl FnMut(&Searcher) -> Result<crate::search::SearchResults, ErrorData>,
+    ) -> Result<(Vec<Hit>, String, Vec<String>), ErrorData> {
+        let name = |s: &Served| self.several().then(|| s.name.clone());
+        if let [one] = selected {
+            let results = one.with_searcher(self, &mut query)?;
+            let label = name(one);
+            let hits = results
+                .hits
+                .into_iter()
+                .map(|h| Hit::from_search(h, label.as_deref()))
+                .collect();
+            return Ok((hits, results.mode.name().to_string(), results.notes));
+        }
+        let mut lists = Vec::new();
+        let mut roots = Vec::new();
+        for served in selected {
+            let list = served.with_searcher(self, |s| {
+                roots.push((s.store().meta().root.clone(), served.name.clone()));
+                Ok(IndexResults::new(s, query(s)?))
+            })?;
+            lists.push(list);
+        }
+        let merged = merge_results(lists, top_k);
+        let mut modes: Vec<&str> = merged.modes.iter().map(|m| m.name()).collect();
+        modes.dedup();
+        let hits = merged
+            .hits
+            .into_iter()
+            .map(|m| {
+                let name = roots
+                    .iter()
+                    .find(|(r, _)| *r == m.root)
+                    .map(|(_, n)| n.as_str());
+                Hit::from_search(m.hit, name)
+            })
+            .collect();
+        Ok((hits, modes.join("+"), merged.notes))
+    }
+
+    /// One served index's result as before; several as `{"indexes": [...]}` and one text
+    /// line each.
+    fn one_or_all(&self, mut items: Vec<Value>, lines: Vec<String>) -> CallToolResult {
+        let text = lines.join("\n");
+        if items.len() == 1 && !self.several() {
+            return with_text(items.remove(0), text);
+        }
+        with_text(serde_json::json!({ "indexes": items }), text)
+    }
+}
+
+impl Served {
+    /// `index_status` of this index: the structured status and its text line.
+    fn status(&self, state: &State) -> Result<(Value, String), ErrorData> {
+        let dir = self.index.index_dir.clone();
+        let status = self.with_searcher(state, |s| {
+            let meta = s.store().meta();
+            Ok(serde_json::json!({
+                "index": self.name,
+                "exists": true,
+                "index_dir": dir.display().to_string(),
+                "root": meta.root.display().to_string(),
+                "files": meta.files,
+                "chunks": meta.chunks,
+                "model": meta.embedding.as_ref().map(|m| m.model.clone()),
+                "semantic": s.has_vectors(),
+                "generation": s.store().generation(),
+                "created_unix": meta.created_unix,
+                "age_seconds": now_unix().saturating_sub(meta.created_unix),
+                "current": s.is_current(),
+            }))
+        });
+        let status = match status {
+            Ok(v) => v,
+            Err(e) if !dir.join(crate::store::MANIFEST_FILE).is_file() => {
+                serde_json::json!({
+                    "index": self.name,
+                    "exists": false,
+                    "index_dir": dir.display().to_string(),
+                    "message": format!("no index yet ({}); call `reindex` to build it", e.message),
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        let text = if status["exists"] == Value::Bool(true) {
+            format!(
+                "{}index {}: {} files, {} chunks, model {}, generation {}, {} s old, {}",
+                state.label(self),
+                status["index_dir"].as_str().unwrap_or(""),
+                status["files"],
+                status["chunks"],
+                status["model"].as_str().unwrap_or("none (lexical only)"),
+                status["generation"].as_str().unwrap_or(""),
+                status["age_seconds"],
+                if status["current"] == Value::Bool(true) {
+                    "current"
+                } else {
+                    "stale"
+                }
+            )
+        } else {
+            format!(
+                "{}{}",
+                state.label(self),
+                status["message"].as_str().unwrap_or("no index")
+            )
+        };
+        Ok((status, text))
     }
 }
 
@@ -647,9 +856,10 @@ impl ServerHandler for CseekServer {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("cseek", env!("CARGO_PKG_VERSION")))
             .with_instructions(
-                "Code search over one repository. `search` finds code by meaning or symbol; \
-                 `find_related` finds code similar to a place or a snippet; `index_status` \
-                 shows what is indexed; `reindex` brings the index up to date after edits.",
+                "Code search over one or more repositories. `search` finds code by meaning or \
+                 symbol; `find_related` finds code similar to a place or a snippet; \
+                 `index_status` shows what is indexed (and the names of the indexes when \
+                 several are served); `reindex` brings the index up to date after edits.",
             )
     }
 }

@@ -196,6 +196,90 @@ fn no_index_yet_status_says_so_and_reindex_builds_it() {
 }
 
 #[test]
+fn several_indexes_are_served_as_one_or_by_name() {
+    let a = fixture();
+    let b = tempfile::tempdir().unwrap();
+    std::fs::write(
+        b.path().join("blobs.py"),
+        "def save_blob(bucket, key, data):\n    \"\"\"Save a blob under a key.\"\"\"\n    bucket[key] = data\n\n\ndef connect_bucket(url):\n    return open_bucket(url)\n",
+    )
+    .unwrap();
+    let b_root = b.path().to_str().unwrap();
+    let mut s = Session::start(&["--model", "none", b_root], a.path());
+    // reindex without `index` updates both.
+    let summaries = s.tool(2, "reindex", serde_json::json!({}));
+    let summaries = summaries["indexes"].as_array().unwrap().clone();
+    assert_eq!(summaries.len(), 2, "{summaries:?}");
+    let names: Vec<String> = summaries
+        .iter()
+        .map(|v| v["index"].as_str().unwrap().to_string())
+        .collect();
+    let (b_name, a_name) = (&names[0], &names[1]);
+    assert_ne!(a_name, b_name);
+    let status = s.tool(3, "index_status", serde_json::json!({}));
+    assert_eq!(status["indexes"].as_array().unwrap().len(), 2, "{status}");
+
+    // One ranking over both, each hit labelled with its index.
+    let found = s.tool(
+        4,
+        "search",
+        serde_json::json!({"query": "connect", "top_k": 10}),
+    );
+    let hits = found["results"].as_array().unwrap();
+    let from: std::collections::HashSet<&str> =
+        hits.iter().map(|h| h["index"].as_str().unwrap()).collect();
+    assert!(
+        from.contains(a_name.as_str()) && from.contains(b_name.as_str()),
+        "{found}"
+    );
+    // Or one of them, by name.
+    let only_b = s.tool(
+        5,
+        "search",
+        serde_json::json!({"query": "connect", "index": b_name}),
+    );
+    let hits = only_b["results"].as_array().unwrap();
+    assert!(!hits.is_empty());
+    assert!(
+        hits.iter().all(|h| h["index"] == b_name.as_str()),
+        "{only_b}"
+    );
+    assert_eq!(hits[0]["path"], "blobs.py");
+
+    // A place is in one index: without `index` that is an error, with it an answer.
+    let r = s.request(
+        6,
+        "tools/call",
+        serde_json::json!({"name": "find_related",
+            "arguments": {"path": "src/net.py", "line": 4}}),
+    );
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    let related = s.tool(
+        7,
+        "find_related",
+        serde_json::json!({"path": "src/net.py", "line": 4, "index": a_name}),
+    );
+    assert!(
+        !related["results"].as_array().unwrap().is_empty(),
+        "{related}"
+    );
+    let r = s.request(
+        8,
+        "tools/call",
+        serde_json::json!({"name": "search", "arguments": {"query": "x", "index": "nope"}}),
+    );
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(a_name.as_str()),
+        "{r}"
+    );
+    s.finish();
+}
+
+#[test]
 fn find_related_uses_vectors_when_the_index_has_them() {
     // A tiny random-weight static model: similarities are meaningless, but the vector
     // path runs end to end (the chunk itself excluded, results resolved from the store).

@@ -101,10 +101,10 @@ struct LspArgs {
 
 #[derive(Args)]
 struct McpArgs {
-    /// Directory whose index to serve (the index is `<DIR>/.cseek` unless `--index`);
-    /// `reindex` indexes this directory.
-    #[arg(default_value = ".")]
-    path: PathBuf,
+    /// Directories whose indexes to serve (each index is `<DIR>/.cseek`, or `--index` for
+    /// a single directory); `reindex` indexes them. Several are searched as one.
+    #[arg(default_value = ".", num_args = 1..)]
+    paths: Vec<PathBuf>,
     /// Embedding model for `reindex` when the index does not exist yet (default: as
     /// `cseek index`; `none` = lexical only). Queries use the index's own model.
     #[arg(long, env = "CSEEK_MODEL", value_name = "NAME|DIR")]
@@ -665,28 +665,36 @@ fn cmd_watch(index: Option<&Path>, args: WatchArgs) -> anyhow::Result<ExitCode> 
 }
 
 fn cmd_mcp(index: Option<&Path>, args: McpArgs) -> anyhow::Result<ExitCode> {
-    let mut opts = IndexOptions::new(&args.path);
-    if let Some(dir) = index {
-        opts.index_dir = dir.to_path_buf();
+    if index.is_some() && args.paths.len() > 1 {
+        bail!("--index names the index of one directory; serve several without it");
     }
-    opts.model = model_choice(args.model.as_deref());
-    opts.embed = embed_options(&args.device)?;
+    let embed = embed_options(&args.device)?;
+    let mut indexes = Vec::with_capacity(args.paths.len());
+    for path in &args.paths {
+        let mut opts = IndexOptions::new(path);
+        if let Some(dir) = index {
+            opts.index_dir = dir.to_path_buf();
+        }
+        opts.model = model_choice(args.model.as_deref());
+        opts.embed = embed.clone();
+        if args.verbose {
+            eprintln!(
+                "cseek mcp: serving {} (index {}) on stdio",
+                path.display(),
+                opts.index_dir.display()
+            );
+        }
+        indexes.push(opts);
+    }
     let search = SearchOptions {
         // Queries follow the index's model; naming it is only needed to pick one for a
         // first build, and `none` must not clash with an index that has vectors.
         model: None,
-        embed: opts.embed.clone(),
+        embed,
         ..SearchOptions::default()
     };
-    if args.verbose {
-        eprintln!(
-            "cseek mcp: serving {} (index {}) on stdio",
-            args.path.display(),
-            opts.index_dir.display()
-        );
-    }
     cseek::mcp::serve_stdio(cseek::mcp::McpOptions {
-        index: opts,
+        indexes,
         search,
         verbose: args.verbose,
         watch: args.watch,

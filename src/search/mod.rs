@@ -26,7 +26,7 @@ use crate::lexical::LexicalIndex;
 use crate::rank::{rerank, Candidate, RankParams};
 use crate::store::{self, EmbeddingMeta, Store, StoredChunk, LEXICAL_DIR, VECTORS_DIR};
 use crate::vector::{normalize, VectorIndex};
-pub use multi::{Merge, MultiHit, MultiResults, MultiSearcher};
+pub use multi::{merge_results, IndexResults, Merge, MultiHit, MultiResults, MultiSearcher};
 use overlay::{Buffer, Overlays, Prepared, VectorCache, VectorSource};
 
 /// Which retrievers a query uses.

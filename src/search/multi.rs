@@ -81,78 +81,98 @@ impl MultiSearcher {
     /// Run `req` on every index and merge the results (see the module docs). The first
     /// error (an empty query, a bad filter) is returned as is.
     pub fn search(&self, req: &SearchRequest) -> Result<MultiResults> {
-        let mut lists = Vec::with_capacity(self.searchers.len());
-        let mut notes = Vec::new();
-        for s in &self.searchers {
-            let results = s.search(req)?;
-            let root = s.store().meta().root.clone();
-            notes.extend(
-                results
-                    .notes
-                    .iter()
-                    .map(|n| format!("{}: {n}", root.display())),
-            );
-            lists.push((root, results.mode, results.hits));
-        }
-        let modes: Vec<Mode> = lists.iter().map(|l| l.1).collect();
-        let merge = if self.comparable(&modes) {
-            Merge::Score
-        } else {
-            Merge::Rank
-        };
-        let mut hits: Vec<(f32, usize, MultiHit)> = Vec::new();
-        for (index, (root, _, list)) in lists.into_iter().enumerate() {
-            for (rank, mut hit) in list.into_iter().enumerate() {
-                if merge == Merge::Rank {
-                    hit.score = 1.0 / (RANK_MERGE_K + rank as f32 + 1.0);
-                }
-                hits.push((
-                    hit.score,
-                    index,
-                    MultiHit {
-                        root: root.clone(),
-                        hit,
-                    },
-                ));
-            }
-        }
-        hits.sort_by(|a, b| {
-            b.0.total_cmp(&a.0)
-                .then(a.1.cmp(&b.1))
-                .then_with(|| key(&a.2).cmp(&key(&b.2)))
-        });
-        hits.truncate(req.top_k);
-        Ok(MultiResults {
-            hits: hits.into_iter().map(|h| h.2).collect(),
-            modes,
-            merge,
-            notes,
-        })
+        let lists = self
+            .searchers
+            .iter()
+            .map(|s| Ok(IndexResults::new(s, s.search(req)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(merge_results(lists, req.top_k))
     }
+}
 
-    /// Whether the indexes' scores for these modes mean the same thing: one mode for all,
-    /// and one model wherever vectors took part.
-    fn comparable(&self, modes: &[Mode]) -> bool {
-        let Some(first) = modes.first() else {
-            return true;
-        };
-        if modes.iter().any(|m| m != first) {
-            return false;
+/// One index's answer to a query, as [`merge_results`] takes it.
+pub struct IndexResults {
+    root: PathBuf,
+    mode: Mode,
+    /// The model behind the vectors, when any took part: scores of two models do not compare.
+    model: Option<String>,
+    hits: Vec<SearchHit>,
+    notes: Vec<String>,
+}
+
+impl IndexResults {
+    /// What `searcher` answered.
+    pub fn new(searcher: &Searcher, results: super::SearchResults) -> IndexResults {
+        let meta = searcher.store().meta();
+        IndexResults {
+            root: meta.root.clone(),
+            mode: results.mode,
+            model: meta.embedding.as_ref().map(|m| {
+                format!(
+                    "{}|{:?}|{}|{:?}",
+                    m.model, m.hf_id, m.dims, m.matryoshka_dim
+                )
+            }),
+            hits: results.hits,
+            notes: results.notes,
         }
-        if *first == Mode::Lexical {
-            return true;
-        }
-        let model = |s: &Searcher| {
-            s.store()
-                .meta()
-                .embedding
-                .as_ref()
-                .map(|m| (m.model.clone(), m.hf_id.clone(), m.dims, m.matryoshka_dim))
-        };
-        let mut models = self.searchers.iter().map(model);
-        let first_model = models.next().flatten();
-        models.all(|m| m == first_model)
     }
+}
+
+/// Merge the answers of several indexes into one ranking of at most `top_k` (see the
+/// module docs); earlier lists win exact ties.
+pub fn merge_results(lists: Vec<IndexResults>, top_k: usize) -> MultiResults {
+    let modes: Vec<Mode> = lists.iter().map(|l| l.mode).collect();
+    let merge = if comparable(&lists) {
+        Merge::Score
+    } else {
+        Merge::Rank
+    };
+    let mut notes = Vec::new();
+    let mut hits: Vec<(f32, usize, MultiHit)> = Vec::new();
+    for (index, list) in lists.into_iter().enumerate() {
+        let root = list.root;
+        notes.extend(
+            list.notes
+                .iter()
+                .map(|n| format!("{}: {n}", root.display())),
+        );
+        for (rank, mut hit) in list.hits.into_iter().enumerate() {
+            if merge == Merge::Rank {
+                hit.score = 1.0 / (RANK_MERGE_K + rank as f32 + 1.0);
+            }
+            hits.push((
+                hit.score,
+                index,
+                MultiHit {
+                    root: root.clone(),
+                    hit,
+                },
+            ));
+        }
+    }
+    hits.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then(a.1.cmp(&b.1))
+            .then_with(|| key(&a.2).cmp(&key(&b.2)))
+    });
+    hits.truncate(top_k);
+    MultiResults {
+        hits: hits.into_iter().map(|h| h.2).collect(),
+        modes,
+        merge,
+        notes,
+    }
+}
+
+/// Whether the lists' scores mean the same thing: one mode for all, and one model
+/// wherever vectors took part.
+fn comparable(lists: &[IndexResults]) -> bool {
+    let Some(first) = lists.first() else {
+        return true;
+    };
+    lists.iter().all(|l| l.mode == first.mode)
+        && (first.mode == Mode::Lexical || lists.iter().all(|l| l.model == first.model))
 }
 
 /// Order of hits with equal scores from the same index.
