@@ -537,8 +537,14 @@ fn repo_suite_end_to_end_with_cache_and_results_file() {
     let mut opts = RepoEvalOptions::new(fixture(), "repos.json", &corpus);
     opts.cache_dir = tmp.path().join("cache");
     opts.results_out = Some(tmp.path().join("out/results.jsonl"));
+    // Lexical-only (the default model depends on what this machine has cached).
+    opts.model = cseek::index::ModelChoice::Off;
     let mut log = Vec::new();
     let r = run_repo_suite(&opts, &mut |l| log.push(l.to_string())).unwrap();
+    assert_eq!(
+        r.config.mode, "lexical (auto)",
+        "auto resolved, and said so"
+    );
     assert_eq!(r.queries, 3);
     assert!(!r.index_reused["demo"]);
     // retry.py, parser.py, helpers/utils.py; backoff.gen.py is excluded and README.txt is
@@ -662,4 +668,29 @@ fn dev_suite() {
         let r = run_beir(&b, &mut |l| eprintln!("{l}")).unwrap();
         println!("{}", r.to_table());
     }
+}
+
+/// Without `--mode`, eval runs what `cseek query` runs: hybrid when the index has vectors.
+#[test]
+fn eval_default_mode_is_the_query_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    copy_tree(&fixture().join("corpus"), &corpus);
+    let model = tmp.path().join("model");
+    cseek::embed::testkit::write_tiny_model(
+        &model,
+        cseek::embed::Arch::Model2Vec,
+        cseek::embed::testkit::TinySize::tiny(),
+        "",
+    )
+    .unwrap();
+    let mut opts = RepoEvalOptions::new(fixture(), "repos.json", &corpus);
+    opts.cache_dir = tmp.path().join("cache");
+    opts.model = cseek::index::ModelChoice::Named(model.to_string_lossy().into_owned());
+    let r = run_repo_suite(&opts, &mut |_| {}).unwrap();
+    assert_eq!(r.config.mode, "hybrid (auto)");
+    assert_eq!(r.config.model.as_deref(), Some(model.to_str().unwrap()));
+    opts.mode = cseek::search::Mode::Lexical;
+    let r = run_repo_suite(&opts, &mut |_| {}).unwrap();
+    assert_eq!(r.config.mode, "lexical");
 }

@@ -388,10 +388,12 @@ struct EvalBeirArgs {
 
 #[derive(Args)]
 struct EvalCommon {
-    /// Retrievers to use.
-    #[arg(long, default_value = "lexical", value_parser = ["lexical", "semantic", "hybrid"])]
+    /// Retrievers to use; auto (as `cseek query`) = hybrid when the index has vectors,
+    /// else lexical. The report says which ran.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "lexical", "semantic", "hybrid"])]
     mode: String,
-    /// Embedding model for the indexes (needed by semantic and hybrid modes).
+    /// Embedding model for the indexes (default: the one `cseek index` picks; `none` =
+    /// lexical only).
     #[arg(long, value_name = "NAME|DIR")]
     model: Option<String>,
     /// Where to run the model: auto, cpu, cuda[:N], metal.
@@ -1447,14 +1449,15 @@ fn cmd_eval(index: Option<&Path>, cmd: EvalCommand) -> anyhow::Result<ExitCode> 
 }
 
 /// Eval indexes carry vectors only when a model is named; semantic modes need one.
+/// The model an eval indexes with: as `cseek index` (the default model unless one is
+/// named; `none` = lexical only), so that eval measures what users run. Semantic and
+/// hybrid modes cannot run without one.
 fn eval_model(model: Option<&str>, mode: Mode) -> anyhow::Result<ModelChoice> {
-    match (model, mode) {
-        (None, Mode::Semantic | Mode::Hybrid) => {
-            bail!("--mode {} needs --model NAME|DIR", mode.name())
-        }
-        (None, _) => Ok(ModelChoice::Off),
-        (Some(m), _) => Ok(model_choice(Some(m))),
+    let choice = model_choice(model);
+    if choice == ModelChoice::Off && matches!(mode, Mode::Semantic | Mode::Hybrid) {
+        bail!("--mode {} needs a model; drop `--model none`", mode.name());
     }
+    Ok(choice)
 }
 
 fn write_report(path: Option<&Path>, report: &impl serde::Serialize) -> anyhow::Result<()> {

@@ -62,7 +62,8 @@ pub struct RepoEvalOptions {
 }
 
 impl RepoEvalOptions {
-    /// Defaults: lexical mode, top 10, [`DEFAULT_CACHE_DIR`], all repos, default settings.
+    /// Defaults: what `cseek index` and `cseek query` do (the default model, auto mode),
+    /// top 10, [`DEFAULT_CACHE_DIR`], all repos.
     pub fn new(
         suite: impl Into<PathBuf>,
         repos_file: impl Into<String>,
@@ -72,7 +73,7 @@ impl RepoEvalOptions {
             suite: suite.into(),
             repos_file: repos_file.into(),
             corpus: corpus.into(),
-            mode: Mode::Lexical,
+            mode: Mode::Auto,
             cache_dir: PathBuf::from(DEFAULT_CACHE_DIR),
             results_out: None,
             repos: Vec::new(),
@@ -80,7 +81,7 @@ impl RepoEvalOptions {
             rebuild: false,
             chunk: ChunkOptions::default(),
             walk: WalkOptions::default(),
-            model: ModelChoice::Off,
+            model: ModelChoice::Default,
             embed: EmbedOptions::default(),
             fusion: RrfParams::default(),
             ranking: RankParams::default(),
@@ -114,16 +115,17 @@ pub struct BeirEvalOptions {
 }
 
 impl BeirEvalOptions {
-    /// Defaults: lexical mode, top 100, [`DEFAULT_CACHE_DIR`].
+    /// Defaults: what `cseek index` and `cseek query` do (the default model, auto mode),
+    /// top 100, [`DEFAULT_CACHE_DIR`].
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         BeirEvalOptions {
             dir: dir.into(),
-            mode: Mode::Lexical,
+            mode: Mode::Auto,
             cache_dir: PathBuf::from(DEFAULT_CACHE_DIR),
             results_out: None,
             top_k: 100,
             rebuild: false,
-            model: ModelChoice::Off,
+            model: ModelChoice::Default,
             embed: EmbedOptions::default(),
             fusion: RrfParams::default(),
             ranking: RankParams::default(),
@@ -201,8 +203,10 @@ pub fn run_repo_suite(opts: &RepoEvalOptions, log: &mut dyn FnMut(&str)) -> Resu
 
     let mut runs = Vec::new();
     let mut latencies = Vec::new();
+    let mut ran = RanWith::default();
     for (repo, queries) in &suites {
         let (searcher, stamp, reused) = repo_index(opts, repo, log)?;
+        ran.model(&searcher);
         let mut scores = Vec::with_capacity(queries.len());
         for q in queries {
             let req = SearchRequest {
@@ -210,8 +214,10 @@ pub fn run_repo_suite(opts: &RepoEvalOptions, log: &mut dyn FnMut(&str)) -> Resu
                 ..SearchRequest::new(q.query.clone()).top_k(opts.top_k)
             };
             let t = Instant::now();
-            let hits = searcher.search(&req)?.hits;
+            let results = searcher.search(&req)?;
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+            ran.mode(results.mode);
+            let hits = results.hits;
             let ranked = package_chunks(repo, &hits);
             scores.push((q.category.clone(), score_query(&ranked, &q.targets())));
             if let Some((path, w)) = out.as_mut() {
@@ -255,8 +261,8 @@ pub fn run_repo_suite(opts: &RepoEvalOptions, log: &mut dyn FnMut(&str)) -> Resu
             .map_err(|e| Error::io("writing", path.as_path(), e))?;
     }
     let config = config(
+        &ran,
         opts.mode,
-        &opts.model,
         &opts.fusion,
         &opts.ranking,
         opts.top_k,
@@ -498,6 +504,8 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
         }
     };
 
+    let mut ran = RanWith::default();
+    ran.model(&searcher);
     let doc_ids: HashSet<&str> = data.docs.iter().map(|d| d.id.as_str()).collect();
     let judged = data.judged_queries();
     let mut out = open_results(opts.results_out.as_deref())?;
@@ -513,9 +521,10 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
                 ..SearchRequest::new(q.text.clone()).top_k(opts.top_k)
             };
             let t = Instant::now();
-            let hits = searcher.search(&req)?.hits;
+            let results = searcher.search(&req)?;
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-            hits
+            ran.mode(results.mode);
+            results.hits
         };
         if let Some(h) = hits.iter().find(|h| !doc_ids.contains(h.path.as_str())) {
             return Err(Error::corrupt(
@@ -555,8 +564,8 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
         index_seconds: stamp.seconds,
         index_reused: reused,
         config: config(
+            &ran,
             opts.mode,
-            &opts.model,
             &opts.fusion,
             &opts.ranking,
             opts.top_k,
@@ -588,9 +597,43 @@ fn write_json_line<T: Serialize>(
         .map_err(|e| Error::io("writing", path, e))
 }
 
+/// What an eval actually ran: the modes queries resolved to (`auto` becomes hybrid or
+/// lexical per index) and the model the indexes were built with.
+#[derive(Default)]
+struct RanWith {
+    modes: std::collections::BTreeSet<&'static str>,
+    model: Option<String>,
+}
+
+impl RanWith {
+    fn mode(&mut self, mode: Mode) {
+        self.modes.insert(mode.name());
+    }
+
+    fn model(&mut self, searcher: &Searcher) {
+        if let Some(m) = &searcher.store().meta().embedding {
+            self.model.get_or_insert_with(|| m.model.clone());
+        }
+    }
+
+    /// `hybrid`, `lexical+hybrid`; `(auto)` appended when that was asked for.
+    fn mode_label(&self, asked: Mode) -> String {
+        let ran = if self.modes.is_empty() {
+            asked.name().to_string()
+        } else {
+            self.modes.iter().copied().collect::<Vec<_>>().join("+")
+        };
+        if asked == Mode::Auto && !self.modes.is_empty() {
+            format!("{ran} (auto)")
+        } else {
+            ran
+        }
+    }
+}
+
 fn config(
+    ran: &RanWith,
     mode: Mode,
-    model: &ModelChoice,
     fusion: &RrfParams,
     ranking: &RankParams,
     top_k: usize,
@@ -603,15 +646,11 @@ fn config(
         index_format: crate::store::FORMAT_VERSION,
         git_commit,
         git_dirty,
-        mode: mode.name().to_string(),
-        model: match model {
-            ModelChoice::Off => None,
-            ModelChoice::Default => Some(crate::index::DEFAULT_MODEL.to_string()),
-            ModelChoice::Named(m) => Some(m.clone()),
-        },
+        mode: ran.mode_label(mode),
+        model: ran.model.clone(),
         // Re-ranking applies in every mode; RRF only when two lists are fused.
         fusion: Some(serde_json::json!({
-            "rrf": matches!(mode, Mode::Hybrid | Mode::Auto).then_some(fusion),
+            "rrf": ran.modes.contains("hybrid").then_some(fusion),
             "ranking": ranking,
         })),
         top_k,
