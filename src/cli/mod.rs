@@ -250,6 +250,15 @@ struct FusionArgs {
     /// Weight of the semantic list for symbol-like queries (`parseConfig`, `Foo::bar`).
     #[arg(long, default_value_t = RrfParams::default().symbol_semantic_weight, value_parser = finite_f32)]
     symbol_semantic_weight: f32,
+    /// Weight of the file list (files ranked by all their chunks' evidence; 0 = off).
+    #[arg(long, default_value_t = RrfParams::default().file_weight, value_parser = finite_f32)]
+    file_weight: f32,
+    /// Candidates per retriever that file evidence is gathered from (0 = --depth).
+    #[arg(long, default_value_t = RrfParams::default().file_depth)]
+    file_depth: usize,
+    /// RRF constant of the file list.
+    #[arg(long, default_value_t = RrfParams::default().file_k, value_parser = non_negative_f32)]
+    file_k: f32,
     /// Score multiplier per extra chunk of the same file in the results (1 = off).
     #[arg(long, default_value_t = RankParams::default().file_decay, value_parser = finite_f32)]
     file_decay: f32,
@@ -295,6 +304,9 @@ impl FusionArgs {
             lexical_weight: self.lexical_weight,
             semantic_weight: self.semantic_weight,
             symbol_semantic_weight: self.symbol_semantic_weight,
+            file_weight: self.file_weight,
+            file_depth: self.file_depth,
+            file_k: self.file_k,
         }
     }
 }

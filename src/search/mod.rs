@@ -560,13 +560,31 @@ impl Searcher {
             self.options.depth
         }
         .max(req.top_k);
+        let mut kind = classify_query(&req.query);
+        // A one-word query that names a definition in this codebase (`Router`,
+        // `Session`) is a symbol lookup too, whatever its capitalisation.
+        if kind == QueryKind::NaturalLanguage
+            && req.query.split_whitespace().nth(1).is_none()
+            && (self.lexical.defines_symbol(&req.query)?
+                || prepared.is_some_and(|p| p.defines_symbol(&req.query).unwrap_or(false)))
+        {
+            kind = QueryKind::Symbol;
+        }
+        let fusion = self.options.fusion.for_query(kind);
+        // File evidence comes from deeper lists than chunk fusion takes.
+        let files_on = mode == Mode::Hybrid && fusion.file_weight > 0.0;
+        let pool = if files_on {
+            depth.max(fusion.file_depth)
+        } else {
+            depth
+        };
 
         let (mut lexical_ids, mut lexical_scores) = (Vec::new(), Vec::new());
         if mode != Mode::Semantic
             && (prepared.is_some() || allowed.as_ref().is_none_or(|a| !a.is_empty()))
         {
             let t = Instant::now();
-            (lexical_ids, lexical_scores) = self.top_in_canonical_order(depth, prepared, |n| {
+            (lexical_ids, lexical_scores) = self.top_in_canonical_order(pool, prepared, |n| {
                 let mut hits: Vec<(u32, f32)> = self
                     .lexical
                     .search_with(&req.query, n, allowed.as_deref(), hidden, None)?
@@ -600,41 +618,42 @@ impl Searcher {
                 Some(_) => Some(self.vector_source(vectors, &mut timings)?),
                 None => None,
             };
-            (semantic_ids, semantic_scores) =
-                self.top_in_canonical_order(depth, prepared, |n| {
-                    let mut hits: Vec<(u32, f32)> = vectors
-                        .search(qv, n, filter_ref)?
-                        .into_iter()
-                        .map(|h| (h.chunk_id, h.score))
-                        .collect();
-                    if let (Some(p), Some(source)) = (prepared, &source) {
-                        merge_by_score(&mut hits, p.semantic(qv, n, source, &keep)?, n);
-                    }
-                    Ok(hits)
-                })?;
+            (semantic_ids, semantic_scores) = self.top_in_canonical_order(pool, prepared, |n| {
+                let mut hits: Vec<(u32, f32)> = vectors
+                    .search(qv, n, filter_ref)?
+                    .into_iter()
+                    .map(|h| (h.chunk_id, h.score))
+                    .collect();
+                if let (Some(p), Some(source)) = (prepared, &source) {
+                    merge_by_score(&mut hits, p.semantic(qv, n, source, &keep)?, n);
+                }
+                Ok(hits)
+            })?;
             timings.vector_ms = t.elapsed().as_secs_f64() * 1e3;
         }
 
         let t = Instant::now();
-        let mut kind = classify_query(&req.query);
-        // A one-word query that names a definition in this codebase (`Router`,
-        // `Session`) is a symbol lookup too, whatever its capitalisation.
-        if kind == QueryKind::NaturalLanguage
-            && req.query.split_whitespace().nth(1).is_none()
-            && (self.lexical.defines_symbol(&req.query)?
-                || prepared.is_some_and(|p| p.defines_symbol(&req.query).unwrap_or(false)))
-        {
-            kind = QueryKind::Symbol;
-        }
-        let fused: Vec<Fused> = match mode {
+        let chunk_depth = |ids: &[u32]| ids.len().min(depth);
+        let mut fused: Vec<Fused> = match mode {
             Mode::Hybrid => rrf(
-                &lexical_ids,
-                &semantic_ids,
-                &self.options.fusion.for_query(kind),
+                &lexical_ids[..chunk_depth(&lexical_ids)],
+                &semantic_ids[..chunk_depth(&semantic_ids)],
+                &fusion,
             ),
             Mode::Semantic => single_list(&semantic_ids, &semantic_scores, false),
             _ => single_list(&lexical_ids, &lexical_scores, true),
         };
+        if files_on {
+            self.add_file_list(
+                &mut fused,
+                prepared,
+                &fusion,
+                [
+                    (&lexical_ids, &lexical_scores, fusion.lexical_weight),
+                    (&semantic_ids, &semantic_scores, fusion.semantic_weight),
+                ],
+            )?;
+        }
         let mut candidates = Vec::with_capacity(fused.len());
         for (index, f) in fused.iter().enumerate() {
             let c = self.chunk(prepared, f.chunk_id)?;
@@ -671,6 +690,41 @@ impl Searcher {
             notes,
             timings,
         })
+    }
+
+    /// Fuse the file list into `fused`: files ranked by the evidence of their chunks in
+    /// each retriever's (deeper) list, see [`crate::fuse::rank_files`].
+    fn add_file_list(
+        &self,
+        fused: &mut Vec<Fused>,
+        overlays: Option<&Prepared>,
+        fusion: &RrfParams,
+        lists: [(&[u32], &[f32], f32); 2],
+    ) -> Result<()> {
+        // Files by path: overlay chunks have no file id of the store.
+        let mut paths: std::collections::HashMap<u32, String> = Default::default();
+        let ids = lists
+            .iter()
+            .flat_map(|(ids, _, _)| ids.iter().copied())
+            .chain(fused.iter().map(|f| f.chunk_id));
+        for id in ids {
+            if let std::collections::hash_map::Entry::Vacant(e) = paths.entry(id) {
+                e.insert(self.chunk(overlays, id)?.path.to_string());
+            }
+        }
+        let file_of = |id: u32| paths.get(&id).cloned().unwrap_or_default();
+        let ranked: Vec<(Vec<(String, u32, f32)>, f32)> = lists
+            .iter()
+            .map(|(ids, scores, weight)| {
+                let list: Vec<(u32, f32)> =
+                    ids.iter().copied().zip(scores.iter().copied()).collect();
+                (crate::fuse::rank_files(&list, file_of), *weight)
+            })
+            .collect();
+        let lists: Vec<(&[(String, u32, f32)], f32)> =
+            ranked.iter().map(|(l, w)| (l.as_slice(), *w)).collect();
+        crate::fuse::add_files(fused, &lists, file_of, fusion);
+        Ok(())
     }
 
     /// The best `depth` of a retriever's list (`fetch(n)`: its best `n`), equal scores in
