@@ -870,6 +870,7 @@ mod tests {
 
     fn hit(text: &str) -> Hit {
         Hit {
+            index: None,
             path: "a.rs".into(),
             start_line: 1,
             end_line: 2,
