@@ -36,9 +36,9 @@ use candle_core::{CpuStorage, DType, Device, Storage, StorageRef, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::error::{EmbedError, Result};
 use super::kernels::{self, Isa, NormRef};
-use super::layers::{
+use crate::embed::error::{EmbedError, Result};
+use crate::embed::layers::{
     AttentionContext, Dense, Encoder, EncoderLayer, FeedForward, Norm, NormPlacement, SelfAttention,
 };
 

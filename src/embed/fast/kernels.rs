@@ -13,7 +13,7 @@
 //! Eigen's rational `erf`) accurate to a few ulp, far inside the 1e-5 the fast path must
 //! keep against the reference path.
 
-use super::layers::Activation;
+use crate::embed::layers::Activation;
 
 /// Instruction-set level of the kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
