@@ -168,8 +168,7 @@ fn minilm_half_precision_is_finite_and_close() {
 /// portable kernels forced as well (the path a CPU without AVX2/AVX-512 takes).
 #[test]
 fn minilm_fast_path_matches_reference_path() {
-    use cseek::embed::fast::{with_kernels, Kernels};
-    use cseek::embed::kernels::Isa;
+    use cseek::embed::{Isa, Kernels};
     let Some((dir, reference)) = locate() else {
         return;
     };
@@ -182,24 +181,25 @@ fn minilm_fast_path_matches_reference_path() {
         .map(|s| s.as_str().unwrap())
         .collect();
     let expected: Vec<Vec<f64>> = serde_json::from_value(r["embeddings"].clone()).unwrap();
-    let e = Embedder::load(
-        "minilm",
-        &EmbedOptions {
-            device: DeviceRequest::Cpu,
-            model_dir: Some(dir),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let want = with_kernels(Kernels::Reference, || {
-        e.embed_documents(&sentences).unwrap()
-    });
+    let load = |kernels| {
+        Embedder::load(
+            "minilm",
+            &EmbedOptions {
+                device: DeviceRequest::Cpu,
+                model_dir: Some(dir.clone()),
+                kernels,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let want = load(Kernels::Reference).embed_documents(&sentences).unwrap();
     for k in [
         Kernels::Fast(Isa::detect()),
         Kernels::Fast(Isa::Avx2),
         Kernels::Fast(Isa::Portable),
     ] {
-        let got = with_kernels(k, || e.embed_documents(&sentences).unwrap());
+        let got = load(k).embed_documents(&sentences).unwrap();
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             let d = g
                 .iter()

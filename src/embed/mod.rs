@@ -22,6 +22,7 @@
 //!   as a static embedder behind the same API: a vector is the mean of token rows, no
 //!   transformer runs. [`distill`] builds such a model from any transformer here.
 
+pub mod activation;
 pub mod alloc;
 pub mod bert;
 pub mod codesage;
@@ -30,7 +31,6 @@ pub mod device;
 pub mod distill;
 mod error;
 pub mod fast;
-pub use fast::kernels;
 pub mod jina_bert;
 pub mod layers;
 pub mod model;
@@ -51,6 +51,7 @@ use serde::Serialize;
 
 pub use device::{select as select_device, DeviceChoice, DeviceRequest};
 pub use error::{EmbedError, Result};
+pub use fast::{Isa, Kernels};
 pub use model::{EncoderInput, EncoderModel};
 pub use registry::{Arch, InputTemplate, ModelEntry, Pooling, REGISTRY};
 
@@ -85,6 +86,12 @@ pub struct EmbedOptions {
     /// network requests unless its host allows them (the `cseek` binary does, unless
     /// `--offline`).
     pub allow_download: bool,
+    /// Which implementation runs the transformer layers. Default: the fused CPU fast path
+    /// at the CPU's best level ([`Kernels::default`]), which falls back to the candle-op
+    /// reference path wherever it does not apply (GPU, half precision).
+    /// [`Kernels::Reference`] forces the reference path (tests, benchmarks); a level the
+    /// CPU lacks is lowered to one it has. Ignored by static models.
+    pub kernels: Kernels,
 }
 
 impl Default for EmbedOptions {
@@ -98,6 +105,7 @@ impl Default for EmbedOptions {
             batch_token_budget: 0,
             model_dir: None,
             allow_download: false,
+            kernels: Kernels::default(),
         }
     }
 }
@@ -143,6 +151,7 @@ pub struct Embedder {
     info: EmbedderInfo,
     matryoshka_layer_norm: bool,
     budget: usize,
+    kernels: Kernels,
 }
 
 /// What computes the vectors: a transformer (tokens in context) or a static table.
@@ -321,6 +330,7 @@ impl Embedder {
             matryoshka_layer_norm: opts.matryoshka_dim.is_some()
                 && entry.is_some_and(|e| e.matryoshka_layer_norm),
             budget,
+            kernels: opts.kernels.supported(),
         })
     }
 
@@ -391,6 +401,7 @@ impl Embedder {
                 0 => 16384,
                 n => n,
             },
+            kernels: opts.kernels.supported(),
         })
     }
 
@@ -407,6 +418,18 @@ impl Embedder {
     /// What was loaded and how it is used.
     pub fn info(&self) -> &EmbedderInfo {
         &self.info
+    }
+
+    /// The kernels that run the transformer layers ([`EmbedOptions::kernels`], lowered to
+    /// what this CPU supports).
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
+    }
+
+    /// Switches the kernels of later calls without reloading the model (benchmarks
+    /// interleave variants on one loaded model); a level the CPU lacks is lowered.
+    pub fn set_kernels(&mut self, kernels: Kernels) {
+        self.kernels = kernels.supported();
     }
 
     /// Embeds documents (code chunks), with the model's document prefix.
@@ -499,6 +522,7 @@ impl Embedder {
             ids_host,
             lengths: lengths.clone(),
             seq_len,
+            kernels: self.kernels,
         };
         let hidden = model.forward(&input)?.to_dtype(DType::F32)?;
         let pooled = pool(&hidden, &lengths, self.info.pooling)?;
