@@ -6,6 +6,9 @@
 //! is chosen the way a library user chooses it: `EmbedOptions::kernels` when loading, and
 //! `EncoderInput::kernels` for a raw forward pass.
 
+// Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
+#![cfg(feature = "embed")]
+
 use std::path::Path;
 
 use candle_core::Tensor;
@@ -45,12 +48,7 @@ fn max_abs(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// The encoder's raw `[B, L, H]` output for `TEXTS` as one padded batch, run by `kernels`.
-fn raw_forward(
-    model: &dyn EncoderModel,
-    ids: &[Vec<u32>],
-    pad: u32,
-    kernels: Kernels,
-) -> Vec<f32> {
+fn raw_forward(model: &dyn EncoderModel, ids: &[Vec<u32>], pad: u32, kernels: Kernels) -> Vec<f32> {
     let seq_len = ids.iter().map(Vec::len).max().unwrap();
     let mut host = Vec::new();
     for r in ids {
@@ -231,7 +229,10 @@ fn forcing_a_level_the_cpu_lacks_falls_back_and_still_matches() {
     for (f, r) in fast.iter().zip(&reference) {
         assert!(max_abs(f, r) < 1e-5);
     }
-    assert_eq!(EmbedOptions::default().kernels, Kernels::Fast(Isa::detect()));
+    assert_eq!(
+        EmbedOptions::default().kernels,
+        Kernels::Fast(Isa::detect())
+    );
     assert_eq!(
         Kernels::parse("portable"),
         Some(Kernels::Fast(Isa::Portable))

@@ -7,10 +7,13 @@
 //! When the model is absent the test prints a loud SKIPPED banner and passes, unless
 //! `CSEEK_REQUIRE_MINILM=1` (set by `.ci/run`), where a missing model is a failure.
 
+// Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
+#![cfg(feature = "embed")]
+
 use std::io::Write;
 use std::path::PathBuf;
 
-use cseek::embed::{DeviceRequest, EmbedOptions, Embedder};
+use cseek::embed::{DeviceRequest, EmbedOptions, Embedder, Precision};
 
 fn locate() -> Option<(PathBuf, PathBuf)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -142,7 +145,7 @@ fn minilm_half_precision_is_finite_and_close() {
         .unwrap()
         .embed_documents(&texts)
         .unwrap();
-    for dtype in [candle_core::DType::F16, candle_core::DType::BF16] {
+    for dtype in [Precision::F16, Precision::Bf16] {
         let opts = EmbedOptions {
             dtype: Some(dtype),
             ..base.clone()
@@ -193,7 +196,9 @@ fn minilm_fast_path_matches_reference_path() {
         )
         .unwrap()
     };
-    let want = load(Kernels::Reference).embed_documents(&sentences).unwrap();
+    let want = load(Kernels::Reference)
+        .embed_documents(&sentences)
+        .unwrap();
     for k in [
         Kernels::Fast(Isa::detect()),
         Kernels::Fast(Isa::Avx2),

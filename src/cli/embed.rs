@@ -349,6 +349,7 @@ mod tests {
         cmd: ModelCommand,
     }
 
+    #[cfg(feature = "embed")]
     #[test]
     fn distill_command_parses_and_runs() {
         let tmp = tempfile::tempdir().expect("tempdir");

@@ -28,9 +28,12 @@
 //! [`Kernels`] and [`Isa`] are plain values and exist in every build; the kernels and
 //! the encoder need the `embed` cargo feature.
 
+#[cfg(feature = "embed")]
 mod encoder;
+#[cfg(feature = "embed")]
 pub mod kernels;
 
+#[cfg(feature = "embed")]
 pub(crate) use encoder::encoder_forward;
 
 /// Which implementation runs the encoder layers.
@@ -142,4 +145,3 @@ pub(crate) fn avx512_available() -> bool {
 pub(crate) fn avx2_available() -> bool {
     is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
 }
-
