@@ -7,7 +7,7 @@
 //! bash tests/fetch-minilm.sh target/models/all-MiniLM-L6-v2      # optional
 //! cargo bench --bench embed                          # all models, all variants
 //! cargo bench --bench embed -- minilm                # models whose name contains "minilm"
-//! cargo bench --bench embed --no-default-features    # gemm without AVX-512 (lever 1 off)
+//! cargo bench --bench embed --no-default-features --features embed  # gemm without AVX-512 (lever 1 off)
 //! CSEEK_BENCH_SECONDS=1 CSEEK_BENCH_REPEATS=5 RAYON_NUM_THREADS=2 cargo bench --bench embed
 //! CSEEK_BENCH_VARIANTS=fast-avx512 cargo bench --bench embed -- minilm   # one variant
 //! CSEEK_BENCH_SHAPES=32x128 CSEEK_BENCH_NUMPY=0 cargo bench --bench embed  # one shape, no numpy

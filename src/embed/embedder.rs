@@ -71,7 +71,7 @@ impl Embedder {
     ///
     /// Nothing process-wide happens here: no output (the device choice is in
     /// [`EmbedderInfo::device_report`]), no environment changes, no allocator tuning (a
-    /// program opts in with [`alloc::tune_malloc`]; the `cseek` binary does), no network
+    /// program opts in with [`super::alloc::tune_malloc`]; the `cseek` binary does), no network
     /// unless [`EmbedOptions::allow_download`].
     pub fn load(spec: &str, opts: &EmbedOptions) -> Result<Self> {
         let resolved = resolve::resolve(spec, opts.model_dir.as_deref(), opts.allow_download)?;

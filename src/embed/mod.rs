@@ -10,17 +10,38 @@
 //! ```
 //!
 //! - [`Embedder::load`] resolves a registry name, Hugging Face id or directory
-//!   ([`resolve`]), picks the device ([`device`]), reads the architecture from
-//!   `config.json` and loads the weights into one of the model files ([`bert`],
-//!   [`nomic_bert`], [`jina_bert`], [`t5`], [`codesage`]), all built on the shared encoder
-//!   of [`layers`].
+//!   (`resolve`), picks the device ([`device`]), reads the architecture from
+//!   `config.json` and loads the weights into one of the model files (`bert`,
+//!   `nomic_bert`, `jina_bert`, `t5`, `codesage`), all built on the shared encoder of
+//!   `layers`.
 //! - Embedding sorts texts by token length, cuts batches by a padded-token budget, pads
 //!   within a batch, masks pads out of attention and pooling, and returns vectors in
 //!   input order. Texts longer than the model's limit are truncated, never rejected.
 //! - Pooling, projection, Matryoshka truncation and normalisation happen once, here.
-//! - A Model2Vec directory (detected from its `config.json`, see [`static_model`]) loads
+//! - A Model2Vec directory (detected from its `config.json`, see `static_model`) loads
 //!   as a static embedder behind the same API: a vector is the mean of token rows, no
 //!   transformer runs. [`distill`] builds such a model from any transformer here.
+//!
+//! # Two paths through the encoder
+//!
+//! `layers` is the reference: candle tensor ops, any device and dtype. [`fast`] runs the
+//! same layer structs with fused kernels for f32 on the CPU. Dependencies point one way
+//! (`fast` → `layers` → `activation`, never back); which path runs is a value the caller
+//! passes, [`EmbedOptions::kernels`] (default: fast at the CPU's best level), carried by
+//! the [`Embedder`] into every batch and dispatched in one place, `model::run_encoder`.
+//! The library reads no environment variable to choose.
+//!
+//! # The `embed` cargo feature
+//!
+//! Everything that needs candle, tokenizers or hf-hub is behind the default-on `embed`
+//! feature. Without it (`cargo build --no-default-features`, a lexical-only cseek) this
+//! module keeps the same public types for the rest of the crate: [`EmbedOptions`],
+//! [`EmbedderInfo`], the [`registry`], [`DeviceRequest`], [`Precision`], [`Kernels`],
+//! [`distill::DistillOptions`], [`alloc`]; [`Embedder`] becomes a type with no values
+//! whose [`Embedder::load`] returns [`EmbedError::FeatureDisabled`], as do
+//! [`select_device`] and [`distill::distill`]. Callers that fall back to lexical search
+//! when no model loads need no `cfg` of their own. The static model stays behind the
+//! feature too: it needs the `tokenizers` crate.
 
 #[cfg(feature = "embed")]
 pub mod activation;

@@ -1,25 +1,24 @@
-//! The CPU fast path of the embed stage: the shared encoder ([`super::layers::Encoder`])
-//! run with fused, vectorised kernels on host memory instead of candle ops, for f32 on
-//! the CPU: on MiniLM about 1.7–1.9× the reference path's tokens/s on batches and 3× on
-//! a one-query batch (`benches/README.md`, "Throughput, levers one at a time").
+//! The CPU fast path of the embed stage: the shared encoder (`layers::Encoder`) run with
+//! fused, vectorised kernels on host memory instead of candle ops, for f32 on the CPU: on
+//! MiniLM about 1.7–1.9× the reference path's tokens/s on batches and 3× on a one-query
+//! batch (`benches/README.md`, "Throughput, levers one at a time").
 //!
-//! - [`encoder`](self) (private): the forward pass — QKV with its bias folded into one
-//!   `gemm` call, attention per (batch, head) pair in parallel, per-thread reusable
-//!   workspaces;
-//! - [`kernels`]: the element-wise and row kernels it calls (activations, norms, softmax,
+//! - `encoder` (private): the forward pass — QKV with its bias folded into one `gemm`
+//!   call, attention per (batch, head) pair in parallel, per-thread reusable workspaces;
+//! - `kernels`: the element-wise and row kernels it calls (activations, norms, softmax,
 //!   rotary, query-sized matmuls), compiled for AVX-512, AVX2+FMA and the baseline and
 //!   picked at run time ([`Isa`]).
 //!
 //! Why a folder of its own: it is a second implementation of the same encoder, with its
 //! own unsafe code and CPU dispatch, tested against the reference path (within 1e-5 on
 //! every architecture, `tests/embed_fast.rs`). Data flows one way: this path reads the
-//! layer structs of [`super::layers`] (and the shared [`super::activation`] description);
+//! layer structs of `embed::layers` (and the shared `embed::activation` description);
 //! the reference path knows nothing of it.
 //!
 //! Which path runs is the caller's choice, a plain value: [`Kernels`] in
-//! [`super::EmbedOptions::kernels`] (default: this path at the CPU's best level), kept by
-//! the [`super::Embedder`] ([`super::Embedder::set_kernels`] changes it) and passed with
-//! every batch ([`super::EncoderInput::kernels`]); [`super::model::run_encoder`] is the one
+//! [`EmbedOptions::kernels`](super::EmbedOptions::kernels) (default: this path at the
+//! CPU's best level), kept by the `Embedder` (`Embedder::set_kernels` changes it) and
+//! passed with every batch (`EncoderInput::kernels`); `model::run_encoder` is the one
 //! place that dispatches. The library reads no environment variable for it (the `cseek`
 //! binary maps `CSEEK_EMBED_KERNELS` onto the option). Anything the fast path does not
 //! cover (GPU tensors, half precision, unusual layouts) takes the reference path.
