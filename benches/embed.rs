@@ -7,7 +7,7 @@
 //! bash tests/fetch-minilm.sh target/models/all-MiniLM-L6-v2      # optional
 //! cargo bench --bench embed                          # all models, all variants
 //! cargo bench --bench embed -- minilm                # models whose name contains "minilm"
-//! cargo bench --bench embed --no-default-features    # gemm without AVX-512 (lever 1 off)
+//! cargo bench --bench embed --no-default-features --features embed  # gemm without AVX-512 (lever 1 off)
 //! CSEEK_BENCH_SECONDS=1 CSEEK_BENCH_REPEATS=5 RAYON_NUM_THREADS=2 cargo bench --bench embed
 //! CSEEK_BENCH_VARIANTS=fast-avx512 cargo bench --bench embed -- minilm   # one variant
 //! CSEEK_BENCH_SHAPES=32x128 CSEEK_BENCH_NUMPY=0 cargo bench --bench embed  # one shape, no numpy
@@ -18,7 +18,8 @@
 //!   when built with the default `avx512` feature — the header says which);
 //! - `reference + malloc reuse`: + lever 2 ([`cseek::embed::alloc`]);
 //! - `fast-avx512` / `fast-avx2` / `fast-portable`: + lever 3, the fused path
-//!   ([`cseek::embed::fast`]) at each kernel level this CPU has.
+//!   ([`cseek::embed::fast`]) at each kernel level this CPU has, switched on the loaded
+//!   model with `Embedder::set_kernels` ([`cseek::embed::Kernels`]).
 //!
 //! The machine is shared and noisy: variants are interleaved (each repeat runs every
 //! variant once for `CSEEK_BENCH_SECONDS`, default 1.5), repeated `CSEEK_BENCH_REPEATS`
@@ -31,10 +32,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cseek::embed::alloc::set_malloc_reuse;
-use cseek::embed::fast::{with_kernels, Kernels};
-use cseek::embed::kernels::Isa;
 use cseek::embed::testkit::{write_tiny_model, TinySize, WORDS};
-use cseek::embed::{Arch, DeviceRequest, EmbedOptions, Embedder};
+use cseek::embed::{Arch, DeviceRequest, EmbedOptions, Embedder, Isa, Kernels};
 
 const SHAPES: &[(usize, usize)] = &[(64, 64), (32, 128), (32, 256), (1, 16)];
 
@@ -267,7 +266,7 @@ fn bench_shape(
     let spec = registry
         .map(str::to_string)
         .unwrap_or_else(|| dir.display().to_string());
-    let e = Embedder::load(&spec, &opts).map_err(|e| e.to_string())?;
+    let mut e = Embedder::load(&spec, &opts).map_err(|e| e.to_string())?;
     let text = text_of_tokens(&e, seq);
     let texts: Vec<&str> = vec![text.as_str(); batch];
     let ids = e.tokenize(&texts).map_err(|e| e.to_string())?;
@@ -283,16 +282,16 @@ fn bench_shape(
         ceilings.extend(fma_ceiling_gflops(Duration::from_millis(150)));
         for (i, v) in vs.iter().enumerate() {
             set_malloc_reuse(v.malloc_reuse);
-            let t = with_kernels(v.kernels, || -> Result<f64, String> {
-                e.embed_documents(&texts).map_err(|e| e.to_string())?; // warm-up
-                let start = Instant::now();
-                let mut runs = 0u32;
-                while runs < 2 || start.elapsed() < seconds {
-                    e.embed_documents(&texts).map_err(|e| e.to_string())?;
-                    runs += 1;
-                }
-                Ok(start.elapsed().as_secs_f64() / runs as f64)
-            })?;
+            // One loaded model, its kernels switched per variant (no reload per variant).
+            e.set_kernels(v.kernels);
+            e.embed_documents(&texts).map_err(|e| e.to_string())?; // warm-up
+            let start = Instant::now();
+            let mut runs = 0u32;
+            while runs < 2 || start.elapsed() < seconds {
+                e.embed_documents(&texts).map_err(|e| e.to_string())?;
+                runs += 1;
+            }
+            let t = start.elapsed().as_secs_f64() / runs as f64;
             per_batch[i].push(t);
         }
     }

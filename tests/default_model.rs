@@ -3,6 +3,9 @@
 //! fake Hugging Face cache (`HF_HOME`, hub layout) so no network is involved. One test
 //! function, because `HF_HOME` is process-wide.
 
+// Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
+#![cfg(feature = "embed")]
+
 use std::path::Path;
 
 use cseek::embed::testkit::{write_tiny_model, TinySize};

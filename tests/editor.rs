@@ -4,10 +4,14 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "embed")]
 use cseek::embed::testkit::{write_tiny_model, TinySize};
+#[cfg(feature = "embed")]
 use cseek::embed::Arch;
 use cseek::index::{IndexOptions, Indexer, ModelChoice, NoProgress, RunKind};
-use cseek::search::{Mode, RelatedTo, SearchHit, SearchRequest, Searcher};
+#[cfg(feature = "embed")]
+use cseek::search::RelatedTo;
+use cseek::search::{Mode, SearchHit, SearchRequest, Searcher};
 use cseek::Error;
 
 const CONFIG_PY: &str = "def parse_config(path):\n    \"\"\"Read the configuration file.\"\"\"\n    return open(path).read()\n\n\ndef write_report(rows):\n    \"\"\"Write rows as a report.\"\"\"\n    return '\\n'.join(rows)\n";
@@ -45,6 +49,7 @@ fn options(repo: &Repo, model: Option<&Path>) -> IndexOptions {
     o
 }
 
+#[cfg(feature = "embed")]
 fn tiny_model(dir: &Path) -> PathBuf {
     let size = TinySize {
         hidden: 32,
@@ -159,6 +164,7 @@ fn an_overlay_replaces_its_file_in_searches_until_cleared() {
 
 /// A buffer identical to its saved file changes nothing: the same hits, the same scores
 /// (BM25 with the index's statistics; vectors the index already has), in every mode.
+#[cfg(feature = "embed")]
 #[test]
 fn an_overlay_equal_to_the_file_gives_identical_results() {
     let r = repo();
@@ -201,6 +207,7 @@ fn an_overlay_equal_to_the_file_gives_identical_results() {
     }
 }
 
+#[cfg(feature = "embed")]
 #[test]
 fn semantic_search_and_related_code_see_buffers() {
     let r = repo();

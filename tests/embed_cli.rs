@@ -1,6 +1,9 @@
 //! `src/cli/embed.rs` (the `cseek models` / `cseek embed` subcommands), compiled here
 //! directly so it is tested before it is wired into the binary's command enum.
 
+// Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
+#![cfg(feature = "embed")]
+
 #[path = "../src/cli/embed.rs"]
 #[allow(dead_code)]
 mod embed_cli;
@@ -76,7 +79,7 @@ fn embed_args_parse_into_options() {
     .unwrap();
     let o = c.args.options().unwrap();
     assert_eq!(o.device, DeviceRequest::Cpu);
-    assert_eq!(o.dtype, Some(candle_core::DType::F16));
+    assert_eq!(o.dtype, Some(cseek::embed::Precision::F16));
     assert_eq!(
         (o.threads, o.matryoshka_dim, o.max_tokens),
         (Some(2), Some(256), Some(128))

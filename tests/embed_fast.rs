@@ -1,19 +1,22 @@
-//! The CPU fast path (`src/embed/fast.rs`, `src/embed/kernels.rs`) against the candle-op
-//! reference path, on random replicas of every architecture in the registry (BERT, RoBERTa,
+//! The CPU fast path (`src/embed/fast/`) against the candle-op reference path, on random replicas of every architecture in the registry (BERT, RoBERTa,
 //! NomicBERT with rotary + SwiGLU, JinaBERT with ALiBi + Q/K norms + GeGLU, T5 encoder with
 //! relative bias + RMSNorm + pre-norm, CodeSage): raw encoder outputs (every position,
 //! pads included) and final vectors must agree within 1e-5, at every kernel level this
-//! CPU has — the portable fallback forced explicitly — on batches with padding.
+//! CPU has — the portable fallback forced explicitly — on batches with padding. The path
+//! is chosen the way a library user chooses it: `EmbedOptions::kernels` when loading, and
+//! `EncoderInput::kernels` for a raw forward pass.
+
+// Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
+#![cfg(feature = "embed")]
 
 use std::path::Path;
 
 use candle_core::Tensor;
 use cseek::embed::config::RawConfig;
-use cseek::embed::fast::{with_kernels, Kernels};
-use cseek::embed::kernels::Isa;
 use cseek::embed::testkit::{write_tiny_model, TinySize};
 use cseek::embed::{
-    load_model, DeviceRequest, EmbedOptions, Embedder, EncoderInput, EncoderModel, REGISTRY,
+    load_model, DeviceRequest, EmbedOptions, Embedder, EncoderInput, EncoderModel, Isa, Kernels,
+    REGISTRY,
 };
 
 const TEXTS: &[&str] = &[
@@ -44,8 +47,8 @@ fn max_abs(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-/// The encoder's raw `[B, L, H]` output for `TEXTS` as one padded batch.
-fn raw_forward(model: &dyn EncoderModel, ids: &[Vec<u32>], pad: u32) -> Vec<f32> {
+/// The encoder's raw `[B, L, H]` output for `TEXTS` as one padded batch, run by `kernels`.
+fn raw_forward(model: &dyn EncoderModel, ids: &[Vec<u32>], pad: u32, kernels: Kernels) -> Vec<f32> {
     let seq_len = ids.iter().map(Vec::len).max().unwrap();
     let mut host = Vec::new();
     for r in ids {
@@ -57,6 +60,7 @@ fn raw_forward(model: &dyn EncoderModel, ids: &[Vec<u32>], pad: u32) -> Vec<f32>
         ids_host: host,
         lengths: ids.iter().map(Vec::len).collect(),
         seq_len,
+        kernels,
     };
     model
         .forward(&input)
@@ -72,12 +76,14 @@ fn check(name: &str, size: TinySize) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join(name);
     write_tiny_model(&dir, entry.arch, size, "").unwrap();
-    let opts = EmbedOptions {
+    let opts = |kernels| EmbedOptions {
         device: DeviceRequest::Cpu,
         model_dir: Some(dir.clone()),
+        kernels,
         ..Default::default()
     };
-    let e = Embedder::load(name, &opts).unwrap();
+    let e = Embedder::load(name, &opts(Kernels::Reference)).unwrap();
+    assert_eq!(e.kernels(), Kernels::Reference);
     let ids = e.tokenize(TEXTS).unwrap();
     let lengths: Vec<usize> = ids.iter().map(Vec::len).collect();
     assert!(
@@ -86,13 +92,13 @@ fn check(name: &str, size: TinySize) {
     );
 
     let model = load_dir(&dir);
-    let want_raw = with_kernels(Kernels::Reference, || raw_forward(&*model, &ids, 0));
-    let want_vecs = with_kernels(Kernels::Reference, || e.embed_documents(TEXTS).unwrap());
+    let want_raw = raw_forward(&*model, &ids, 0, Kernels::Reference);
+    let want_vecs = e.embed_documents(TEXTS).unwrap();
     // Raw states are not normalised (T5's pre-norm residual stream grows), so their
     // tolerance is 1e-5 relative to the largest magnitude; final vectors: 1e-5 absolute.
     let scale = want_raw.iter().fold(1.0f32, |m, x| m.max(x.abs()));
     for k in levels() {
-        let got_raw = with_kernels(k, || raw_forward(&*model, &ids, 0));
+        let got_raw = raw_forward(&*model, &ids, 0, k);
         let d = max_abs(&got_raw, &want_raw);
         eprintln!(
             "{name} {}: raw max |Δ| = {d:.2e} (max |x| {scale:.1})",
@@ -103,7 +109,9 @@ fn check(name: &str, size: TinySize) {
             "{name} {}: raw outputs differ by {d} (scale {scale})",
             k.name()
         );
-        let got = with_kernels(k, || e.embed_documents(TEXTS).unwrap());
+        let fast = Embedder::load(name, &opts(k)).unwrap();
+        assert_eq!(fast.kernels(), k);
+        let got = fast.embed_documents(TEXTS).unwrap();
         for (i, (g, w)) in got.iter().zip(&want_vecs).enumerate() {
             let d = max_abs(g, w);
             assert!(d < 1e-5, "{name} {}: text {i} differs by {d}", k.name());
@@ -201,9 +209,30 @@ fn every_registry_architecture_is_covered() {
 #[test]
 fn forcing_a_level_the_cpu_lacks_falls_back_and_still_matches() {
     // Whatever this CPU has, asking for AVX-512 must run (lowered if needed) and agree.
-    let k = Kernels::Fast(Isa::Avx512);
-    let want = Kernels::Fast(Isa::Avx512.supported());
-    with_kernels(k, || assert_eq!(cseek::embed::fast::current(), want));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("minilm");
+    let entry = REGISTRY.iter().find(|m| m.name == "minilm").unwrap();
+    write_tiny_model(&dir, entry.arch, TinySize::tiny(), "").unwrap();
+    let opts = |kernels| EmbedOptions {
+        device: DeviceRequest::Cpu,
+        model_dir: Some(dir.clone()),
+        kernels,
+        ..Default::default()
+    };
+    let mut e = Embedder::load("minilm", &opts(Kernels::Fast(Isa::Avx512))).unwrap();
+    assert_eq!(e.kernels(), Kernels::Fast(Isa::Avx512.supported()));
+    let fast = e.embed_documents(TEXTS).unwrap();
+    // Switching on the loaded model is the same choice as loading with it.
+    e.set_kernels(Kernels::Reference);
+    assert_eq!(e.kernels(), Kernels::Reference);
+    let reference = e.embed_documents(TEXTS).unwrap();
+    for (f, r) in fast.iter().zip(&reference) {
+        assert!(max_abs(f, r) < 1e-5);
+    }
+    assert_eq!(
+        EmbedOptions::default().kernels,
+        Kernels::Fast(Isa::detect())
+    );
     assert_eq!(
         Kernels::parse("portable"),
         Some(Kernels::Fast(Isa::Portable))

@@ -7,10 +7,13 @@
 //! When the model is absent the test prints a loud SKIPPED banner and passes, unless
 //! `CSEEK_REQUIRE_MINILM=1` (set by `.ci/run`), where a missing model is a failure.
 
+// Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
+#![cfg(feature = "embed")]
+
 use std::io::Write;
 use std::path::PathBuf;
 
-use cseek::embed::{DeviceRequest, EmbedOptions, Embedder};
+use cseek::embed::{DeviceRequest, EmbedOptions, Embedder, Precision};
 
 fn locate() -> Option<(PathBuf, PathBuf)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -142,7 +145,7 @@ fn minilm_half_precision_is_finite_and_close() {
         .unwrap()
         .embed_documents(&texts)
         .unwrap();
-    for dtype in [candle_core::DType::F16, candle_core::DType::BF16] {
+    for dtype in [Precision::F16, Precision::Bf16] {
         let opts = EmbedOptions {
             dtype: Some(dtype),
             ..base.clone()
@@ -168,8 +171,7 @@ fn minilm_half_precision_is_finite_and_close() {
 /// portable kernels forced as well (the path a CPU without AVX2/AVX-512 takes).
 #[test]
 fn minilm_fast_path_matches_reference_path() {
-    use cseek::embed::fast::{with_kernels, Kernels};
-    use cseek::embed::kernels::Isa;
+    use cseek::embed::{Isa, Kernels};
     let Some((dir, reference)) = locate() else {
         return;
     };
@@ -182,24 +184,27 @@ fn minilm_fast_path_matches_reference_path() {
         .map(|s| s.as_str().unwrap())
         .collect();
     let expected: Vec<Vec<f64>> = serde_json::from_value(r["embeddings"].clone()).unwrap();
-    let e = Embedder::load(
-        "minilm",
-        &EmbedOptions {
-            device: DeviceRequest::Cpu,
-            model_dir: Some(dir),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let want = with_kernels(Kernels::Reference, || {
-        e.embed_documents(&sentences).unwrap()
-    });
+    let load = |kernels| {
+        Embedder::load(
+            "minilm",
+            &EmbedOptions {
+                device: DeviceRequest::Cpu,
+                model_dir: Some(dir.clone()),
+                kernels,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let want = load(Kernels::Reference)
+        .embed_documents(&sentences)
+        .unwrap();
     for k in [
         Kernels::Fast(Isa::detect()),
         Kernels::Fast(Isa::Avx2),
         Kernels::Fast(Isa::Portable),
     ] {
-        let got = with_kernels(k, || e.embed_documents(&sentences).unwrap());
+        let got = load(k).embed_documents(&sentences).unwrap();
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             let d = g
                 .iter()

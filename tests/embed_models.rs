@@ -3,11 +3,15 @@
 //! name + `model_dir`, or a plain directory): shapes, normalisation, padding invariance,
 //! order, truncation, batching, Matryoshka and half precision.
 
+// Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
+#![cfg(feature = "embed")]
+
 use std::path::Path;
 
-use candle_core::DType;
 use cseek::embed::testkit::{write_tiny_model, TinySize};
-use cseek::embed::{Arch, DeviceRequest, EmbedError, EmbedOptions, Embedder, Pooling, REGISTRY};
+use cseek::embed::{
+    Arch, DeviceRequest, EmbedError, EmbedOptions, Embedder, Pooling, Precision, REGISTRY,
+};
 
 const SHORT: &str = "sort a list";
 const MEDIUM: &str = "def sort ( xs ) : return sorted ( xs )";
@@ -110,7 +114,7 @@ fn check_model(
     assert_eq!(v[0].len(), e.dims());
 
     // Half precision: finite and close to f32.
-    for dtype in [DType::F16, DType::BF16] {
+    for dtype in [Precision::F16, Precision::Bf16] {
         let h = Embedder::load(
             name,
             &EmbedOptions {

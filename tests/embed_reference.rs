@@ -17,6 +17,9 @@
 //!     tests/fixtures/embed/codesage-small-bin/pytorch_model.bin
 //! ```
 
+// Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
+#![cfg(feature = "embed")]
+
 use std::path::{Path, PathBuf};
 
 use cseek::embed::testkit::{write_tiny_model, TinySize};

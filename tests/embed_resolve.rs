@@ -1,6 +1,9 @@
 //! Model resolution through the Hugging Face cache (hub layout under `HF_HOME`).
 //! A separate test binary because it sets `HF_HOME` for the whole process.
 
+// Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
+#![cfg(feature = "embed")]
+
 use cseek::embed::testkit::{write_tiny_model, TinySize};
 use cseek::embed::{Arch, DeviceRequest, EmbedError, EmbedOptions, Embedder};
 

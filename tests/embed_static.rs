@@ -8,6 +8,9 @@
 //! and `CSEEK_STATIC_MODEL=DIR cargo test --release --test embed_static -- --ignored --nocapture
 //! static_query_latency`.
 
+// Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
+#![cfg(feature = "embed")]
+
 use std::path::Path;
 
 use cseek::embed::distill::{distill, DistillOptions};

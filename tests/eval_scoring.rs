@@ -671,6 +671,7 @@ fn dev_suite() {
 }
 
 /// Without `--mode`, eval runs what `cseek query` runs: hybrid when the index has vectors.
+#[cfg(feature = "embed")]
 #[test]
 fn eval_default_mode_is_the_query_default() {
     let tmp = tempfile::tempdir().unwrap();

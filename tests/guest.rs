@@ -1,6 +1,9 @@
 //! A library is a guest in its host's process: indexing and searching through the crate
 //! leave the environment untouched and print nothing.
 
+// Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
+#![cfg(feature = "embed")]
+
 use std::fs;
 use std::process::Command;
 

@@ -3,6 +3,10 @@
 //! nothing embedded once is embedded again; readers keep answering across commits; a
 //! second writer is refused.
 
+// Most tests here index with a (tiny) model; a lexical-only build (`--no-default-features`)
+// runs the others and leaves the model tests' helpers unused.
+#![cfg_attr(not(feature = "embed"), allow(dead_code))]
+
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,7 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+#[cfg(feature = "embed")]
 use cseek::embed::testkit::{write_tiny_model, TinySize};
+#[cfg(feature = "embed")]
 use cseek::embed::Arch;
 use cseek::index::{build_index, IndexOptions, ModelChoice, NoProgress, RunKind};
 use cseek::search::{Mode, SearchRequest, Searcher};
@@ -62,6 +68,7 @@ fn random_source(rng: &mut Rng, ext: &str, n: usize) -> String {
     out
 }
 
+#[cfg(feature = "embed")]
 fn tiny_model(dir: &Path) -> PathBuf {
     let size = TinySize {
         hidden: 32,
@@ -71,6 +78,7 @@ fn tiny_model(dir: &Path) -> PathBuf {
     dir.to_path_buf()
 }
 
+#[cfg(feature = "embed")]
 fn options(root: &Path, index: &Path, model: &Path, rebuild: bool) -> IndexOptions {
     let mut o = IndexOptions::new(root);
     o.index_dir = index.to_path_buf();
@@ -198,6 +206,7 @@ fn set_mtime(path: &Path, secs_ago: u64) {
         .unwrap();
 }
 
+#[cfg(feature = "embed")]
 #[test]
 fn random_edits_match_a_fresh_build() {
     let tmp = tempfile::tempdir().unwrap();
@@ -456,6 +465,7 @@ fn cache_records(index: &Path, dims: usize) -> u64 {
         .sum()
 }
 
+#[cfg(feature = "embed")]
 #[test]
 fn killed_runs_resume_without_re_embedding() {
     let tmp = tempfile::tempdir().unwrap();
@@ -674,6 +684,7 @@ fn a_second_writer_is_refused_with_the_holders_pid() {
     assert!(o.status.success());
 }
 
+#[cfg(feature = "embed")]
 #[test]
 fn json_summary_and_no_change_runs() {
     let tmp = tempfile::tempdir().unwrap();
@@ -760,6 +771,7 @@ impl cseek::index::Progress for CancelAfter {
     }
 }
 
+#[cfg(feature = "embed")]
 #[test]
 fn a_cancelled_run_leaves_the_index_and_keeps_its_work() {
     let tmp = tempfile::tempdir().unwrap();

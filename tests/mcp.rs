@@ -14,7 +14,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "embed")]
 use cseek::embed::testkit::{write_tiny_model, TinySize};
+#[cfg(feature = "embed")]
 use cseek::embed::Arch;
 
 mod common;
@@ -279,6 +281,7 @@ fn several_indexes_are_served_as_one_or_by_name() {
     s.finish();
 }
 
+#[cfg(feature = "embed")]
 #[test]
 fn find_related_uses_vectors_when_the_index_has_them() {
     // A tiny random-weight static model: similarities are meaningless, but the vector

@@ -6,9 +6,13 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[cfg(feature = "embed")]
 use cseek::embed::testkit::{write_tiny_model, TinySize};
+#[cfg(feature = "embed")]
 use cseek::embed::Arch;
+#[cfg(feature = "embed")]
 use cseek::index::{build_index, IndexOptions, ModelChoice, NoProgress};
+#[cfg(feature = "embed")]
 use cseek::search::{Merge, Mode, MultiSearcher, SearchOptions, SearchRequest};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cseek");
@@ -169,6 +173,7 @@ fn query_over_several_indexes_and_a_workspace_file() {
     assert!(!o.status.success());
 }
 
+#[cfg(feature = "embed")]
 #[test]
 fn lists_merge_by_score_when_comparable_else_by_rank() {
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -1,6 +1,9 @@
 //! Dense vectors in the index: hybrid search with a (tiny, random) embedding model, the
 //! lexical-only fallback when no model is available, model mismatch, damaged vectors.
 
+// Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
+#![cfg(feature = "embed")]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -10,7 +10,9 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use cseek::embed::distill::{distill, DistillOptions};
-use cseek::embed::{device, resolve, DeviceRequest, EmbedOptions, Embedder, Pooling, REGISTRY};
+use cseek::embed::{
+    device, resolve, DeviceRequest, EmbedOptions, Embedder, Kernels, Pooling, REGISTRY,
+};
 
 /// Arguments of `cseek models`.
 #[derive(Args, Debug, Clone)]
@@ -91,7 +93,20 @@ impl EmbedArgs {
             batch_token_budget: self.batch_tokens,
             model_dir: self.model_dir.clone(),
             allow_download: !self.offline,
+            kernels: kernels_from_env()?,
         })
+    }
+}
+
+/// The embed stage's kernels for this process: `CSEEK_EMBED_KERNELS` (`reference`, `fast`,
+/// `avx512`, `avx2`, `portable`) when set, else the library default. The program reads the
+/// variable and puts the choice in [`EmbedOptions::kernels`]; the library reads none.
+pub fn kernels_from_env() -> anyhow::Result<Kernels> {
+    match std::env::var("CSEEK_EMBED_KERNELS") {
+        Ok(v) => Kernels::parse(&v).with_context(|| {
+            format!("CSEEK_EMBED_KERNELS={v:?}: use reference, fast, avx512, avx2 or portable")
+        }),
+        Err(_) => Ok(Kernels::default()),
     }
 }
 
@@ -291,6 +306,7 @@ pub fn cmd_distill(args: DistillArgs) -> anyhow::Result<ExitCode> {
             threads: args.threads,
             batch_token_budget: args.batch_tokens,
             allow_download: !args.offline,
+            kernels: kernels_from_env()?,
             ..EmbedOptions::default()
         },
         resume: !args.no_resume,
@@ -333,6 +349,7 @@ mod tests {
         cmd: ModelCommand,
     }
 
+    #[cfg(feature = "embed")]
     #[test]
     fn distill_command_parses_and_runs() {
         let tmp = tempfile::tempdir().expect("tempdir");

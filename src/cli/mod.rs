@@ -557,6 +557,7 @@ fn embed_options(device: &str) -> anyhow::Result<EmbedOptions> {
         device,
         // The command line may fetch a model from the hub (HF_HUB_OFFLINE=1 stops it).
         allow_download: true,
+        kernels: embed::kernels_from_env()?,
         ..EmbedOptions::default()
     })
 }

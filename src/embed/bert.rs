@@ -21,7 +21,7 @@ use super::layers::{
     embed, padding_bias, Activation, AttentionContext, Encoder, EncoderLayer, FeedForward, Norm,
     NormPlacement, SelfAttention,
 };
-use super::model::{check_heads, EncoderInput, EncoderModel};
+use super::model::{check_heads, run_encoder, EncoderInput, EncoderModel};
 use super::registry::Arch;
 use super::weights::Weights;
 
@@ -206,7 +206,7 @@ impl EncoderModel for BertModel {
             bias: padding_bias(&input.lengths, input.seq_len, self.dtype, &self.device)?,
             rope: None,
         };
-        self.encoder.forward(&x, &ctx)
+        run_encoder(&self.encoder, &x, &ctx, input.kernels)
     }
     fn hidden_size(&self) -> usize {
         self.config.hidden_size

@@ -1,9 +1,14 @@
 //! Device and dtype selection. `auto` prefers a GPU when this binary was built with the
 //! `cuda` or `metal` feature and a device answers; the choice is always reported so the
 //! caller can print it (falling back to CPU is never silent).
+//!
+//! [`DeviceRequest`] and [`Precision`] are plain values, in every build; opening a device
+//! needs the `embed` feature (without it [`select`] returns
+//! [`EmbedError::FeatureDisabled`]).
 
 use std::str::FromStr;
 
+#[cfg(feature = "embed")]
 use candle_core::{DType, Device};
 
 use super::error::{EmbedError, Result};
@@ -48,6 +53,7 @@ impl FromStr for DeviceRequest {
 #[derive(Debug, Clone)]
 pub struct DeviceChoice {
     /// The device tensors live on.
+    #[cfg(feature = "embed")]
     pub device: Device,
     /// Human-readable name, e.g. `cpu`, `cuda:0`.
     pub name: String,
@@ -56,7 +62,16 @@ pub struct DeviceChoice {
 }
 
 /// Opens the requested device. Explicit GPU requests fail with an error when unusable;
+/// `auto` falls back to the CPU and says so in `report`. A build without the `embed`
+/// feature has no device to run a model on: [`EmbedError::FeatureDisabled`].
+#[cfg(not(feature = "embed"))]
+pub fn select(_req: DeviceRequest) -> Result<DeviceChoice> {
+    Err(EmbedError::FeatureDisabled)
+}
+
+/// Opens the requested device. Explicit GPU requests fail with an error when unusable;
 /// `auto` falls back to the CPU and says so in `report`.
+#[cfg(feature = "embed")]
 pub fn select(req: DeviceRequest) -> Result<DeviceChoice> {
     let cpu = |report: String| DeviceChoice {
         device: Device::Cpu,
@@ -131,12 +146,46 @@ pub fn select(req: DeviceRequest) -> Result<DeviceChoice> {
     }
 }
 
+/// The float type of a model's weights and activations ([`super::EmbedOptions::dtype`],
+/// `--dtype`): a plain value, so the options do not depend on the tensor library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// 32-bit IEEE float.
+    F32,
+    /// 16-bit IEEE half precision.
+    F16,
+    /// bfloat16.
+    Bf16,
+}
+
+impl Precision {
+    /// Lower-case name (`f32`, `f16`, `bf16`), as [`parse_dtype`] reads it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F16 => "f16",
+            Precision::Bf16 => "bf16",
+        }
+    }
+}
+
+#[cfg(feature = "embed")]
+impl From<Precision> for DType {
+    fn from(p: Precision) -> Self {
+        match p {
+            Precision::F32 => DType::F32,
+            Precision::F16 => DType::F16,
+            Precision::Bf16 => DType::BF16,
+        }
+    }
+}
+
 /// Parses `f32`, `f16`, `bf16`.
-pub fn parse_dtype(s: &str) -> Result<DType> {
+pub fn parse_dtype(s: &str) -> Result<Precision> {
     match s.trim().to_ascii_lowercase().as_str() {
-        "f32" | "float32" => Ok(DType::F32),
-        "f16" | "float16" | "half" => Ok(DType::F16),
-        "bf16" | "bfloat16" => Ok(DType::BF16),
+        "f32" | "float32" => Ok(Precision::F32),
+        "f16" | "float16" | "half" => Ok(Precision::F16),
+        "bf16" | "bfloat16" => Ok(Precision::Bf16),
         other => Err(EmbedError::InvalidOption(format!(
             "unknown dtype `{other}`: use f32, f16 or bf16"
         ))),
@@ -144,6 +193,7 @@ pub fn parse_dtype(s: &str) -> Result<DType> {
 }
 
 /// Default dtype: f32 on CPU (half precision is not faster there), f16 on a GPU.
+#[cfg(feature = "embed")]
 pub fn default_dtype(device: &Device) -> DType {
     if device.is_cpu() {
         DType::F32
@@ -154,6 +204,7 @@ pub fn default_dtype(device: &Device) -> DType {
 
 /// A finite large negative value for additive attention masks. `f32::MIN` would become
 /// −inf in f16/bf16 and turn `0 × −inf` into NaN; −1e4 still underflows `exp` to exactly 0.
+#[cfg(feature = "embed")]
 pub fn mask_value(dtype: DType) -> f32 {
     match dtype {
         DType::F16 | DType::BF16 => -1.0e4,

@@ -15,21 +15,31 @@
 //!
 //! Step 1 is the slow part; its rows are appended to a checkpoint in the output directory
 //! after every chunk, so an interrupted run resumes where it stopped.
+//!
+//! Running a teacher needs the `embed` cargo feature; without it the options, the summary
+//! and the PCA / SIF math remain, and [`distill`] returns
+//! [`EmbedError::FeatureDisabled`].
 
+#[cfg(feature = "embed")]
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "embed")]
 use candle_core::{Device, Tensor};
 use rayon::prelude::*;
+#[cfg(feature = "embed")]
 use serde_json::{json, Value};
+#[cfg(feature = "embed")]
 use tokenizers::Tokenizer;
 
 use super::error::{EmbedError, Result};
 use super::{EmbedOptions, Embedder};
 
 /// Checkpoint of embedded token rows (raw little-endian f32, appended per chunk).
+#[cfg(feature = "embed")]
 const PARTIAL_ROWS: &str = ".distill-partial.f32";
 /// What the checkpoint belongs to; a mismatch starts over.
+#[cfg(feature = "embed")]
 const PARTIAL_META: &str = ".distill-partial.json";
 
 /// Options of [`distill`].
@@ -84,14 +94,21 @@ pub struct DistillSummary {
 }
 
 /// Distils the transformer `from` (registry name, Hugging Face id or directory) into a
-/// Model2Vec directory `out`. `progress(done, total)` is called after every chunk of
-/// embedded tokens.
+/// Model2Vec directory `out`: without the `embed` feature there is no teacher to run, so
+/// this is [`EmbedError::FeatureDisabled`] (after the same option checks).
+#[cfg(not(feature = "embed"))]
 pub fn distill(
     from: &str,
-    out: &Path,
+    _out: &Path,
     opts: &DistillOptions,
-    progress: &mut dyn FnMut(usize, usize),
+    _progress: &mut dyn FnMut(usize, usize),
 ) -> Result<DistillSummary> {
+    check_options(opts)?;
+    match Embedder::load(from, &opts.embed)? {}
+}
+
+/// Rejects a zero dimension and a SIF coefficient outside (0, 1).
+fn check_options(opts: &DistillOptions) -> Result<()> {
     if opts.dims == 0 {
         return Err(EmbedError::InvalidOption("--dims must be > 0".into()));
     }
@@ -102,6 +119,20 @@ pub fn distill(
             )));
         }
     }
+    Ok(())
+}
+
+/// Distils the transformer `from` (registry name, Hugging Face id or directory) into a
+/// Model2Vec directory `out`. `progress(done, total)` is called after every chunk of
+/// embedded tokens.
+#[cfg(feature = "embed")]
+pub fn distill(
+    from: &str,
+    out: &Path,
+    opts: &DistillOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<DistillSummary> {
+    check_options(opts)?;
     let teacher = Embedder::load(from, &opts.embed)?;
     if teacher.is_static() {
         return Err(EmbedError::InvalidOption(format!(
@@ -242,6 +273,7 @@ pub fn distill(
 }
 
 /// `[unused12]`: BERT's reserved placeholders (model2vec's `\[unused\d+\]`).
+#[cfg(feature = "embed")]
 fn is_unused_placeholder(t: &str) -> bool {
     t.strip_prefix("[unused")
         .and_then(|r| r.strip_suffix(']'))
@@ -250,6 +282,7 @@ fn is_unused_placeholder(t: &str) -> bool {
 
 /// The teacher's tokenizer as a plain `Tokenizer`, padding and truncation off (RoBERTa
 /// `vocab.json` + `merges.txt` models get one built from those files).
+#[cfg(feature = "embed")]
 fn raw_tokenizer(dir: &Path) -> Result<Tokenizer> {
     let json = dir.join("tokenizer.json");
     let err = |detail: String| EmbedError::Tokenizer {
@@ -272,6 +305,7 @@ fn raw_tokenizer(dir: &Path) -> Result<Tokenizer> {
 /// Ids the teacher puts before and after a text, found by framing a probe word and
 /// locating its plain ids inside. Uses the embedder's own framing, so templates beyond
 /// the tokenizer's (UniXcoder's `<encoder-only>`, CodeSage's appended EOS) carry over.
+#[cfg(feature = "embed")]
 fn token_framing(
     teacher: &Embedder,
     tok: &Tokenizer,
@@ -491,6 +525,7 @@ pub fn symmetric_eigen(mut a: Vec<f64>, d: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Reads a checkpoint that matches `meta`; whole rows only. Anything else starts over.
+#[cfg(feature = "embed")]
 fn read_checkpoint(out: &Path, meta: &Value, hidden: usize) -> Result<Vec<f32>> {
     let same = std::fs::read_to_string(out.join(PARTIAL_META))
         .ok()
@@ -517,6 +552,7 @@ fn read_checkpoint(out: &Path, meta: &Value, hidden: usize) -> Result<Vec<f32>> 
 }
 
 /// Writes `model.safetensors`, `tokenizer.json` and `config.json` in the Model2Vec layout.
+#[cfg(feature = "embed")]
 fn write_model(
     out: &Path,
     tok: &Tokenizer,
@@ -571,12 +607,14 @@ fn write_model(
     write_json(&out.join("config.json"), &config)
 }
 
+#[cfg(feature = "embed")]
 fn write_json(path: &Path, v: &Value) -> Result<()> {
     let text =
         serde_json::to_string_pretty(v).map_err(|e| EmbedError::InvalidOption(e.to_string()))?;
     std::fs::write(path, text).map_err(|source| io("writing", path, source))
 }
 
+#[cfg(feature = "embed")]
 fn io(action: &'static str, path: &Path, source: std::io::Error) -> EmbedError {
     EmbedError::Io {
         action,
@@ -682,6 +720,7 @@ mod tests {
         assert!((w[0] - 1e-3 / (1e-3 + 0.5 / z)).abs() < 1e-15);
     }
 
+    #[cfg(feature = "embed")]
     #[test]
     fn unused_placeholders_are_recognised() {
         assert!(is_unused_placeholder("[unused0]"));

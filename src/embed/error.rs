@@ -86,8 +86,17 @@ pub enum EmbedError {
     InvalidOption(String),
 
     /// A tensor operation failed while running the model.
+    #[cfg(feature = "embed")]
     #[error("model computation failed: {0}")]
     Compute(#[from] candle_core::Error),
+
+    /// This build has no embedding engine: it was compiled without the `embed` cargo
+    /// feature (a lexical-only build), so no model can be loaded or run.
+    #[error(
+        "cseek was built without the `embed` feature; rebuild with default features to use \
+         embedding models"
+    )]
+    FeatureDisabled,
 }
 
 /// Result alias of the embed stage.

@@ -20,7 +20,7 @@ use super::layers::{
     embed, padding_bias, Activation, AttentionContext, Encoder, EncoderLayer, FeedForward, Norm,
     NormPlacement, SelfAttention,
 };
-use super::model::{check_heads, EncoderInput, EncoderModel};
+use super::model::{check_heads, run_encoder, EncoderInput, EncoderModel};
 use super::weights::Weights;
 
 /// Hyper-parameters read from `config.json`.
@@ -199,8 +199,8 @@ impl EncoderModel for JinaBertModel {
         let x = self.emb_norm.forward(&x)?;
         let mask = padding_bias(&input.lengths, input.seq_len, self.dtype, &self.device)?;
         let bias = mask.broadcast_add(&self.alibi(input.seq_len)?)?;
-        self.encoder
-            .forward(&x, &AttentionContext { bias, rope: None })
+        let ctx = AttentionContext { bias, rope: None };
+        run_encoder(&self.encoder, &x, &ctx, input.kernels)
     }
     fn hidden_size(&self) -> usize {
         self.config.hidden_size

@@ -10,12 +10,16 @@
 //! - norm placement: post-norm (BERT), pre-norm (T5, CodeSage), Jina's double post-norm.
 //!
 //! Q, K and V are always one fused `[3H, H]` projection (fused at load time), and the
-//! attention takes one additive bias tensor (padding mask + position bias). The CPU fast
-//! path ([`super::fast`]: fused QKV with bias, per-(batch, head) attention kernel, fused
-//! element-wise passes) plugs in at [`Encoder::forward`] and reads these same parameters.
+//! attention takes one additive bias tensor (padding mask + position bias).
+//!
+//! The `forward` methods here are the candle-op reference path. The CPU fast path
+//! ([`super::fast`]: fused QKV with bias, per-(batch, head) attention kernel, fused
+//! element-wise passes) reads these same structs; this module knows nothing of it, and
+//! the choice between the two is made above both ([`super::model::run_encoder`]).
 
 use candle_core::{DType, Device, Module, Tensor, D};
 
+pub use super::activation::Activation;
 use super::error::Result;
 
 /// A dense layer `y = x·Wᵀ + b` with `W` stored `[out, in]`.
@@ -86,40 +90,14 @@ impl Norm {
     }
 }
 
-/// Activation functions used by the supported checkpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Activation {
-    /// Exact erf GELU (`"gelu"` in HF configs).
-    GeluErf,
-    /// tanh approximation (`"gelu_new"`, `"gelu_pytorch_tanh"`).
-    GeluTanh,
-    /// ReLU.
-    Relu,
-    /// SiLU / swish.
-    Silu,
-}
-
-impl Activation {
-    /// Parses a Hugging Face `hidden_act` / `activation_function` value.
-    pub fn from_hf(name: &str) -> Option<Self> {
-        match name {
-            "gelu" | "gelu_python" => Some(Self::GeluErf),
-            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" | "gelu_tanh" => Some(Self::GeluTanh),
-            "relu" => Some(Self::Relu),
-            "silu" | "swish" | "swiglu" => Some(Self::Silu),
-            _ => None,
-        }
-    }
-
-    /// Applies the activation.
-    pub fn forward(self, x: &Tensor) -> Result<Tensor> {
-        Ok(match self {
-            Self::GeluErf => x.gelu_erf()?,
-            Self::GeluTanh => x.gelu()?,
-            Self::Relu => x.relu()?,
-            Self::Silu => x.silu()?,
-        })
-    }
+/// Applies an activation with candle's definitions (the fast path's kernels match them).
+fn activate(act: Activation, x: &Tensor) -> Result<Tensor> {
+    Ok(match act {
+        Activation::GeluErf => x.gelu_erf()?,
+        Activation::GeluTanh => x.gelu()?,
+        Activation::Relu => x.relu()?,
+        Activation::Silu => x.silu()?,
+    })
 }
 
 /// The feed-forward block.
@@ -150,13 +128,13 @@ impl FeedForward {
     /// Applies the block.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
-            FeedForward::Plain { fc1, fc2, act } => fc2.forward(&act.forward(&fc1.forward(x)?)?),
+            FeedForward::Plain { fc1, fc2, act } => fc2.forward(&activate(*act, &fc1.forward(x)?)?),
             FeedForward::Gated { up_gate, down, act } => {
                 let ug = up_gate.forward(x)?;
                 let i = up_gate.out_dim() / 2;
                 let up = ug.narrow(D::Minus1, 0, i)?;
                 let gate = ug.narrow(D::Minus1, i, i)?;
-                down.forward(&(up * act.forward(&gate)?)?)
+                down.forward(&(up * activate(*act, &gate)?)?)
             }
         }
     }
@@ -335,19 +313,10 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Runs all layers, with the kernels chosen by [`super::fast::current`]: the fused CPU
-    /// fast path where it applies (f32 on the CPU), else the candle-op reference path.
+    /// Runs all layers with candle tensor ops: the reference path, on any device and
+    /// dtype. Which path runs a batch is chosen above this module, by
+    /// [`super::model::run_encoder`] from the caller's [`super::Kernels`].
     pub fn forward(&self, x: &Tensor, ctx: &AttentionContext) -> Result<Tensor> {
-        if let super::fast::Kernels::Fast(isa) = super::fast::current() {
-            if let Some(y) = super::fast::encoder_forward(self, x, ctx, isa)? {
-                return Ok(y);
-            }
-        }
-        self.forward_reference(x, ctx)
-    }
-
-    /// Runs all layers with candle tensor ops (the reference path).
-    pub fn forward_reference(&self, x: &Tensor, ctx: &AttentionContext) -> Result<Tensor> {
         let mut h = x.clone();
         for layer in &self.layers {
             h = layer.forward(&h, ctx)?;

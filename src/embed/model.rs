@@ -1,9 +1,13 @@
 //! The interface every architecture implements, so that batching, pooling and
-//! normalisation exist once (in [`super::Embedder`]).
+//! normalisation exist once (in [`super::Embedder`]), and [`run_encoder`], the one place
+//! that picks the path running the shared encoder: above both the reference layers and
+//! the CPU fast path, so neither imports the other.
 
 use candle_core::{DType, Device, Tensor};
 
 use super::error::Result;
+use super::fast::{self, Kernels};
+use super::layers::{AttentionContext, Encoder};
 
 /// One padded batch, right-padded, as host data and as a device tensor.
 #[derive(Debug, Clone)]
@@ -16,6 +20,26 @@ pub struct EncoderInput {
     pub lengths: Vec<usize>,
     /// Padded length `L`.
     pub seq_len: usize,
+    /// Which implementation runs the encoder layers for this batch (the embedder's
+    /// [`super::EmbedOptions::kernels`]); the model hands it to [`run_encoder`].
+    pub kernels: Kernels,
+}
+
+/// Runs `encoder` on `x` `[B, L, H]` with the chosen kernels: the fused CPU path when
+/// `kernels` asks for it and it covers this model and input (f32 on the CPU), else the
+/// candle-op reference path ([`Encoder::forward`]).
+pub fn run_encoder(
+    encoder: &Encoder,
+    x: &Tensor,
+    ctx: &AttentionContext,
+    kernels: Kernels,
+) -> Result<Tensor> {
+    if let Kernels::Fast(isa) = kernels {
+        if let Some(y) = fast::encoder_forward(encoder, x, ctx, isa)? {
+            return Ok(y);
+        }
+    }
+    encoder.forward(x, ctx)
 }
 
 /// A transformer encoder producing per-token states.

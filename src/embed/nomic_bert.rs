@@ -17,7 +17,7 @@ use super::layers::{
     embed, padding_bias, Activation, AttentionContext, Dense, Encoder, EncoderLayer, FeedForward,
     Norm, NormPlacement, Rotary, SelfAttention,
 };
-use super::model::{check_heads, EncoderInput, EncoderModel};
+use super::model::{check_heads, run_encoder, EncoderInput, EncoderModel};
 use super::weights::Weights;
 
 /// Hyper-parameters read from `config.json` (`n_embd`, `n_layer`, …).
@@ -186,7 +186,7 @@ impl EncoderModel for NomicBertModel {
                     .tables(input.seq_len, self.dtype, &self.device)?,
             ),
         };
-        self.encoder.forward(&x, &ctx)
+        run_encoder(&self.encoder, &x, &ctx, input.kernels)
     }
     fn hidden_size(&self) -> usize {
         self.config.hidden_size

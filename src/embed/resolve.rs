@@ -4,11 +4,17 @@
 //! path, or `EmbedOptions::model_dir`); (2) the Hugging Face cache (`HF_HOME`, hub layout:
 //! `$HF_HOME/hub/models--org--name/snapshots/<rev>/`); (3) a download with `hf-hub`
 //! unless `HF_HUB_OFFLINE` is set or downloads are disabled. Failure names all three.
+//!
+//! The cache lookup and the download need `hf-hub`, part of the `embed` cargo feature;
+//! without it only the plain checks on a directory remain, and no model is cached.
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "embed")]
 use super::error::{EmbedError, Result};
-use super::registry::{self, ModelEntry};
+#[cfg(feature = "embed")]
+use super::registry;
+use super::registry::ModelEntry;
 
 /// A model directory ready to load, and the registry entry it belongs to (if any).
 #[derive(Debug, Clone)]
@@ -45,6 +51,7 @@ pub fn is_model_dir(dir: &Path) -> bool {
 /// Resolves `spec` (registry name, Hugging Face id or directory) to a local directory.
 ///
 /// `model_dir` overrides the search for a registry model; `allow_download` permits step 3.
+#[cfg(feature = "embed")]
 pub fn resolve(
     spec: &str,
     model_dir: Option<&Path>,
@@ -101,6 +108,7 @@ pub fn resolve(
     })
 }
 
+#[cfg(feature = "embed")]
 fn local(dir: &Path, entry: Option<&'static ModelEntry>) -> Result<ResolvedModel> {
     let missing = |f: &str| EmbedError::Io {
         action: "model directory lacks",
@@ -127,6 +135,7 @@ fn local(dir: &Path, entry: Option<&'static ModelEntry>) -> Result<ResolvedModel
 }
 
 /// The snapshot directory of `hf_id` in the Hugging Face cache, if complete.
+#[cfg(feature = "embed")]
 pub fn cached_dir(hf_id: &str) -> Option<PathBuf> {
     let cache = hf_hub::Cache::from_env();
     let config = cache.model(hf_id.to_string()).get("config.json")?;
@@ -134,6 +143,14 @@ pub fn cached_dir(hf_id: &str) -> Option<PathBuf> {
     is_model_dir(&dir).then_some(dir)
 }
 
+/// Without the `embed` feature there is no hub client, and no cached model could be
+/// loaded anyway: always `None`.
+#[cfg(not(feature = "embed"))]
+pub fn cached_dir(_hf_id: &str) -> Option<PathBuf> {
+    None
+}
+
+#[cfg(feature = "embed")]
 fn download(hf_id: &str) -> std::result::Result<PathBuf, String> {
     let api = hf_hub::api::sync::ApiBuilder::from_env()
         .with_progress(false)

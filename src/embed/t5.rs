@@ -18,7 +18,7 @@ use super::layers::{
     embed, padding_bias, Activation, AttentionContext, Dense, Encoder, EncoderLayer, FeedForward,
     NormPlacement, SelfAttention,
 };
-use super::model::{EncoderInput, EncoderModel};
+use super::model::{run_encoder, EncoderInput, EncoderModel};
 use super::weights::Weights;
 
 /// Hyper-parameters read from a T5 / `codet5p_embedding` config.
@@ -230,8 +230,8 @@ impl EncoderModel for T5EncoderModel {
         let x = embed(&self.shared, &input.input_ids)?;
         let mask = padding_bias(&input.lengths, input.seq_len, self.dtype, &self.device)?;
         let bias = mask.broadcast_add(&self.position_bias(input.seq_len)?)?;
-        self.encoder
-            .forward(&x, &AttentionContext { bias, rope: None })
+        let ctx = AttentionContext { bias, rope: None };
+        run_encoder(&self.encoder, &x, &ctx, input.kernels)
     }
     fn hidden_size(&self) -> usize {
         self.config.d_model

@@ -1,4 +1,4 @@
-//! The CPU fast path of the shared encoder ([`super::layers::Encoder`]): f32 on the CPU,
+//! The forward pass of the CPU fast path ([`crate::embed::layers::Encoder`]): f32 on the CPU,
 //! every architecture of the registry through the same code, the differences (position
 //! scheme, activation, gating, norm kind and placement, Q/K norms, score scale) taken as
 //! parameters from the layer description, exactly as the reference path reads them.
@@ -23,100 +23,27 @@
 //!   that grows to the largest batch seen and is reused, so the kernel's page-fault storm
 //!   on first touch of fresh allocations (a third of CPU time at 32×256) disappears.
 //!
-//! The reference path stays selectable ([`Kernels::Reference`], [`with_kernels`], or
-//! `CSEEK_EMBED_KERNELS=reference`) for tests (fast vs reference within 1e-5 on every
-//! architecture) and for the before/after benchmark; `CSEEK_EMBED_KERNELS=portable|avx2`
-//! forces a lower kernel level. Anything the fast path does not cover (GPU tensors, half
-//! precision, unusual tensor layouts) silently takes the reference path.
+//! [`encoder_forward`] returns `None` for what it does not cover (GPU tensors, half
+//! precision, unusual tensor layouts); the caller then runs the reference path.
 
-use std::cell::{Cell, RefCell};
-use std::sync::OnceLock;
+use std::cell::RefCell;
 
 use candle_core::{CpuStorage, DType, Device, Storage, StorageRef, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::error::{EmbedError, Result};
-use super::kernels::{self, Isa, NormRef};
-use super::layers::{
+use super::kernels::{self, NormRef};
+use super::Isa;
+use crate::embed::error::{EmbedError, Result};
+use crate::embed::layers::{
     AttentionContext, Dense, Encoder, EncoderLayer, FeedForward, Norm, NormPlacement, SelfAttention,
 };
 
-/// Which implementation runs the encoder layers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kernels {
-    /// candle tensor ops, op by op: the reference the fast path is tested against.
-    Reference,
-    /// The fused CPU path with kernels at this level (lowered to what the CPU supports).
-    Fast(Isa),
-}
-
-impl Kernels {
-    /// Parses `reference`, `fast`/`auto` (best level of this CPU), `avx512`, `avx2`,
-    /// `portable`.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "reference" | "ref" | "candle" => Kernels::Reference,
-            "" | "fast" | "auto" => Kernels::Fast(Isa::detect()),
-            "avx512" => Kernels::Fast(Isa::Avx512.supported()),
-            "avx2" => Kernels::Fast(Isa::Avx2.supported()),
-            "portable" => Kernels::Fast(Isa::Portable),
-            _ => return None,
-        })
-    }
-
-    /// Short name for reports (`reference`, `fast-avx512`, …).
-    pub fn name(self) -> String {
-        match self {
-            Kernels::Reference => "reference".into(),
-            Kernels::Fast(isa) => format!("fast-{}", isa.name()),
-        }
-    }
-}
-
+// Per-thread scratch (see the module doc): caches, reused by the next pass on the thread.
 thread_local! {
-    static OVERRIDE: Cell<Option<Kernels>> = const { Cell::new(None) };
     static WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace::default());
     static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     static SMALL_OUT: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The process default: `CSEEK_EMBED_KERNELS` (see [`Kernels::parse`]; an unknown value
-/// is reported once and ignored), else the fast path at the CPU's best level.
-pub fn default_kernels() -> Kernels {
-    static DEFAULT: OnceLock<Kernels> = OnceLock::new();
-    *DEFAULT.get_or_init(|| match std::env::var("CSEEK_EMBED_KERNELS") {
-        Ok(v) => Kernels::parse(&v).unwrap_or_else(|| {
-            // Through the `log` facade: a library does not print.
-            log::warn!(
-                "ignoring CSEEK_EMBED_KERNELS={v:?} (reference, fast, avx512, avx2, portable)"
-            );
-            Kernels::Fast(Isa::detect())
-        }),
-        Err(_) => Kernels::Fast(Isa::detect()),
-    })
-}
-
-/// The kernels a forward pass started on this thread uses now.
-pub fn current() -> Kernels {
-    OVERRIDE.with(Cell::get).unwrap_or_else(default_kernels)
-}
-
-/// Runs `f` with `k` as this thread's kernel choice (forward passes started by `f` on this
-/// thread use it; other threads are unaffected, so parallel tests can compare paths).
-pub fn with_kernels<R>(k: Kernels, f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<Kernels>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            OVERRIDE.with(|o| o.set(self.0));
-        }
-    }
-    let k = match k {
-        Kernels::Fast(isa) => Kernels::Fast(isa.supported()),
-        r => r,
-    };
-    let _restore = Restore(OVERRIDE.with(|o| o.replace(Some(k))));
-    f()
 }
 
 /// Reusable intermediate buffers of one forward pass (see the module doc).

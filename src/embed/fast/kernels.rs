@@ -1,4 +1,4 @@
-//! Element-wise and row kernels of the CPU fast path ([`super::fast`]), written once in
+//! Element-wise and row kernels of the CPU fast path ([`super`]), written once in
 //! plain safe Rust and compiled three times: for AVX-512, for AVX2+FMA and for the baseline
 //! target (portable fallback). The variant is chosen at run time from the CPU's features
 //! ([`Isa::detect`]), so one binary runs everywhere; [`Isa::Portable`] can be forced to test
@@ -13,68 +13,10 @@
 //! Eigen's rational `erf`) accurate to a few ulp, far inside the 1e-5 the fast path must
 //! keep against the reference path.
 
-use super::layers::Activation;
-
-/// Instruction-set level of the kernels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Isa {
-    /// Baseline target, no run-time features (the fallback).
-    Portable,
-    /// x86-64 AVX2 + FMA.
-    Avx2,
-    /// x86-64 AVX-512 (F, BW, DQ, VL).
-    Avx512,
-}
-
-impl Isa {
-    /// The widest level this CPU supports.
-    pub fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if avx512_available() {
-                return Isa::Avx512;
-            }
-            if avx2_available() {
-                return Isa::Avx2;
-            }
-        }
-        Isa::Portable
-    }
-
-    /// `self`, lowered to what the CPU supports (asking for AVX-512 on a CPU without it
-    /// gives AVX2 or the portable path, never a crash).
-    pub fn supported(self) -> Self {
-        let best = Self::detect();
-        match (self, best) {
-            (Isa::Portable, _) | (_, Isa::Portable) => Isa::Portable,
-            (Isa::Avx2, _) | (_, Isa::Avx2) => Isa::Avx2,
-            (Isa::Avx512, Isa::Avx512) => Isa::Avx512,
-        }
-    }
-
-    /// Lower-case name (`portable`, `avx2`, `avx512`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Isa::Portable => "portable",
-            Isa::Avx2 => "avx2",
-            Isa::Avx512 => "avx512",
-        }
-    }
-}
-
+use super::Isa;
 #[cfg(target_arch = "x86_64")]
-fn avx512_available() -> bool {
-    is_x86_feature_detected!("avx512f")
-        && is_x86_feature_detected!("avx512bw")
-        && is_x86_feature_detected!("avx512dq")
-        && is_x86_feature_detected!("avx512vl")
-        && avx2_available()
-}
-
-#[cfg(target_arch = "x86_64")]
-fn avx2_available() -> bool {
-    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-}
+use super::{avx2_available, avx512_available};
+use crate::embed::activation::Activation;
 
 /// Defines `pub fn $name(isa: Isa, args…)` that runs `$body` compiled for `isa`.
 /// The feature check is repeated at the call (std caches it in an atomic), so a caller
@@ -304,7 +246,7 @@ fn max(x: &[f32]) -> f32 {
     tail.iter().fold(m, |a, &b| if b > a { b } else { a })
 }
 
-/// Host copy of a [`super::layers::Norm`]: LayerNorm (`bias: Some`) or RMSNorm.
+/// Host copy of a [`crate::embed::layers::Norm`]: LayerNorm (`bias: Some`) or RMSNorm.
 #[derive(Debug, Clone, Copy)]
 pub struct NormRef<'a> {
     /// γ.
@@ -480,7 +422,7 @@ multiversion! {
 /// the one-dot-per-element loop, which spent most of its time in horizontal sums. Other
 /// levels run that loop.
 ///
-/// Panics if a slice is shorter than its shape (callers check; see `fast::linear`).
+/// Panics if a slice is shorter than its shape (callers check; see `encoder::linear`).
 pub fn small_matmul_nt(
     isa: Isa,
     dst: &mut [f32],
