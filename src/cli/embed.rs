@@ -99,15 +99,21 @@ impl EmbedArgs {
 }
 
 /// The embed stage's kernels for this process: `CSEEK_EMBED_KERNELS` (`reference`, `fast`,
-/// `avx512`, `avx2`, `portable`) when set, else the library default. The program reads the
+/// `avx512`, `avx2`, `portable`; anything else is reported and ignored) when set, else the
+/// library default. The program reads the
 /// variable and puts the choice in [`EmbedOptions::kernels`]; the library reads none.
 pub fn kernels_from_env() -> anyhow::Result<Kernels> {
-    match std::env::var("CSEEK_EMBED_KERNELS") {
-        Ok(v) => Kernels::parse(&v).with_context(|| {
-            format!("CSEEK_EMBED_KERNELS={v:?}: use reference, fast, avx512, avx2 or portable")
+    Ok(match std::env::var("CSEEK_EMBED_KERNELS") {
+        Ok(v) => Kernels::parse(&v).unwrap_or_else(|| {
+            // A typo in a tuning variable must not stop a search that may not even embed.
+            eprintln!(
+                "{} ignoring CSEEK_EMBED_KERNELS={v:?} (reference, fast, avx512, avx2, portable)",
+                console::style("warning:").yellow().bold().for_stderr()
+            );
+            Kernels::default()
         }),
-        Err(_) => Ok(Kernels::default()),
-    }
+        Err(_) => Kernels::default(),
+    })
 }
 
 /// `cseek models`: the registry with dims, licence and whether each model is cached.
