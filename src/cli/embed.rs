@@ -100,8 +100,8 @@ impl EmbedArgs {
 
 /// The embed stage's kernels for this process: `CSEEK_EMBED_KERNELS` (`reference`, `fast`,
 /// `avx512`, `avx2`, `portable`; anything else is reported and ignored) when set, else the
-/// library default. The program reads the
-/// variable and puts the choice in [`EmbedOptions::kernels`]; the library reads none.
+/// library default. The program reads the variable and puts the choice in
+/// [`EmbedOptions::kernels`]; the library reads none.
 pub fn kernels_from_env() -> anyhow::Result<Kernels> {
     Ok(match std::env::var("CSEEK_EMBED_KERNELS") {
         Ok(v) => Kernels::parse(&v).unwrap_or_else(|| {
