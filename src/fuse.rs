@@ -67,15 +67,12 @@ pub struct RrfParams {
     /// the definition (measured on the dev suite: symbol NDCG@10 0.97 at weight 0, 0.95
     /// at 0.1, 0.91 at 0.25, 0.88 at 1).
     pub symbol_semantic_weight: f32,
-    /// Weight of the file list: files ranked by the evidence of all their chunks in each
-    /// retriever's deeper list ([`rank_files`]), each file standing for its best chunk
-    /// (0 = off). Not used for symbol queries.
+    /// Weight of file evidence: files scored by all their chunks in each retriever's
+    /// deeper list ([`rank_files`], [`add_files`]), each file's best chunk lifted by its
+    /// file's evidence (0 = off). Not used for symbol queries.
     pub file_weight: f32,
     /// Candidates per retriever that file evidence is gathered from (0 = the fusion depth).
     pub file_depth: usize,
-    /// The `k` constant of the file list: small, so that the bonus goes to the files the
-    /// evidence points at, not evenly to every file with a match.
-    pub file_k: f32,
 }
 
 impl Default for RrfParams {
@@ -85,9 +82,10 @@ impl Default for RrfParams {
             lexical_weight: 1.0,
             semantic_weight: 1.0,
             symbol_semantic_weight: 0.0,
-            file_weight: 0.0,
-            file_depth: 0,
-            file_k: 60.0,
+            // Chosen by 2-fold cross-validation over the dev suite's repositories
+            // (benches/README.md, "File evidence"): a plateau from 2 to 8.
+            file_weight: 4.0,
+            file_depth: 200,
         }
     }
 }
@@ -169,6 +167,104 @@ pub fn rrf(lexical: &[u32], semantic: &[u32], params: &RrfParams) -> Vec<Fused> 
     items
 }
 
+/// How much each further chunk of a file adds to its file's evidence (the best counts
+/// fully, the second half, the third a quarter …): several matching chunks make a file
+/// more likely what the query is about, without a file of a hundred weak matches
+/// outweighing one of a few strong ones.
+pub const FILE_EVIDENCE_DECAY: f32 = 0.5;
+
+/// Files ranked by one retriever's list (`(chunk id, score)`, best first): a file's score
+/// is `Σ FILE_EVIDENCE_DECAY^i · score_i` over its chunks in the list, in score order.
+/// Returns `(file, its best chunk in the list, score)`, best first; `file_of` maps a chunk
+/// to its file. Scores must be non-negative (BM25, or cosine clamped at 0).
+pub fn rank_files<K: Clone + Eq + std::hash::Hash + Ord>(
+    list: &[(u32, f32)],
+    file_of: impl Fn(u32) -> K,
+) -> Vec<(K, u32, f32)> {
+    let mut files: std::collections::HashMap<K, (u32, f32, f32)> = Default::default();
+    for &(id, score) in list {
+        let entry = files.entry(file_of(id)).or_insert((id, 0.0, 1.0));
+        entry.1 += entry.2 * score.max(0.0);
+        entry.2 *= FILE_EVIDENCE_DECAY;
+    }
+    let mut out: Vec<(K, u32, f32)> = files
+        .into_iter()
+        .map(|(k, (best, score, _))| (k, best, score))
+        .collect();
+    out.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    out
+}
+
+/// Add file evidence to fused results. Each list of `lists` (from [`rank_files`] on one
+/// retriever, with that retriever's fusion weight) gives every file its evidence relative
+/// to the list's best file (1 for the best); a file's evidence `E` is the weighted mean
+/// over the lists, in [0, 1]. Its representative chunk then gains `file_weight / 2 · E ·
+/// scale`, where `scale` is what a chunk ranked first by every retriever scores (`2 / (k +
+/// 1)` for RRF): so `file_weight` 2 makes the best file's evidence worth as much as a
+/// chunk's best fused score. The representative is the file's best chunk in `fused` when
+/// it has one there, else its best chunk in the first list that has the file (added to
+/// `fused`). `fused` is re-sorted.
+///
+/// Evidence is by score, not rank: a file that matches far better than the rest lifts its
+/// chunk far, files that barely match lift theirs little (rank-based file fusion measured
+/// worse: it lifts every file in the list almost equally, crowding out second chunks of
+/// the right file).
+pub fn add_files<K: Clone + Eq + std::hash::Hash + Ord>(
+    fused: &mut Vec<Fused>,
+    lists: &[(&[(K, u32, f32)], f32)],
+    file_of: impl Fn(u32) -> K,
+    file_weight: f32,
+    scale: f32,
+) {
+    if file_weight <= 0.0 {
+        return;
+    }
+    // Lists with nothing in them (a retriever the mode does not run) do not count.
+    let total_weight: f32 = lists
+        .iter()
+        .filter(|(l, _)| l.first().is_some_and(|f| f.2 > 0.0))
+        .map(|(_, w)| w.max(0.0))
+        .sum();
+    if total_weight <= 0.0 {
+        return;
+    }
+    let mut files: std::collections::HashMap<K, (f32, u32)> = Default::default();
+    for (list, weight) in lists {
+        let Some(top) = list.first().map(|f| f.2).filter(|t| *t > 0.0) else {
+            continue;
+        };
+        for (file, best, score) in list.iter() {
+            let e = files.entry(file.clone()).or_insert((0.0, *best));
+            e.0 += weight.max(0.0) * score / top / total_weight;
+        }
+    }
+    // Each file's best chunk already fused (fused is best first).
+    let mut first: std::collections::HashMap<K, usize> = Default::default();
+    for (i, f) in fused.iter().enumerate() {
+        first.entry(file_of(f.chunk_id)).or_insert(i);
+    }
+    let mut added: Vec<(K, f32, u32)> = files.into_iter().map(|(k, (e, b))| (k, e, b)).collect();
+    // Files not fused yet join in a fixed order, so results do not depend on hashing.
+    added.sort_by(|a, b| a.0.cmp(&b.0));
+    for (file, evidence, best) in added {
+        let bonus = file_weight / 2.0 * evidence * scale;
+        match first.get(&file) {
+            Some(&i) => fused[i].score += bonus,
+            None => fused.push(Fused {
+                chunk_id: best,
+                score: bonus,
+                lexical_rank: None,
+                semantic_rank: None,
+            }),
+        }
+    }
+    fused.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.chunk_id.cmp(&b.chunk_id))
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,80 +333,68 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert!((out[0].score - 1.0 / 61.0).abs() < 1e-7);
     }
-}
 
-/// How much each further chunk of a file adds to its file's evidence (the best counts
-/// fully, the second half, the third a quarter …): several matching chunks make a file
-/// more likely what the query is about, without a file of a hundred weak matches
-/// outweighing one of a few strong ones.
-pub const FILE_EVIDENCE_DECAY: f32 = 0.5;
+    #[test]
+    fn file_evidence_adds_decaying_chunk_scores() {
+        // File a: 4.0 + 0.5·2.0 = 5.0; file b: 4.5 alone.
+        let files = rank_files(&[(1, 4.5), (2, 4.0), (3, 2.0)], |id| {
+            if id == 1 {
+                "b"
+            } else {
+                "a"
+            }
+        });
+        assert_eq!(files, vec![("a", 2, 5.0), ("b", 1, 4.5)]);
+        // A hundred weak matches do not outweigh one strong one: Σ 0.5^i · 1 < 2.
+        let mut weak: Vec<(u32, f32)> = (10..110).map(|id| (id, 1.0)).collect();
+        weak.insert(0, (1, 2.5));
+        let files = rank_files(&weak, |id| if id == 1 { "strong" } else { "weak" });
+        assert_eq!(files[0].0, "strong");
+    }
 
-/// Files ranked by one retriever's list (`(chunk id, score)`, best first): a file's score
-/// is `Σ FILE_EVIDENCE_DECAY^i · score_i` over its chunks in the list, in score order.
-/// Returns `(file, its best chunk in the list, score)`, best first; `file_of` maps a chunk
-/// to its file. Scores must be non-negative (BM25, or cosine clamped at 0).
-pub fn rank_files<K: Clone + Eq + std::hash::Hash + Ord>(
-    list: &[(u32, f32)],
-    file_of: impl Fn(u32) -> K,
-) -> Vec<(K, u32, f32)> {
-    let mut files: std::collections::HashMap<K, (u32, f32, f32)> = Default::default();
-    for &(id, score) in list {
-        let entry = files.entry(file_of(id)).or_insert((id, 0.0, 1.0));
-        entry.1 += entry.2 * score.max(0.0);
-        entry.2 *= FILE_EVIDENCE_DECAY;
+    #[test]
+    fn file_evidence_lifts_the_best_chunk_of_the_best_file() {
+        // Fused: chunk 1 (file x) first, chunks 2 and 3 of file y next, 4 (file z) last.
+        let fused = |scores: [f32; 4]| -> Vec<Fused> {
+            [1, 2, 3, 4]
+                .iter()
+                .zip(scores)
+                .map(|(&chunk_id, score)| Fused {
+                    chunk_id,
+                    score,
+                    lexical_rank: None,
+                    semantic_rank: None,
+                })
+                .collect()
+        };
+        let file_of = |id: u32| match id {
+            1 => "x",
+            2 | 3 => "y",
+            _ => "z",
+        };
+        // y has all the evidence, x a little, z none.
+        let list = [("y", 2, 10.0), ("x", 1, 1.0)];
+        let mut f = fused([0.05, 0.04, 0.03, 0.01]);
+        add_files(&mut f, &[(&list, 1.0)], file_of, 2.0, 0.05);
+        let order: Vec<u32> = f.iter().map(|f| f.chunk_id).collect();
+        // y's best chunk gains 0.05 (its file is the best: E = 1), x's 0.005; chunk 3,
+        // y's second, gains nothing: one lift per file.
+        assert_eq!(order, vec![2, 1, 3, 4]);
+        assert!((f[0].score - 0.09).abs() < 1e-6);
+        assert!((f[1].score - 0.055).abs() < 1e-6);
+        // Off: nothing moves. A file with evidence but no fused chunk joins with its best.
+        let mut f = fused([0.05, 0.04, 0.03, 0.01]);
+        add_files(&mut f, &[(&list, 1.0)], file_of, 0.0, 0.05);
+        assert_eq!(
+            f.iter().map(|f| f.chunk_id).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4]
+        );
+        let mut f = fused([0.05, 0.04, 0.03, 0.01]);
+        let list = [("w", 9, 3.0)];
+        add_files(&mut f, &[(&list, 1.0), (&[][..], 1.0)], file_of, 2.0, 0.1);
+        assert_eq!(
+            f[0].chunk_id, 9,
+            "an empty list does not dilute the evidence"
+        );
     }
-    let mut out: Vec<(K, u32, f32)> = files
-        .into_iter()
-        .map(|(k, (best, score, _))| (k, best, score))
-        .collect();
-    out.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
-    out
-}
-
-/// Add a list of files to fused results: the files of `lists` (each from
-/// [`rank_files`] on one retriever) are fused by reciprocal rank with `weights`, and each
-/// file's representative chunk gains `file_weight / (k + file rank)`. The representative
-/// is the file's best chunk in `fused` when it has one there, else its best chunk in the
-/// first list that has the file (added to `fused`). `fused` is re-sorted.
-pub fn add_files<K: Clone + Eq + std::hash::Hash + Ord>(
-    fused: &mut Vec<Fused>,
-    lists: &[(&[(K, u32, f32)], f32)],
-    file_of: impl Fn(u32) -> K,
-    params: &RrfParams,
-) {
-    if params.file_weight <= 0.0 {
-        return;
-    }
-    // Reciprocal rank fusion of the file lists.
-    let mut files: std::collections::HashMap<K, (f32, u32)> = Default::default();
-    for (list, weight) in lists {
-        for (rank, (file, best, _)) in list.iter().enumerate() {
-            let e = files.entry(file.clone()).or_insert((0.0, *best));
-            e.0 += weight / (params.file_k + rank as f32 + 1.0);
-        }
-    }
-    let mut order: Vec<(K, f32, u32)> = files.into_iter().map(|(k, (s, b))| (k, s, b)).collect();
-    order.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    // Each file's best chunk already fused (fused is best first).
-    let mut first: std::collections::HashMap<K, usize> = Default::default();
-    for (i, f) in fused.iter().enumerate() {
-        first.entry(file_of(f.chunk_id)).or_insert(i);
-    }
-    for (rank, (file, _, best)) in order.into_iter().enumerate() {
-        let bonus = params.file_weight / (params.file_k + rank as f32 + 1.0);
-        match first.get(&file) {
-            Some(&i) => fused[i].score += bonus,
-            None => fused.push(Fused {
-                chunk_id: best,
-                score: bonus,
-                lexical_rank: None,
-                semantic_rank: None,
-            }),
-        }
-    }
-    fused.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(a.chunk_id.cmp(&b.chunk_id))
-    });
 }

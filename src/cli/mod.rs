@@ -62,6 +62,9 @@ enum Command {
     Status(StatusArgs),
     /// List supported languages, their extensions and what counts as a chunk.
     Languages(JsonFlag),
+    /// Show how files are cut into chunks (lines, kind, symbol, container), as `cseek
+    /// index` would cut them: for checking what a language's definitions become.
+    Chunks(ChunksArgs),
     /// Measure retrieval quality on benchmark suites.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -250,15 +253,12 @@ struct FusionArgs {
     /// Weight of the semantic list for symbol-like queries (`parseConfig`, `Foo::bar`).
     #[arg(long, default_value_t = RrfParams::default().symbol_semantic_weight, value_parser = finite_f32)]
     symbol_semantic_weight: f32,
-    /// Weight of the file list (files ranked by all their chunks' evidence; 0 = off).
+    /// Weight of file evidence (a file scored by all its chunks lifts its best one; 0 = off).
     #[arg(long, default_value_t = RrfParams::default().file_weight, value_parser = finite_f32)]
     file_weight: f32,
     /// Candidates per retriever that file evidence is gathered from (0 = --depth).
     #[arg(long, default_value_t = RrfParams::default().file_depth)]
     file_depth: usize,
-    /// RRF constant of the file list.
-    #[arg(long, default_value_t = RrfParams::default().file_k, value_parser = non_negative_f32)]
-    file_k: f32,
     /// Score multiplier per extra chunk of the same file in the results (1 = off).
     #[arg(long, default_value_t = RankParams::default().file_decay, value_parser = finite_f32)]
     file_decay: f32,
@@ -306,7 +306,6 @@ impl FusionArgs {
             symbol_semantic_weight: self.symbol_semantic_weight,
             file_weight: self.file_weight,
             file_depth: self.file_depth,
-            file_k: self.file_k,
         }
     }
 }
@@ -321,6 +320,19 @@ struct StatusArgs {
     /// Exit code 2 and one line per problem when anything is damaged.
     #[arg(long)]
     verify: bool,
+}
+
+#[derive(Args)]
+struct ChunksArgs {
+    /// Files to chunk.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Print each chunk's text too.
+    #[arg(long)]
+    text: bool,
+    /// Print JSON lines (one chunk per line) instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -455,6 +467,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query(_) => unreachable!("handled above"),
         Command::Status(args) => cmd_status(index, args),
         Command::Languages(args) => cmd_languages(args),
+        Command::Chunks(args) => cmd_chunks(args),
         Command::Eval(cmd) => cmd_eval(index, cmd),
         Command::Models(args) => embed::cmd_models(args),
         Command::Embed(args) => embed::cmd_embed(args),
@@ -1368,6 +1381,57 @@ fn human_duration(secs: u64) -> String {
         3600..=86_399 => format!("{} h", secs / 3600),
         _ => format!("{} days", secs / 86_400),
     }
+}
+
+fn cmd_chunks(args: ChunksArgs) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let opts = cseek::chunk::ChunkOptions::default();
+    for path in &args.files {
+        let Some(language) = cseek::walk::language_of(path) else {
+            eprintln!(
+                "{} {}: not a file type cseek indexes",
+                style("warning:").yellow().bold().for_stderr(),
+                path.display()
+            );
+            continue;
+        };
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let name = path.to_string_lossy().replace('\\', "/");
+        for c in cseek::chunk::chunk_file(&name, &text, language, &opts) {
+            if args.json {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({
+                        "path": c.path, "start_line": c.start_line, "end_line": c.end_line,
+                        "kind": c.kind, "symbol": c.symbol, "container": c.container,
+                        "language": c.language, "text": c.text,
+                    })
+                )?;
+                continue;
+            }
+            writeln!(
+                out,
+                "{}:{}-{}  {}  {}{}",
+                c.path,
+                c.start_line,
+                c.end_line,
+                c.kind,
+                c.container
+                    .as_deref()
+                    .map(|k| format!("{k}."))
+                    .unwrap_or_default(),
+                c.symbol.as_deref().unwrap_or("-")
+            )?;
+            if args.text {
+                for line in c.text.lines() {
+                    writeln!(out, "    {line}")?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_languages(args: JsonFlag) -> anyhow::Result<ExitCode> {

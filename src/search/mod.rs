@@ -572,7 +572,7 @@ impl Searcher {
         }
         let fusion = self.options.fusion.for_query(kind);
         // File evidence comes from deeper lists than chunk fusion takes.
-        let files_on = mode == Mode::Hybrid && fusion.file_weight > 0.0;
+        let files_on = fusion.file_weight > 0.0;
         let pool = if files_on {
             depth.max(fusion.file_depth)
         } else {
@@ -640,14 +640,26 @@ impl Searcher {
                 &semantic_ids[..chunk_depth(&semantic_ids)],
                 &fusion,
             ),
-            Mode::Semantic => single_list(&semantic_ids, &semantic_scores, false),
-            _ => single_list(&lexical_ids, &lexical_scores, true),
+            Mode::Semantic => {
+                let n = chunk_depth(&semantic_ids);
+                single_list(&semantic_ids[..n], &semantic_scores[..n], false)
+            }
+            _ => {
+                let n = chunk_depth(&lexical_ids);
+                single_list(&lexical_ids[..n], &lexical_scores[..n], true)
+            }
         };
         if files_on {
+            // What a chunk first in every list scores: file evidence is measured in it.
+            let scale = match mode {
+                Mode::Hybrid => (fusion.lexical_weight + fusion.semantic_weight) / (fusion.k + 1.0),
+                _ => fused.first().map_or(0.0, |f| f.score),
+            };
             self.add_file_list(
                 &mut fused,
                 prepared,
-                &fusion,
+                fusion.file_weight,
+                scale,
                 [
                     (&lexical_ids, &lexical_scores, fusion.lexical_weight),
                     (&semantic_ids, &semantic_scores, fusion.semantic_weight),
@@ -692,13 +704,14 @@ impl Searcher {
         })
     }
 
-    /// Fuse the file list into `fused`: files ranked by the evidence of their chunks in
-    /// each retriever's (deeper) list, see [`crate::fuse::rank_files`].
+    /// Add file evidence to `fused`: files scored by their chunks in each retriever's
+    /// (deeper) list, see [`crate::fuse::rank_files`] and [`crate::fuse::add_files`].
     fn add_file_list(
         &self,
         fused: &mut Vec<Fused>,
         overlays: Option<&Prepared>,
-        fusion: &RrfParams,
+        file_weight: f32,
+        scale: f32,
         lists: [(&[u32], &[f32], f32); 2],
     ) -> Result<()> {
         // Files by path: overlay chunks have no file id of the store.
@@ -723,7 +736,7 @@ impl Searcher {
             .collect();
         let lists: Vec<(&[(String, u32, f32)], f32)> =
             ranked.iter().map(|(l, w)| (l.as_slice(), *w)).collect();
-        crate::fuse::add_files(fused, &lists, file_of, fusion);
+        crate::fuse::add_files(fused, &lists, file_of, file_weight, scale);
         Ok(())
     }
 
