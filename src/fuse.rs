@@ -173,25 +173,39 @@ pub fn rrf(lexical: &[u32], semantic: &[u32], params: &RrfParams) -> Vec<Fused> 
 /// outweighing one of a few strong ones.
 pub const FILE_EVIDENCE_DECAY: f32 = 0.5;
 
-/// Files ranked by one retriever's list (`(chunk id, score)`, best first): a file's score
-/// is `Σ FILE_EVIDENCE_DECAY^i · score_i` over its chunks in the list, in score order.
-/// Returns `(file, its best chunk in the list, score)`, best first; `file_of` maps a chunk
-/// to its file. Scores must be non-negative (BM25, or cosine clamped at 0).
+/// One file's evidence in one retriever's list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileEvidence<K> {
+    /// The file.
+    pub file: K,
+    /// Its best chunk in the list.
+    pub best: u32,
+    /// `Σ FILE_EVIDENCE_DECAY^i · score_i` over its chunks in the list, in score order.
+    pub score: f32,
+}
+
+/// Files ranked by one retriever's list (`(chunk id, score)`, best first), best first;
+/// `file_of` maps a chunk to its file. Scores must be non-negative (BM25, or cosine
+/// clamped at 0).
 pub fn rank_files<K: Clone + Eq + std::hash::Hash + Ord>(
     list: &[(u32, f32)],
     file_of: impl Fn(u32) -> K,
-) -> Vec<(K, u32, f32)> {
+) -> Vec<FileEvidence<K>> {
     let mut files: std::collections::HashMap<K, (u32, f32, f32)> = Default::default();
     for &(id, score) in list {
         let entry = files.entry(file_of(id)).or_insert((id, 0.0, 1.0));
         entry.1 += entry.2 * score.max(0.0);
         entry.2 *= FILE_EVIDENCE_DECAY;
     }
-    let mut out: Vec<(K, u32, f32)> = files
+    let mut out: Vec<FileEvidence<K>> = files
         .into_iter()
-        .map(|(k, (best, score, _))| (k, best, score))
+        .map(|(file, (best, score, _))| FileEvidence { file, best, score })
         .collect();
-    out.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.file.cmp(&b.file))
+    });
     out
 }
 
@@ -211,7 +225,7 @@ pub fn rank_files<K: Clone + Eq + std::hash::Hash + Ord>(
 /// the right file).
 pub fn add_files<K: Clone + Eq + std::hash::Hash + Ord>(
     fused: &mut Vec<Fused>,
-    lists: &[(&[(K, u32, f32)], f32)],
+    lists: &[(&[FileEvidence<K>], f32)],
     file_of: impl Fn(u32) -> K,
     file_weight: f32,
     scale: f32,
@@ -222,7 +236,7 @@ pub fn add_files<K: Clone + Eq + std::hash::Hash + Ord>(
     // Lists with nothing in them (a retriever the mode does not run) do not count.
     let total_weight: f32 = lists
         .iter()
-        .filter(|(l, _)| l.first().is_some_and(|f| f.2 > 0.0))
+        .filter(|(l, _)| l.first().is_some_and(|f| f.score > 0.0))
         .map(|(_, w)| w.max(0.0))
         .sum();
     if total_weight <= 0.0 {
@@ -230,12 +244,12 @@ pub fn add_files<K: Clone + Eq + std::hash::Hash + Ord>(
     }
     let mut files: std::collections::HashMap<K, (f32, u32)> = Default::default();
     for (list, weight) in lists {
-        let Some(top) = list.first().map(|f| f.2).filter(|t| *t > 0.0) else {
+        let Some(top) = list.first().map(|f| f.score).filter(|t| *t > 0.0) else {
             continue;
         };
-        for (file, best, score) in list.iter() {
-            let e = files.entry(file.clone()).or_insert((0.0, *best));
-            e.0 += weight.max(0.0) * score / top / total_weight;
+        for f in list.iter() {
+            let e = files.entry(f.file.clone()).or_insert((0.0, f.best));
+            e.0 += weight.max(0.0) * f.score / top / total_weight;
         }
     }
     // Each file's best chunk already fused (fused is best first).
@@ -344,12 +358,13 @@ mod tests {
                 "a"
             }
         });
-        assert_eq!(files, vec![("a", 2, 5.0), ("b", 1, 4.5)]);
+        let got: Vec<(&str, u32, f32)> = files.iter().map(|f| (f.file, f.best, f.score)).collect();
+        assert_eq!(got, vec![("a", 2, 5.0), ("b", 1, 4.5)]);
         // A hundred weak matches do not outweigh one strong one: Σ 0.5^i · 1 < 2.
         let mut weak: Vec<(u32, f32)> = (10..110).map(|id| (id, 1.0)).collect();
         weak.insert(0, (1, 2.5));
         let files = rank_files(&weak, |id| if id == 1 { "strong" } else { "weak" });
-        assert_eq!(files[0].0, "strong");
+        assert_eq!(files[0].file, "strong");
     }
 
     #[test]
@@ -373,7 +388,8 @@ mod tests {
             _ => "z",
         };
         // y has all the evidence, x a little, z none.
-        let list = [("y", 2, 10.0), ("x", 1, 1.0)];
+        let ev = |file, best, score| FileEvidence { file, best, score };
+        let list = [ev("y", 2, 10.0), ev("x", 1, 1.0)];
         let mut f = fused([0.05, 0.04, 0.03, 0.01]);
         add_files(&mut f, &[(&list, 1.0)], file_of, 2.0, 0.05);
         let order: Vec<u32> = f.iter().map(|f| f.chunk_id).collect();
@@ -390,7 +406,7 @@ mod tests {
             vec![1, 2, 3, 4]
         );
         let mut f = fused([0.05, 0.04, 0.03, 0.01]);
-        let list = [("w", 9, 3.0)];
+        let list = [ev("w", 9, 3.0)];
         add_files(&mut f, &[(&list, 1.0), (&[][..], 1.0)], file_of, 2.0, 0.1);
         assert_eq!(
             f[0].chunk_id, 9,

@@ -71,7 +71,7 @@ pub(crate) fn check_heads(
     heads: usize,
     cfg: &super::config::RawConfig,
 ) -> Result<usize> {
-    if heads == 0 || hidden % heads != 0 {
+    if heads == 0 || !hidden.is_multiple_of(heads) {
         return Err(cfg.err(format!(
             "hidden size {hidden} is not divisible by {heads} heads"
         )));

@@ -726,7 +726,7 @@ impl Searcher {
             }
         }
         let file_of = |id: u32| paths.get(&id).cloned().unwrap_or_default();
-        let ranked: Vec<(Vec<(String, u32, f32)>, f32)> = lists
+        let ranked: Vec<(Vec<crate::fuse::FileEvidence<String>>, f32)> = lists
             .iter()
             .map(|(ids, scores, weight)| {
                 let list: Vec<(u32, f32)> =
@@ -734,7 +734,7 @@ impl Searcher {
                 (crate::fuse::rank_files(&list, file_of), *weight)
             })
             .collect();
-        let lists: Vec<(&[(String, u32, f32)], f32)> =
+        let lists: Vec<(&[crate::fuse::FileEvidence<String>], f32)> =
             ranked.iter().map(|(l, w)| (l.as_slice(), *w)).collect();
         crate::fuse::add_files(fused, &lists, file_of, file_weight, scale);
         Ok(())

@@ -79,7 +79,7 @@ pub fn exp_approx(x: f32) -> f32 {
     y = y * r + 8.333_452e-3;
     y = y * r + 4.166_579_6e-2;
     y = y * r + 1.666_666_5e-1;
-    y = y * r + 5.000_000_1e-1;
+    y = y * r + 0.5; // the polynomial's 5.0000001e-1, as an f32
     y = y * z + r + 1.0;
     // 2^fx from the exponent bits. fx + 127 ∈ [1, 254] is an integer-valued float; adding
     // 2^23 puts that integer in the low mantissa bits, so a bit cast and a subtraction give
