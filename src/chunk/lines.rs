@@ -70,6 +70,9 @@ impl<'a> Lines<'a> {
 pub(crate) fn meaningful(text: &str) -> bool {
     text.lines().any(|line| {
         let t = line.trim();
+        if is_conditional_directive(t) {
+            return false;
+        }
         let mut rest = t;
         // Closers, then a trailing comment (`}  // namespace geo`, `end # module`).
         loop {
@@ -90,6 +93,19 @@ pub(crate) fn meaningful(text: &str) -> bool {
         let has_word = rest.split(|c: char| !is_word(c)).any(|w| !w.is_empty());
         has_word && !(closed && comment)
     })
+}
+
+/// A preprocessor conditional (`#ifdef X`, `# if defined(Y)`, `#else`, `#endif /* X */`):
+/// structure around code, not code; alone between two definitions it is no answer to
+/// any question (C, C++, Objective-C, C#, Swift share the syntax).
+fn is_conditional_directive(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix('#') else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    ["ifdef", "ifndef", "if", "elif", "else", "endif"]
+        .iter()
+        .any(|d| rest.strip_prefix(d).is_some_and(|r| !r.starts_with(is_word)))
 }
 
 fn is_word(c: char) -> bool {
@@ -373,6 +389,14 @@ mod tests {
         assert!(meaningful("# a real comment\n"));
         assert!(meaningful("endpoint = 1\n"));
         assert!(meaningful("}\nprivate:\n"));
+        // Conditional compilation alone is structure, not content.
+        assert!(!meaningful("#ifdef __linux__\n"));
+        assert!(!meaningful("#endif  /* __linux__ */\n"));
+        assert!(!meaningful("# if defined(_WIN32)\n#else\n"));
+        assert!(meaningful("#if X\nstatic int y = 1;\n#endif\n"));
+        assert!(meaningful("#include <stdio.h>\n"));
+        assert!(meaningful("#define IFDEF 1\n"));
+        assert!(meaningful("# iffy comment\n"));
     }
 
     #[test]
