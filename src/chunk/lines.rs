@@ -105,7 +105,10 @@ fn is_conditional_directive(line: &str) -> bool {
     let rest = rest.trim_start();
     ["ifdef", "ifndef", "if", "elif", "else", "endif"]
         .iter()
-        .any(|d| rest.strip_prefix(d).is_some_and(|r| !r.starts_with(is_word)))
+        .any(|d| {
+            rest.strip_prefix(d)
+                .is_some_and(|r| !r.starts_with(is_word))
+        })
 }
 
 fn is_word(c: char) -> bool {

@@ -259,6 +259,9 @@ struct FusionArgs {
     /// Candidates per retriever that file evidence is gathered from (0 = --depth).
     #[arg(long, default_value_t = RrfParams::default().file_depth)]
     file_depth: usize,
+    /// Candidates per retriever before fusion and re-ranking (0 = 100).
+    #[arg(long, default_value_t = 0)]
+    depth: usize,
     /// Score multiplier per extra chunk of the same file in the results (1 = off).
     #[arg(long, default_value_t = RankParams::default().file_decay, value_parser = finite_f32)]
     file_decay: f32,
@@ -1001,6 +1004,7 @@ fn cmd_query(indexes: &[PathBuf], args: QueryArgs) -> anyhow::Result<ExitCode> {
         embed: embed_options(&args.device)?,
         fusion: args.fusion.params(),
         ranking: args.fusion.ranking(),
+        depth: args.fusion.depth,
         ..SearchOptions::default()
     };
     let searcher = open_searcher(index, options)?;
@@ -1105,6 +1109,7 @@ fn cmd_query_many(dirs: &[PathBuf], args: QueryArgs) -> anyhow::Result<ExitCode>
         embed: embed_options(&args.device)?,
         fusion: args.fusion.params(),
         ranking: args.fusion.ranking(),
+        depth: args.fusion.depth,
         ..SearchOptions::default()
     };
     let searcher = cseek::search::MultiSearcher::open(&index_dirs, &options)?;
@@ -1476,6 +1481,7 @@ fn cmd_eval(index: Option<&Path>, cmd: EvalCommand) -> anyhow::Result<ExitCode> 
             opts.embed = embed_options(&args.common.device)?;
             opts.fusion = args.common.fusion.params();
             opts.ranking = args.common.fusion.ranking();
+            opts.depth = args.common.fusion.depth;
             let report = run_repo_suite(&opts, &mut log)?;
             print!("{}", report.to_table());
             write_report(args.common.json.as_deref(), &report)?;
@@ -1490,6 +1496,7 @@ fn cmd_eval(index: Option<&Path>, cmd: EvalCommand) -> anyhow::Result<ExitCode> 
             opts.embed = embed_options(&args.common.device)?;
             opts.fusion = args.common.fusion.params();
             opts.ranking = args.common.fusion.ranking();
+            opts.depth = args.common.fusion.depth;
             let report = run_beir(&opts, &mut log)?;
             print!("{}", report.to_table());
             write_report(args.common.json.as_deref(), &report)?;
@@ -1502,6 +1509,7 @@ fn cmd_eval(index: Option<&Path>, cmd: EvalCommand) -> anyhow::Result<ExitCode> 
                     embed: embed_options(&args.device)?,
                     fusion: args.fusion.params(),
                     ranking: args.fusion.ranking(),
+                    depth: args.fusion.depth,
                     ..SearchOptions::default()
                 },
                 per_kind: args.per_kind,

@@ -59,6 +59,8 @@ pub struct RepoEvalOptions {
     pub fusion: RrfParams,
     /// Re-ranking parameters (not part of the fingerprint).
     pub ranking: RankParams,
+    /// Candidates per retriever before fusion (0 = the search default).
+    pub depth: usize,
 }
 
 impl RepoEvalOptions {
@@ -85,6 +87,7 @@ impl RepoEvalOptions {
             embed: EmbedOptions::default(),
             fusion: RrfParams::default(),
             ranking: RankParams::default(),
+            depth: 0,
         }
     }
 }
@@ -112,6 +115,8 @@ pub struct BeirEvalOptions {
     pub fusion: RrfParams,
     /// Re-ranking parameters (not part of the fingerprint).
     pub ranking: RankParams,
+    /// Candidates per retriever before fusion (0 = the search default).
+    pub depth: usize,
 }
 
 impl BeirEvalOptions {
@@ -129,6 +134,7 @@ impl BeirEvalOptions {
             embed: EmbedOptions::default(),
             fusion: RrfParams::default(),
             ranking: RankParams::default(),
+            depth: 0,
         }
     }
 }
@@ -336,7 +342,7 @@ fn repo_index(
         if let Some(stamp) = slot.valid_stamp(&fingerprint) {
             match Searcher::open_with(
                 &slot.index_dir(),
-                search_options(&opts.embed, &opts.fusion, &opts.ranking),
+                search_options(&opts.embed, &opts.fusion, &opts.ranking, opts.depth),
             ) {
                 Ok(s) => {
                     log(&format!(
@@ -382,7 +388,7 @@ fn repo_index(
     Ok((
         Searcher::open_with(
             &slot.index_dir(),
-            search_options(&opts.embed, &opts.fusion, &opts.ranking),
+            search_options(&opts.embed, &opts.fusion, &opts.ranking, opts.depth),
         )?,
         stamp,
         false,
@@ -420,7 +426,7 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
         if let Some(stamp) = slot.valid_stamp(&fingerprint) {
             match Searcher::open_with(
                 &slot.index_dir(),
-                search_options(&opts.embed, &opts.fusion, &opts.ranking),
+                search_options(&opts.embed, &opts.fusion, &opts.ranking, opts.depth),
             ) {
                 Ok(s) => cached = Some((s, stamp)),
                 Err(e) => log(&format!("{name}: cached index unusable ({e}); rebuilding")),
@@ -497,7 +503,7 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
             (
                 Searcher::open_with(
                     &slot.index_dir(),
-                    search_options(&opts.embed, &opts.fusion, &opts.ranking),
+                    search_options(&opts.embed, &opts.fusion, &opts.ranking, opts.depth),
                 )?,
                 stamp,
             )
@@ -659,11 +665,17 @@ fn config(
     }
 }
 
-fn search_options(embed: &EmbedOptions, fusion: &RrfParams, ranking: &RankParams) -> SearchOptions {
+fn search_options(
+    embed: &EmbedOptions,
+    fusion: &RrfParams,
+    ranking: &RankParams,
+    depth: usize,
+) -> SearchOptions {
     SearchOptions {
         embed: EmbedOptions { ..embed.clone() },
         fusion: *fusion,
         ranking: *ranking,
+        depth,
         ..SearchOptions::default()
     }
 }
