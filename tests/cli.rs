@@ -451,3 +451,40 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
         "{plain:?}"
     );
 }
+
+#[test]
+fn chunks_shows_how_a_file_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    sample_repo(root);
+    let out = cseek(root, &["chunks", "src/config.py", "src/net.rs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("src/config.py:4-7  function  parse_config"),
+        "{text}"
+    );
+    assert!(text.contains("Loader.load"), "{text}");
+    assert!(
+        text.contains("src/net.rs:1-4  function  retry_request"),
+        "{text}"
+    );
+    let out = cseek(root, &["chunks", "--json", "src/config.py"]);
+    let first: serde_json::Value = serde_json::from_str(
+        stdout(&out)
+            .lines()
+            .find(|l| l.contains("parse_config"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["kind"], "function");
+    assert!(first["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("def parse_config"));
+    // A file type cseek does not index is a warning, not a failure; a missing file is.
+    write(root, "logo.png", b"\x89PNG");
+    let out = cseek(root, &["chunks", "logo.png"]);
+    assert!(out.status.success() && stderr(&out).contains("not a file type"));
+    assert!(!cseek(root, &["chunks", "missing.py"]).status.success());
+}
