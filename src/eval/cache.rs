@@ -2,8 +2,10 @@
 //!
 //! Layout: `<cache_dir>/<kind>/<name>/index/` holds the index and
 //! `<cache_dir>/<kind>/<name>/stamp.json` the fingerprint it was built with (written last,
-//! so an interrupted build is never reused). One slot per suite entry: a changed
-//! fingerprint replaces the old index.
+//! so an interrupted build is never reused). One slot per suite entry and embedding
+//! setup (`name` is `<repo>/<model tag>`, so switching between models reuses both
+//! indexes): a changed fingerprint replaces the slot's old index. Two evals at once
+//! with the same setup must use different cache directories (`--cache`).
 //!
 //! The fingerprint is a blake3 hash over: a cache-scheme version, cseek's crate version,
 //! the index format version, a hash of the indexing source code (`build.rs`), the indexing
@@ -24,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 /// Bump when the cache layout or the fingerprint inputs change.
-const SCHEME: &str = "cseek-eval-cache/1";
+const SCHEME: &str = "cseek-eval-cache/2";
 
 /// What the stamp file records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -337,7 +337,11 @@ fn repo_index(
     fp.add_tree(&root)?;
     let fingerprint = fp.finish();
 
-    let slot = Slot::new(&opts.cache_dir, "repos", &repo.name);
+    let slot = Slot::new(
+        &opts.cache_dir,
+        "repos",
+        &format!("{}/{}", repo.name, model_tag(&opts.model, &opts.embed)),
+    );
     if !opts.rebuild {
         if let Some(stamp) = slot.valid_stamp(&fingerprint) {
             match Searcher::open_with(
@@ -420,7 +424,11 @@ pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<Bei
     fp.add_file(&corpus_path)?;
     let fingerprint = fp.finish();
 
-    let slot = Slot::new(&opts.cache_dir, "beir", &name);
+    let slot = Slot::new(
+        &opts.cache_dir,
+        "beir",
+        &format!("{name}/{}", model_tag(&opts.model, &opts.embed)),
+    );
     let mut cached = None;
     if !opts.rebuild {
         if let Some(stamp) = slot.valid_stamp(&fingerprint) {
@@ -678,6 +686,13 @@ fn search_options(
         depth,
         ..SearchOptions::default()
     }
+}
+
+/// A short name for the embedding setup: each setup has its own cache slot per repo, so
+/// evaluating with one model and then another does not rebuild (and re-embed) either.
+fn model_tag(model: &ModelChoice, embed: &EmbedOptions) -> String {
+    let hash = blake3::hash(model_key(model, embed).as_bytes());
+    hash.to_hex()[..12].to_string()
 }
 
 /// The part of the cache fingerprint that names the embedding setup.
