@@ -99,10 +99,43 @@ pub fn chunk_file(path: &str, text: &str, language: Language, opts: &ChunkOption
             if syntax::chunk(&mut sink, opts).is_none() {
                 sink.out.clear();
                 sink.windows(0, n, opts);
+            } else {
+                return merge_same_name(sink.out, text, opts);
             }
         }
     }
     sink.out
+}
+
+/// Merge runs of adjacent definitions with the same kind, name and container (only blank
+/// lines between them) into one chunk while it fits the size budget: a TypeScript
+/// function's overload signatures and its implementation, a Python property's getter and
+/// setter, a C# method's overloads. A reader sees one definition there; apart, the
+/// signatures are one-line chunks that answer nothing. Parts of a split definition
+/// (their text is not the file's slice) are never merged.
+fn merge_same_name(chunks: Vec<Chunk>, text: &str, opts: &ChunkOptions) -> Vec<Chunk> {
+    let whole = |c: &Chunk| text.get(c.start_byte..c.end_byte) == Some(c.text.as_str());
+    let mut out: Vec<Chunk> = Vec::with_capacity(chunks.len());
+    for c in chunks {
+        if let Some(prev) = out.last_mut() {
+            let between = text.get(prev.end_byte..c.start_byte).unwrap_or("x");
+            if c.symbol.is_some()
+                && c.kind != ChunkKind::TopLevel
+                && (prev.kind, &prev.symbol, &prev.container) == (c.kind, &c.symbol, &c.container)
+                && between.trim().is_empty()
+                && c.end_byte - prev.start_byte <= opts.max_chunk_bytes
+                && whole(prev)
+                && whole(&c)
+            {
+                prev.end_byte = c.end_byte;
+                prev.end_line = c.end_line;
+                prev.text = text[prev.start_byte..prev.end_byte].to_string();
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// For `cseek languages`: what counts as a chunk in this language (the definition kinds
