@@ -1,7 +1,7 @@
 //! Watching: keep an index current while the files of its root change.
 //!
 //! [`watch`] indexes the root once, then listens for file events (inotify, FSEvents,
-//! ReadDirectoryChangesW through the `notify` crate) and runs one [`build_index`] per
+//! ReadDirectoryChangesW through the `notify` crate) and runs one [`build_index`](crate::index::build_index) per
 //! burst of changes: events are collected until the tree has been quiet for
 //! [`WatchOptions::debounce`] (or at most [`WatchOptions::max_delay`] after the first
 //! one, so a never-ending stream still updates). A `git checkout` touching a thousand
@@ -186,7 +186,7 @@ pub struct Trigger {
 /// One finished update.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Update {
-    /// What [`build_index`] reported.
+    /// What [`build_index`](crate::index::build_index) reported.
     pub summary: IndexSummary,
     /// What set it off.
     pub trigger: Trigger,
@@ -194,7 +194,7 @@ pub struct Update {
     /// (debounce wait included): how long a change took to become searchable. For the
     /// start update, the time the update took.
     pub latency: Duration,
-    /// How long the [`build_index`] call took (all of it; `summary.seconds` stops before
+    /// How long the [`build_index`](crate::index::build_index) call took (all of it; `summary.seconds` stops before
     /// the commit's final syncs).
     pub took: Duration,
 }
@@ -227,7 +227,7 @@ pub enum WatchEvent {
         retry_in: Duration,
     },
     /// Something the user should know that is not an update's failure: what
-    /// [`build_index`] warns about (each distinct warning once), a directory that could
+    /// [`build_index`](crate::index::build_index) warns about (each distinct warning once), a directory that could
     /// not be watched, dropped file events.
     Warning(String),
     /// The root no longer exists (deleted, moved away, unmounted). Watching waits for it,
@@ -244,7 +244,7 @@ pub enum WatchEvent {
 }
 
 /// Index `opts.root` now, then keep the index current until `stop` is stopped; every
-/// update is one [`build_index`] call with `opts`, reported to `on_event` on this
+/// update is one [`build_index`](crate::index::build_index) call with `opts`, reported to `on_event` on this
 /// thread.
 ///
 /// Errors before watching starts are returned: the root is missing or not a directory,

@@ -489,8 +489,8 @@ impl LexicalWriter {
 
     /// Commits, merges segments and marks the directory complete; it is immutable
     /// afterwards. A fresh index is merged into one segment (one segment searches
-    /// fastest); an updated one only when it has more than [`MAX_SEGMENTS`] segments or
-    /// more than [`MAX_DELETED_FRACTION`] deleted documents (a merge purges them), so a
+    /// fastest); an updated one only when it has more than `MAX_SEGMENTS` (8) segments or
+    /// more than `MAX_DELETED_FRACTION` (10%) deleted documents (a merge purges them), so a
     /// small update costs a small new segment, not a rewrite.
     pub fn finish(mut self) -> Result<()> {
         self.writer.commit()?;
