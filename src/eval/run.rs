@@ -662,9 +662,11 @@ fn config(
         git_dirty,
         mode: ran.mode_label(mode),
         model: ran.model.clone(),
-        // Re-ranking applies in every mode; RRF only when two lists are fused.
+        // Re-ranking and file evidence apply in every mode; the RRF constants and list
+        // weights only when two lists are fused.
         fusion: Some(serde_json::json!({
             "rrf": ran.modes.contains("hybrid").then_some(fusion),
+            "file_evidence": {"weight": fusion.file_weight, "depth": fusion.file_depth},
             "ranking": ranking,
         })),
         top_k,
