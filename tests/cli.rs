@@ -488,3 +488,34 @@ fn chunks_shows_how_a_file_is_cut() {
     assert!(out.status.success() && stderr(&out).contains("not a file type"));
     assert!(!cseek(root, &["chunks", "missing.py"]).status.success());
 }
+
+#[test]
+fn index_only_updates_the_named_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    sample_repo(root);
+    assert!(cseek(root, &["index", "."]).status.success());
+    write(
+        root,
+        "src/config.py",
+        b"def load_settings_file(path):\n    return path\n",
+    );
+    write(root, "src/net.rs", b"pub fn reconnect_socket_now() {}\n");
+    let out = cseek(root, &["index", ".", "--only", "src/config.py", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = json(&out);
+    assert_eq!(summary["files_changed"], 1, "{summary}");
+    let found =
+        |q: &str| json(&cseek(root, &["query", q, "--json"]))["results"][0]["symbol"].clone();
+    assert_eq!(found("load_settings_file"), "load_settings_file");
+    // src/net.rs was not named: the index still has its old content.
+    assert_eq!(found("retry_request"), "retry_request");
+    // A path outside the indexed directory is an error that says so.
+    let out = cseek(root, &["index", ".", "--only", "/etc/hostname"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not under the indexed root"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -166,8 +166,14 @@ struct IndexArgs {
     timings: bool,
     /// Build a fresh index instead of updating the existing one (vectors still come from
     /// the embedding cache; nothing embedded before is embedded again).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "only")]
     rebuild: bool,
+    /// Update only these files or directories (repeatable; relative to the current
+    /// directory or absolute, under the indexed directory): a deleted or now-ignored one
+    /// is removed, nothing else in the tree is looked at. For editors' save hooks and git
+    /// hooks that know what changed.
+    #[arg(long, value_name = "PATH")]
+    only: Vec<PathBuf>,
     /// Print one JSON summary object on stdout (files, chunks, files_changed,
     /// files_removed, chunks_embedded, chunks_cached, seconds, generation, kind).
     #[arg(long)]
@@ -615,7 +621,15 @@ fn cmd_index(index: Option<&Path>, args: IndexArgs) -> anyhow::Result<ExitCode> 
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let result = build_index(&opts, &Bar(bar.clone()));
+    let result = if args.only.is_empty() {
+        build_index(&opts, &Bar(bar.clone()))
+    } else {
+        // As typed: relative to the current directory, which the library resolves against
+        // the root when given absolute paths.
+        let here = cwd()?;
+        let paths: Vec<PathBuf> = args.only.iter().map(|p| here.join(p)).collect();
+        cseek::index::Indexer::new(opts.clone()).update_paths(&paths, &Bar(bar.clone()))
+    };
     bar.finish_and_clear();
     let summary = result.with_context(|| format!("indexing {}", args.path.display()))?;
     if args.json {
