@@ -231,3 +231,48 @@ fn lists_merge_by_score_when_comparable_else_by_rank() {
     assert_eq!(first_two, vec![true, false], "{:?}", mixed.hits);
     assert!(mixed.hits.len() <= 10);
 }
+
+/// Indexes built with one model share one query model; others do not.
+#[cfg(feature = "embed")]
+#[test]
+fn indexes_of_one_model_share_the_query_model() {
+    use cseek::search::Searcher;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let base = tmp.path();
+    two_repos(base);
+    let tiny = |dir: &str, hidden: usize| {
+        let path = base.join(dir);
+        let size = TinySize {
+            hidden,
+            ..TinySize::tiny()
+        };
+        write_tiny_model(&path, Arch::Bert, size, "").expect("tiny model");
+        path
+    };
+    let (m1, m2) = (tiny("m1", 32), tiny("m2", 48));
+    let index = |repo: &str, model: Option<&Path>, name: &str| {
+        let mut o = IndexOptions::new(base.join(repo));
+        o.index_dir = base.join(name);
+        o.model = match model {
+            Some(m) => ModelChoice::Named(m.to_string_lossy().into_owned()),
+            None => ModelChoice::Off,
+        };
+        build_index(&o, &NoProgress).expect("index");
+        Searcher::open(&o.index_dir).expect("open")
+    };
+    let a = index("storage", Some(&m1), "a");
+    let mut b = index("client", Some(&m1), "b");
+    let mut c = index("client", Some(&m2), "c");
+    let mut d = index("client", None, "d");
+    assert!(b.share_query_model(&a));
+    assert!(!c.share_query_model(&a), "another model");
+    assert!(!d.share_query_model(&a), "no model at all");
+    // Shared or not, the answers are the same.
+    let alone = index("client", Some(&m1), "b2");
+    let req = SearchRequest::new("save blob")
+        .top_k(5)
+        .mode(Mode::Semantic);
+    let shared = b.search(&req).expect("search").hits;
+    let own = alone.search(&req).expect("search").hits;
+    assert_eq!(shared, own);
+}

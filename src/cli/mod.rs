@@ -1019,7 +1019,6 @@ fn cmd_query(indexes: &[PathBuf], args: QueryArgs) -> anyhow::Result<ExitCode> {
         fusion: args.fusion.params(),
         ranking: args.fusion.ranking(),
         depth: args.fusion.depth,
-        ..SearchOptions::default()
     };
     let searcher = open_searcher(index, options)?;
     let open_ms = t_open.elapsed().as_secs_f64() * 1e3;
@@ -1124,7 +1123,6 @@ fn cmd_query_many(dirs: &[PathBuf], args: QueryArgs) -> anyhow::Result<ExitCode>
         fusion: args.fusion.params(),
         ranking: args.fusion.ranking(),
         depth: args.fusion.depth,
-        ..SearchOptions::default()
     };
     let searcher = cseek::search::MultiSearcher::open(&index_dirs, &options)?;
     let mut languages = Vec::new();

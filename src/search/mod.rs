@@ -190,6 +190,10 @@ pub struct SearchOptions {
     pub ranking: RankParams,
 }
 
+/// What embedding a query depends on: model, Hugging Face id, dimensions, Matryoshka cut,
+/// query prefix.
+type QueryModel = (String, Option<String>, usize, Option<usize>, String);
+
 /// Candidates per retriever when [`SearchOptions::depth`] is 0.
 const DEFAULT_DEPTH: usize = 100;
 
@@ -207,7 +211,9 @@ pub struct Searcher {
     /// Live chunks by id, when some records are dead (`None`: all live).
     live: Option<Vec<bool>>,
     options: SearchOptions,
-    embedder: OnceLock<std::result::Result<Embedder, String>>,
+    /// Shared with the searchers of other indexes that embed queries the same way (see
+    /// [`Searcher::share_query_model`]), so the model is loaded once.
+    embedder: Arc<OnceLock<std::result::Result<Embedder, String>>>,
     /// Unsaved buffers searched instead of their files (see [`Searcher::set_overlay`]).
     overlays: RwLock<Arc<Overlays>>,
     overlay_vectors: VectorCache,
@@ -289,7 +295,7 @@ impl Searcher {
             vectors,
             live,
             options,
-            embedder: OnceLock::new(),
+            embedder: Arc::new(OnceLock::new()),
             overlays: RwLock::default(),
             overlay_vectors: VectorCache::default(),
         })
@@ -317,24 +323,9 @@ impl Searcher {
     /// error, `self` keeps answering from its generation.
     pub fn reload(&mut self) -> Result<()> {
         let mut next = Searcher::open_with(self.store.index_dir(), self.options.clone())?;
-        // The query side of the model: what embedding a query depends on.
-        let query_model = |m: &Option<EmbeddingMeta>| {
-            m.as_ref().map(|m| {
-                (
-                    m.model.clone(),
-                    m.hf_id.clone(),
-                    m.dims,
-                    m.matryoshka_dim,
-                    m.query_prefix.clone(),
-                )
-            })
-        };
-        let same_model =
-            query_model(&next.store.meta().embedding) == query_model(&self.store.meta().embedding);
+        let same_model = next.query_model() == self.query_model();
         if same_model {
-            if let Some(loaded) = self.embedder.take() {
-                let _ = next.embedder.set(loaded);
-            }
+            next.embedder = Arc::clone(&self.embedder);
         }
         // The buffers stay; what was derived from the old generation is redone.
         *next.overlays.get_mut().unwrap_or_else(|p| p.into_inner()) =
@@ -344,6 +335,34 @@ impl Searcher {
         }
         *self = next;
         Ok(())
+    }
+
+    /// Use `from`'s query model (loaded yet or not) when both searchers embed queries the
+    /// same way: the same recorded model, dimensions, Matryoshka cut and query prefix, and
+    /// the same options. Searchers of several indexes then load the model once, on the
+    /// first semantic query of any of them. Returns whether it is now shared.
+    pub fn share_query_model(&mut self, from: &Searcher) -> bool {
+        let same = self.query_model().is_some()
+            && self.query_model() == from.query_model()
+            && self.options.model == from.options.model
+            && format!("{:?}", self.options.embed) == format!("{:?}", from.options.embed);
+        if same {
+            self.embedder = Arc::clone(&from.embedder);
+        }
+        same
+    }
+
+    /// The query side of the index's model: what embedding a query depends on.
+    fn query_model(&self) -> Option<QueryModel> {
+        self.store.meta().embedding.as_ref().map(|m| {
+            (
+                m.model.clone(),
+                m.hf_id.clone(),
+                m.dims,
+                m.matryoshka_dim,
+                m.query_prefix.clone(),
+            )
+        })
     }
 
     /// The underlying store (metadata, file table, chunks).

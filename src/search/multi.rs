@@ -65,11 +65,21 @@ impl MultiSearcher {
     }
 
     /// Open these index directories with the same options.
+    /// Indexes built with the same model share one query model
+    /// ([`Searcher::share_query_model`]): it is loaded once.
     pub fn open(index_dirs: &[PathBuf], options: &SearchOptions) -> Result<MultiSearcher> {
-        let searchers = index_dirs
+        let mut searchers = index_dirs
             .iter()
             .map(|dir| Searcher::open_with(dir, options.clone()))
             .collect::<Result<Vec<_>>>()?;
+        for i in 1..searchers.len() {
+            let (earlier, rest) = searchers.split_at_mut(i);
+            for e in earlier.iter() {
+                if rest[0].share_query_model(e) {
+                    break;
+                }
+            }
+        }
         Ok(MultiSearcher { searchers })
     }
 
