@@ -214,7 +214,18 @@ impl Served {
                         }
                         other => other,
                     };
-                    *guard = Some(searcher.map_err(to_mcp)?);
+                    let mut searcher = searcher.map_err(to_mcp)?;
+                    // Another served index of the same model: load the query model once.
+                    // `try_read`, never a blocking wait on another index's lock while
+                    // holding ours (two opening at once could otherwise deadlock).
+                    for other in state.served.iter().filter(|o| !std::ptr::eq(*o, self)) {
+                        if let Ok(g) = other.searcher.try_read() {
+                            if g.as_ref().is_some_and(|o| searcher.share_query_model(o)) {
+                                break;
+                            }
+                        }
+                    }
+                    *guard = Some(searcher);
                 }
             }
         }
