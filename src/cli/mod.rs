@@ -1005,30 +1005,12 @@ fn cmd_query(indexes: &[PathBuf], args: QueryArgs) -> anyhow::Result<ExitCode> {
     if args.related.is_none() && query.trim().is_empty() {
         bail!("the query is empty; give some words or a symbol name");
     }
-    let mut languages = Vec::new();
-    for name in &args.lang {
-        match Language::from_name(name) {
-            Some(l) => languages.push(l),
-            None => bail!("unknown language {name:?}; `cseek languages` lists them"),
-        }
-    }
+    // Flags are checked before the index is opened.
+    let req = query_request(&query, &args)?;
     let t_open = std::time::Instant::now();
-    let options = SearchOptions {
-        model: args.model.clone(),
-        embed: embed_options(&args.device)?,
-        fusion: args.fusion.params(),
-        ranking: args.fusion.ranking(),
-        depth: args.fusion.depth,
-    };
+    let options = query_search_options(&args)?;
     let searcher = open_searcher(index, options)?;
     let open_ms = t_open.elapsed().as_secs_f64() * 1e3;
-    let req = SearchRequest {
-        query: query.clone(),
-        top_k: args.top_k,
-        mode: Mode::from_name(&args.mode).unwrap_or_default(),
-        languages,
-        path_glob: args.path,
-    };
     let t_search = std::time::Instant::now();
     let (query, results) = match &args.related {
         None => (query, searcher.search(&req)?),
@@ -1102,6 +1084,35 @@ fn cmd_query(indexes: &[PathBuf], args: QueryArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How `cseek query` opens its searcher(s): model, device, fusion and ranking flags.
+fn query_search_options(args: &QueryArgs) -> anyhow::Result<SearchOptions> {
+    Ok(SearchOptions {
+        model: args.model.clone(),
+        embed: embed_options(&args.device)?,
+        fusion: args.fusion.params(),
+        ranking: args.fusion.ranking(),
+        depth: args.fusion.depth,
+    })
+}
+
+/// The request `cseek query` sends: the query with its top-k, mode and filters.
+fn query_request(query: &str, args: &QueryArgs) -> anyhow::Result<SearchRequest> {
+    let mut languages = Vec::new();
+    for name in &args.lang {
+        match Language::from_name(name) {
+            Some(l) => languages.push(l),
+            None => bail!("unknown language {name:?}; `cseek languages` lists them"),
+        }
+    }
+    Ok(SearchRequest {
+        query: query.to_string(),
+        top_k: args.top_k,
+        mode: Mode::from_name(&args.mode).unwrap_or_default(),
+        languages,
+        path_glob: args.path.clone(),
+    })
+}
+
 /// `cseek query` over several indexes, merged into one list (see
 /// `cseek::search::MultiSearcher`); every hit is shown with its root.
 fn cmd_query_many(dirs: &[PathBuf], args: QueryArgs) -> anyhow::Result<ExitCode> {
@@ -1112,33 +1123,14 @@ fn cmd_query_many(dirs: &[PathBuf], args: QueryArgs) -> anyhow::Result<ExitCode>
     if query.trim().is_empty() {
         bail!("the query is empty; give some words or a symbol name");
     }
+    let req = query_request(&query, &args)?;
     let here = cwd().map(|d| std::fs::canonicalize(&d).unwrap_or(d))?;
     let mut index_dirs = Vec::with_capacity(dirs.len());
     for dir in dirs {
         index_dirs.push(store::find_index_dir(Some(dir), &here)?);
     }
-    let options = SearchOptions {
-        model: args.model.clone(),
-        embed: embed_options(&args.device)?,
-        fusion: args.fusion.params(),
-        ranking: args.fusion.ranking(),
-        depth: args.fusion.depth,
-    };
+    let options = query_search_options(&args)?;
     let searcher = cseek::search::MultiSearcher::open(&index_dirs, &options)?;
-    let mut languages = Vec::new();
-    for name in &args.lang {
-        match Language::from_name(name) {
-            Some(l) => languages.push(l),
-            None => bail!("unknown language {name:?}; `cseek languages` lists them"),
-        }
-    }
-    let req = SearchRequest {
-        query: query.clone(),
-        top_k: args.top_k,
-        mode: Mode::from_name(&args.mode).unwrap_or_default(),
-        languages,
-        path_glob: args.path,
-    };
     let results = searcher.search(&req)?;
     for note in &results.notes {
         eprintln!("{} {note}", style("note:").for_stderr().yellow().bold());
