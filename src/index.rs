@@ -840,6 +840,8 @@ fn open_base(
         Some("walk settings changed".to_string())
     } else if meta.max_chunk_bytes != opts.chunk.max_chunk_bytes {
         Some("chunk size changed".to_string())
+    } else if meta.chunker_version != crate::chunk::CHUNKER_VERSION {
+        Some("the chunking rules changed (another cseek version): every file is re-chunked".to_string())
     } else {
         None
     };
@@ -1489,6 +1491,7 @@ impl IndexBuilder {
             lossy_utf8_files: lossy,
             walk: self.walk,
             max_chunk_bytes: self.max_chunk_bytes,
+            chunker_version: crate::chunk::CHUNKER_VERSION,
             embedding,
             semantic_off_reason: self.semantic_off_reason,
         };

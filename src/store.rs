@@ -125,6 +125,10 @@ pub struct IndexMeta {
     pub walk: WalkOptions,
     /// Chunk size budget used, in bytes.
     pub max_chunk_bytes: usize,
+    /// [`CHUNKER_VERSION`](crate::chunk::CHUNKER_VERSION) of the rules that made the
+    /// chunks (0: written before it was recorded).
+    #[serde(default)]
+    pub chunker_version: u32,
     /// How chunks were embedded; `None` when the index has no vectors.
     pub embedding: Option<EmbeddingMeta>,
     /// Why the index has no vectors (no model available, turned off), for `cseek status`.

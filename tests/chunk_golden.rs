@@ -308,6 +308,50 @@ fn methods_know_their_container() {
     );
 }
 
+/// Chunks of `text` as `start-end kind symbol` lines.
+fn listing(path: &str, text: &str, lang: Language) -> String {
+    let chunks = chunk_file(path, text, lang, &ChunkOptions::default());
+    check_invariants(text, &chunks);
+    render(&chunks)
+}
+
+#[test]
+fn licence_headers_belong_to_no_chunk() {
+    // A block-comment licence above includes: the includes stay, the licence goes.
+    let c = "/* Copyright Joyent, Inc. All rights reserved.\n *\n * Permission is hereby granted, free of charge.\n */\n\n#include <stdio.h>\n\nint main(void) {\n  return 0;\n}\n";
+    assert_eq!(
+        listing("m.c", c, Language::C),
+        "6-6 top_level - -\n8-10 function main -\n"
+    );
+    // Line comments, and a shebang before them.
+    let py = "#!/usr/bin/env python\n# Copyright 2024 The Authors.\n# Licensed under the Apache License, Version 2.0\n\nimport os\n\n\ndef f():\n    return os.sep\n";
+    assert_eq!(
+        listing("m.py", py, Language::Python),
+        "5-5 top_level - -\n8-9 function f -\n"
+    );
+    // `//` lines joined by empty `//` lines are one paragraph (SnapKit's header).
+    let swift = "//\n//  Kit\n//\n//  Copyright (c) 2011 Kit Team\n//\n//  Permission is hereby granted\n\nimport UIKit\n\nfunc f() -> Int { 1 }\n";
+    assert_eq!(
+        listing("m.swift", swift, Language::Swift),
+        "8-8 top_level - -\n10-10 function f -\n"
+    );
+    // A comment touching the code below documents it, even when it names a licence.
+    let go = "// License returns the licence text.\nfunc License() string { return \"MIT\" }\n";
+    assert_eq!(listing("m.go", go, Language::Go), "1-2 function License -\n");
+    // Module docs (`//!`) stay, whatever they mention.
+    let rs = "//! Parses things. Licensed under MIT.\n\nfn parse() {}\n";
+    assert_eq!(
+        listing("m.rs", rs, Language::Rust),
+        "1-1 top_level - -\n3-3 function parse -\n"
+    );
+    // A licence below the first code is an ordinary comment.
+    let late = "#include <a.h>\n\n/* Copyright A. */\n\nint x(void) { return 1; }\n";
+    assert_eq!(
+        listing("l.c", late, Language::C),
+        "1-3 top_level - -\n5-5 function x -\n"
+    );
+}
+
 #[test]
 fn markdown_sections_by_heading() {
     let text = "Intro line.\n\n# Title\n\nText.\n\n## Install\n\n```sh\n# not a heading\n```\n\nSetext\n------\n\nMore.\n\n# Other\n";

@@ -21,6 +21,8 @@
 //!   member), the members, and `TopLevel` chunks (with `container` set) for code between
 //!   and after members; chunks with nothing but braces or `end` are dropped.
 //! * Comments and attributes directly above a definition (no blank line) belong to it.
+//! * A licence header (comment paragraphs at the top of the file naming a copyright or
+//!   licence, followed by a blank line) belongs to no chunk.
 //! * Code between top-level definitions becomes `TopLevel` chunks; blank-only gaps vanish.
 //! * A chunk over [`ChunkOptions::max_chunk_bytes`] is split at syntactic boundaries
 //!   (children of its node, recursing into over-budget children), then whole lines, then
@@ -49,6 +51,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::lang::Language;
+
+/// Version of the chunking rules, recorded in every index. Bumped by any change that
+/// alters the chunks of some file, so an index written by another version is re-chunked
+/// on its next update (vectors of unchanged chunk texts still come from the cache).
+pub const CHUNKER_VERSION: u32 = 2;
 
 /// Knobs of [`chunk_file`].
 #[derive(Debug, Clone, PartialEq, Eq)]

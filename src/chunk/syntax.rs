@@ -172,8 +172,52 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
         lines,
         opts,
     };
-    cx.region(sink, 0, lines.count(), &tops, None, root);
+    cx.region(sink, licence_end(root, lines), lines.count(), &tops, None, root);
     Some(())
+}
+
+/// Words that make a comment a licence or copyright notice.
+const LICENCE_WORDS: [&str; 4] = ["copyright", "license", "licence", "all rights reserved"];
+
+/// The row after a licence header: comment paragraphs at the very top of the file that
+/// name a copyright or licence, each followed by a blank line (a comment touching the code
+/// below documents it). Short comments before it (a shebang, a modeline) go with it. Such
+/// a header repeats in every file of a project, so kept it would be a near-duplicate chunk
+/// per file whose boilerplate ("in no event", "use", "copy") matches questions and skews
+/// word statistics; it is no one's answer. 0 when the file has none.
+fn licence_end(root: Node, lines: &Lines) -> usize {
+    // Paragraphs of leading comments: (first row, last row, names a licence).
+    let mut paragraphs: Vec<(usize, usize, bool)> = Vec::new();
+    let mut cursor = root.walk();
+    for n in root.children(&mut cursor) {
+        if !n.kind().contains("comment") {
+            break;
+        }
+        let text = lines.text.get(n.byte_range()).unwrap_or_default();
+        // Inner doc comments (Rust `//!`, `/*!`) document the module even when they
+        // mention its licence.
+        let doc = text.starts_with("//!") || text.starts_with("/*!");
+        let lower = text.to_lowercase();
+        let licence = !doc && LICENCE_WORDS.iter().any(|w| lower.contains(w));
+        let (s, e) = (n.start_position().row, last_row(n));
+        match paragraphs.last_mut() {
+            Some(p) if s <= p.1 + 1 => {
+                p.1 = p.1.max(e);
+                p.2 = (p.2 || licence) && !doc;
+            }
+            _ => paragraphs.push((s, e, licence)),
+        }
+    }
+    let mut end = 0;
+    for (s, e, licence) in paragraphs {
+        let blank_after = e + 1 >= lines.count() || lines.is_blank(e + 1);
+        if licence && blank_after {
+            end = e + 1;
+        } else if e - s >= 2 {
+            break;
+        }
+    }
+    end
 }
 
 fn collect_defs<'t>(
