@@ -355,25 +355,45 @@ const REEXPORT_LINES: usize = 200;
 
 /// Whether `text` re-exports or imports `symbol` by name in a module-level statement:
 /// `pub use a::{B, C}`, `export { B } from`, `from .a import B`, `module.exports = { B }`.
+/// A statement may span lines (`pub use a::{\n    B,\n    C,\n};`): it runs until the
+/// line that closes it.
 fn reexports(text: &str, symbol: &str) -> bool {
     if symbol.len() < 3 {
         return false;
     }
-    text.lines().take(REEXPORT_LINES).any(|line| {
+    let names = |t: &str| {
+        t.match_indices(symbol).any(|(i, _)| {
+            let before = t[..i].chars().next_back();
+            let after = t[i + symbol.len()..].chars().next();
+            let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            !ident(before) && !ident(after)
+        })
+    };
+    let mut open = false;
+    for line in text.lines().take(REEXPORT_LINES) {
         let t = line.trim_start();
-        let statement = t.starts_with("pub use ")
+        let starts = t.starts_with("pub use ")
             || t.starts_with("pub(crate) use ")
             || t.starts_with("export ")
             || t.starts_with("module.exports")
             || (t.starts_with("from ") && t.contains(" import "));
-        statement
-            && t.match_indices(symbol).any(|(i, _)| {
-                let before = t[..i].chars().next_back();
-                let after = t[i + symbol.len()..].chars().next();
-                let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-                !ident(before) && !ident(after)
+        if !(starts || open) {
+            continue;
+        }
+        if names(t) {
+            return true;
+        }
+        // An opened brace or parenthesis not closed on this line continues the statement.
+        let depth = |t: &str| {
+            t.chars().fold(0i32, |d, c| match c {
+                '{' | '(' => d + 1,
+                '}' | ')' => d - 1,
+                _ => d,
             })
-    })
+        };
+        open = if starts { depth(t) > 0 } else { open && !t.contains(['}', ')', ';']) };
+    }
+    false
 }
 
 fn push_unique(v: &mut Vec<String>, s: String) {
@@ -752,6 +772,10 @@ mod tests {
         assert!((out[1].score - 0.8).abs() < 1e-6);
         assert!((out[2].score - 0.75).abs() < 1e-6);
         assert!(!reexports("pub use a::{FromRequestParts};", "FromRequest"));
+        let multi = "pub use axum_core::extract::{\n    DefaultBodyLimit, FromRef, FromRequest,\n    Request,\n};\n";
+        assert!(reexports(multi, "FromRequest") && reexports(multi, "Request"));
+        assert!(!reexports("pub use a::{\n    B,\n};\nfn f(x: FromRequest) {}\n", "FromRequest"));
+        assert!(reexports("from .app import (\n    Flask,\n    Blueprint,\n)\n", "Blueprint"));
         assert!(reexports("from .app import Flask as Flask", "Flask"));
         assert!(!reexports("app = Flask(__name__)", "Flask"));
         // Plain words name no symbol: nothing changes.
