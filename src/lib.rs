@@ -63,7 +63,8 @@
 //! [`search`]. [`index`] drives the stages;
 //! [`watch`] keeps an index current while files change; [`eval`] measures search
 //! quality on benchmarks; [`mcp`] serves an index to coding agents over the Model Context
-//! Protocol (`cseek mcp`), and [`lsp`] to editors as a language server (`cseek lsp`).
+//! Protocol (`cseek mcp`), and [`lsp`] to editors as a language server (`cseek lsp`);
+//! [`serve`] serves an embedding model over HTTP (OpenAI and Ollama APIs, `cseek serve`).
 #![warn(missing_docs)]
 
 pub mod cache;
@@ -79,6 +80,7 @@ pub mod lsp;
 pub mod mcp;
 pub mod rank;
 pub mod search;
+pub mod serve;
 pub mod store;
 pub mod vector;
 pub mod walk;

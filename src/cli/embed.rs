@@ -28,12 +28,23 @@ pub struct EmbedArgs {
     /// Registry name (see `cseek models`), Hugging Face id, or a model directory.
     #[arg(long, short = 'm', default_value = "minilm", value_name = "NAME|DIR")]
     pub model: String,
-    /// Load the registry model named by --model from this directory (no search, no download).
-    #[arg(long, value_name = "DIR")]
-    pub model_dir: Option<PathBuf>,
+    /// How to load the model (shared with `cseek serve`).
+    #[command(flatten)]
+    pub load: LoadArgs,
     /// Embed the texts as queries (adds the model's query prefix); default: documents.
     #[arg(long)]
     pub query: bool,
+    /// Texts to embed; a single `-` reads one text per line from stdin.
+    #[arg(required = true, value_name = "TEXT")]
+    pub texts: Vec<String>,
+}
+
+/// How to load and run a model: the flags `cseek embed` and `cseek serve` share.
+#[derive(Args, Debug, Clone)]
+pub struct LoadArgs {
+    /// Load the registry model named by --model from this directory (no search, no download).
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
     /// auto, cpu, cuda, cuda:N or metal. `auto` reports its choice on stderr.
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -56,9 +67,6 @@ pub struct EmbedArgs {
     /// Never download; use local directories and the Hugging Face cache only.
     #[arg(long)]
     pub offline: bool,
-    /// Texts to embed; a single `-` reads one text per line from stdin.
-    #[arg(required = true, value_name = "TEXT")]
-    pub texts: Vec<String>,
 }
 
 /// Most threads `--threads` accepts. Each is a real OS thread in rayon's pool, and an
@@ -80,6 +88,13 @@ fn parse_threads(s: &str) -> Result<usize, String> {
 }
 
 impl EmbedArgs {
+    /// Library options from the flags.
+    pub fn options(&self) -> anyhow::Result<EmbedOptions> {
+        self.load.options()
+    }
+}
+
+impl LoadArgs {
     /// Library options from the flags.
     pub fn options(&self) -> anyhow::Result<EmbedOptions> {
         let device: DeviceRequest = self.device.parse()?;

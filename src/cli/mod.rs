@@ -82,6 +82,42 @@ enum Command {
     /// workspace/symbol with cseek's ranking, a `cseek/search` request, unsaved buffers
     /// searched as they are, saved files re-indexed.
     Lsp(LspArgs),
+    /// Serve an embedding model over HTTP with the OpenAI (`POST /v1/embeddings`) and
+    /// Ollama (`POST /api/embed`) APIs, on loopback by default, until Ctrl-C. Texts are
+    /// embedded as sent (no prefix added); concurrent requests share the model's batches.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Model to serve: registry name (see `cseek models`), Hugging Face id, or a model
+    /// directory.
+    #[arg(long, short = 'm', value_name = "NAME|DIR")]
+    model: String,
+    #[command(flatten)]
+    load: embed::LoadArgs,
+    /// Address to listen on, HOST:PORT (port 0: a free port, printed when ready). There is
+    /// no authentication: an address other than loopback exposes the model to the network.
+    #[arg(long, default_value_t = cseek::serve::DEFAULT_ADDR.to_string(), value_name = "HOST:PORT")]
+    addr: String,
+    /// The model's name in answers and listings (default: its registry name, else its
+    /// directory's name). Requests may also name it as given to --model.
+    #[arg(long)]
+    name: Option<String>,
+    /// Most tokens the embedding thread takes per round: requests waiting together are
+    /// embedded in one model call. 0 = automatic (8192 on CPU, 65536 on GPU or for a
+    /// static model).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    max_batch_tokens: usize,
+    /// Largest request body (bytes; suffixes K, M, G); larger is refused (413).
+    #[arg(long, default_value = "8M", value_parser = parse_size, value_name = "SIZE")]
+    max_request_bytes: u64,
+    /// Most texts in one request; more is refused (413).
+    #[arg(long, default_value_t = 2048, value_parser = positive, value_name = "N")]
+    max_inputs: usize,
+    /// Most requests waiting for the model; more are refused (503, Retry-After).
+    #[arg(long, default_value_t = 64, value_parser = positive, value_name = "N")]
+    queue: usize,
 }
 
 #[derive(Args)]
@@ -483,6 +519,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Model(cmd) => embed::cmd_model(cmd),
         Command::Mcp(args) => cmd_mcp(index, args),
         Command::Lsp(args) => cmd_lsp(index, args),
+        Command::Serve(args) => cmd_serve(args),
+    }
+}
+
+fn positive(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{s:?} is not a positive whole number")),
     }
 }
 
@@ -764,6 +808,64 @@ fn cmd_lsp(index: Option<&Path>, args: LspArgs) -> anyhow::Result<ExitCode> {
         search,
         update_on_start: !args.no_update,
     })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    use std::net::ToSocketAddrs;
+    let addr = args
+        .addr
+        .to_socket_addrs()
+        .with_context(|| format!("bad --addr {:?} (HOST:PORT)", args.addr))?
+        .next()
+        .with_context(|| format!("--addr {:?} resolves to no address", args.addr))?;
+    let opts = args.load.options()?;
+    if let Some(n) = opts.threads {
+        cseek::embed::set_threads(n); // the program owns its process
+    }
+    let embedder = cseek::embed::Embedder::load(&args.model, &opts)
+        .with_context(|| format!("loading model `{}`", args.model))?;
+    let device = embedder.info().device.clone();
+    let server = cseek::serve::Server::bind(
+        embedder,
+        &cseek::serve::ServeOptions {
+            addr,
+            name: args.name,
+            aliases: vec![args.model.clone()],
+            max_batch_tokens: args.max_batch_tokens,
+            max_request_bytes: usize::try_from(args.max_request_bytes).unwrap_or(usize::MAX),
+            max_inputs: args.max_inputs,
+            queue: args.queue,
+        },
+    )?;
+    let local = server.local_addr();
+    if !local.ip().is_loopback() {
+        eprintln!(
+            "{} listening on {local}, which is not loopback: cseek serve has no \
+             authentication, anyone who can reach this address can use the model",
+            style("warning:").yellow().bold().for_stderr()
+        );
+    }
+    // Ctrl-C (and SIGTERM, SIGHUP) stop the server: waiting requests are answered 503,
+    // open ones get a few seconds. A second one exits at once.
+    let stop = server.shutdown_handle();
+    let stopping = std::sync::atomic::AtomicBool::new(false);
+    ctrlc::set_handler(move || {
+        if stopping.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            eprintln!("interrupted again: exiting now");
+            std::process::exit(130);
+        }
+        stop.shutdown();
+    })
+    .context("installing the Ctrl-C handler")?;
+    eprintln!(
+        "cseek serve: ready on http://{local} (model {}, {} dims, {device}): POST /v1/embeddings \
+         (OpenAI), POST /api/embed (Ollama); Ctrl-C stops",
+        server.model_name(),
+        server.dims()
+    );
+    server.run()?;
+    eprintln!("cseek serve: stopped");
     Ok(ExitCode::SUCCESS)
 }
 
