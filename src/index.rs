@@ -841,7 +841,10 @@ fn open_base(
     } else if meta.max_chunk_bytes != opts.chunk.max_chunk_bytes {
         Some("chunk size changed".to_string())
     } else if meta.chunker_version != crate::chunk::CHUNKER_VERSION {
-        Some("the chunking rules changed (another cseek version): every file is re-chunked".to_string())
+        Some(
+            "the chunking rules changed (another cseek version): every file is re-chunked"
+                .to_string(),
+        )
     } else {
         None
     };

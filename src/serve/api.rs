@@ -288,11 +288,18 @@ mod tests {
         assert!(parse_input(&Value::Null).unwrap().is_empty());
         for ids in [json!([1, 2, 3]), json!([[1, 2], [3]]), json!(["a", 5])] {
             let e = parse_input(&ids).unwrap_err();
-            assert_eq!((e.status, e.code), (StatusCode::BAD_REQUEST, "token_ids_unsupported"));
+            assert_eq!(
+                (e.status, e.code),
+                (StatusCode::BAD_REQUEST, "token_ids_unsupported")
+            );
             assert!(e.message.contains("token ids"), "{}", e.message);
         }
         let e = parse_input(&json!(["a", {"x": 1}])).unwrap_err();
-        assert!(e.message.contains("`input[1]` is an object"), "{}", e.message);
+        assert!(
+            e.message.contains("`input[1]` is an object"),
+            "{}",
+            e.message
+        );
         let e = parse_input(&json!(true)).unwrap_err();
         assert!(e.message.contains("`input` is a boolean"), "{}", e.message);
     }
@@ -320,7 +327,11 @@ mod tests {
     #[test]
     fn bodies_that_do_not_fit_say_why() {
         let e = parse_body::<OpenAiRequest>(b"{\"model\": \"m\", ").unwrap_err();
-        assert!(e.message.starts_with("the request body is not valid JSON"), "{}", e.message);
+        assert!(
+            e.message.starts_with("the request body is not valid JSON"),
+            "{}",
+            e.message
+        );
         let e = parse_body::<OpenAiRequest>(br#"{"input": "x"}"#).unwrap_err();
         assert!(e.message.contains("missing field `model`"), "{}", e.message);
         let e = parse_body::<OpenAiRequest>(br#"{"model": "m", "input": "x", "dimensions": -3}"#)

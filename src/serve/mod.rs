@@ -72,8 +72,10 @@ use api::{ApiError, Flavor};
 use queue::{Job, JobError, Queue, Refused};
 
 /// The default address: loopback, one port above Ollama's 11434 so both can run.
-pub const DEFAULT_ADDR: SocketAddr =
-    SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 11435));
+pub const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    11435,
+));
 
 /// How long connections still open at shutdown may take to finish their request.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -196,7 +198,9 @@ impl Server {
             (options.queue, "queue"),
         ] {
             if value == 0 {
-                return Err(ServeError::InvalidOption(format!("{what} must be at least 1")));
+                return Err(ServeError::InvalidOption(format!(
+                    "{what} must be at least 1"
+                )));
             }
         }
         let listener = TcpListener::bind(options.addr).map_err(|source| ServeError::Bind {
@@ -312,8 +316,7 @@ async fn serve_http(
         // A dropped sender also means stop.
         let _ = rx.wait_for(|s| *s).await;
     };
-    let graceful =
-        axum::serve(listener, router(app)).with_graceful_shutdown(stopped(stop.clone()));
+    let graceful = axum::serve(listener, router(app)).with_graceful_shutdown(stopped(stop.clone()));
     let deadline = async {
         stopped(stop).await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -352,11 +355,11 @@ impl ServedModel {
             .or_else(|| dir_name.clone())
             .unwrap_or_else(|| info.name.clone());
         let mut accepted = vec![name.clone()];
-        let more = options
-            .aliases
-            .iter()
-            .cloned()
-            .chain([Some(info.name.clone()), info.hf_id.clone(), dir_name].into_iter().flatten());
+        let more = options.aliases.iter().cloned().chain(
+            [Some(info.name.clone()), info.hf_id.clone(), dir_name]
+                .into_iter()
+                .flatten(),
+        );
         for alias in more {
             if !alias.is_empty() && !accepted.iter().any(|a| a.eq_ignore_ascii_case(&alias)) {
                 accepted.push(alias);

@@ -354,7 +354,11 @@ fn embed_slice(
         let mine: Vec<&(usize, usize, Vec<u32>)> =
             slice.iter().filter(|(j, _, _)| *j == job).collect();
         match run(mine.iter().map(|(_, _, r)| r.clone()).collect()) {
-            Ok(vectors) => out.extend(mine.iter().zip(vectors).map(|((j, i, _), v)| (*j, *i, Ok(v)))),
+            Ok(vectors) => out.extend(
+                mine.iter()
+                    .zip(vectors)
+                    .map(|((j, i, _), v)| (*j, *i, Ok(v))),
+            ),
             Err(e) => out.extend(mine.iter().map(|(j, i, _)| (*j, *i, Err(e.clone())))),
         }
     }
@@ -424,5 +428,60 @@ mod tests {
         assert_eq!(rx.try_recv().ok(), Some(Err(JobError::ShuttingDown)));
         assert_eq!(q.reserve().err(), Some(Refused::Stopping));
         assert!(q.take(10).is_none(), "the worker ends");
+    }
+}
+
+#[cfg(all(test, feature = "embed"))]
+mod worker_tests {
+    use super::*;
+    use crate::embed::testkit::{write_tiny_model, TinySize};
+    use crate::embed::{Arch, EmbedOptions};
+
+    fn submit(q: &Arc<Queue>, rows: Vec<Vec<u32>>) -> oneshot::Receiver<JobResult> {
+        let (reply, rx) = oneshot::channel();
+        q.reserve().expect("place").submit(Job { rows, reply });
+        rx
+    }
+
+    /// Rows of several requests share model calls (slices cross request boundaries) and
+    /// each request still gets exactly its own vectors; rows the model cannot embed fail
+    /// their own request only.
+    #[test]
+    fn merged_requests_get_their_own_vectors_and_failures() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        write_tiny_model(tmp.path(), Arch::Bert, TinySize::tiny(), "").expect("tiny model");
+        let path = tmp.path().to_str().expect("utf-8");
+        let e = Embedder::load(path, &EmbedOptions::default()).expect("loads");
+        let a = ["sort a list", "read the config file in python"];
+        let b = ["fn main", "x", "parse config"];
+        let q = Queue::new(8);
+        let mut rx_a = submit(&q, e.tokenize(&a).expect("tokens"));
+        let mut rx_b = submit(&q, e.tokenize(&b).expect("tokens"));
+        let mut bad = e.tokenize(&["x"]).expect("tokens");
+        bad[0][1] = 1_000_000; // no such row in the embedding table
+        let mut rx_bad = submit(&q, bad);
+        let mut rx_empty = submit(&q, Vec::new());
+        let jobs = q.take(10_000).expect("work");
+        assert_eq!(jobs.len(), 4, "everything waiting is taken together");
+        // 8 tokens per call: slices hold rows of `a` and `b` together.
+        embed_jobs(&q, &e, jobs, 8);
+        for (rx, texts) in [(&mut rx_a, &a[..]), (&mut rx_b, &b[..])] {
+            let got = rx.try_recv().expect("answered").expect("vectors");
+            let want = e.embed_with_prefix(texts, "").expect("alone");
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                let diff = g
+                    .iter()
+                    .zip(w)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f32::max);
+                assert!(diff < 1e-5, "{texts:?}: differs by {diff}");
+            }
+        }
+        assert!(
+            matches!(rx_bad.try_recv(), Ok(Err(JobError::Failed(_)))),
+            "the bad row fails its request"
+        );
+        assert_eq!(rx_empty.try_recv().ok(), Some(Ok(Vec::new())));
     }
 }
