@@ -10,8 +10,9 @@ of realistic length. Prints:
 - `cseek embed -`: the whole process (model load included) and the load alone (one text),
   so the steady rate is (N - 1) / (t_all - t_one);
 - `cseek serve`: texts/s through POST /v1/embeddings with 1, 4 and 16 concurrent clients
-  (threads with keep-alive connections), each request carrying 1 or 16 texts; the server
-  is started once, warmed up with one request, and every request must answer 200.
+  (threads with keep-alive connections), each request carrying 1 or 16 texts, and how many
+  requests shared a model call on average (from /health); the server is started once,
+  warmed up with one request, and every request must answer 200.
 
 Only the standard library: no venv needed.
 """
@@ -61,10 +62,10 @@ def start_server(binary, model):
     raise SystemExit(f"cseek serve did not start (exit {proc.wait()})")
 
 
-def served_name(host, port):
+def get(host, port, path):
     c = http.client.HTTPConnection(host, port)
-    c.request("GET", "/v1/models")
-    return json.loads(c.getresponse().read())["data"][0]["id"]
+    c.request("GET", path)
+    return json.loads(c.getresponse().read())
 
 
 def run_clients(host, port, name, texts, clients, per_request):
@@ -109,14 +110,17 @@ def main(binary, model, n, source_dir):
     proc, host, port, ready = start_server(binary, model)
     print(ready)
     try:
-        name = served_name(host, port)
+        name = get(host, port, "/v1/models")["data"][0]["id"]
         run_clients(host, port, name, texts[:16], 1, 16)  # warm-up
-        print("| clients | texts per request | seconds | texts/s |")
-        print("|---:|---:|---:|---:|")
+        print("| clients | texts per request | seconds | texts/s | requests per model round |")
+        print("|---:|---:|---:|---:|---:|")
         for per_request in (1, 16):
             for clients in (1, 4, 16):
+                before = get(host, port, "/health")["queue"]
                 s = run_clients(host, port, name, texts, clients, per_request)
-                print(f"| {clients} | {per_request} | {s:.2f} | {n / s:.1f} |", flush=True)
+                after = get(host, port, "/health")["queue"]
+                merged = (after["requests"] - before["requests"]) / (after["rounds"] - before["rounds"])
+                print(f"| {clients} | {per_request} | {s:.2f} | {n / s:.1f} | {merged:.1f} |", flush=True)
     finally:
         proc.terminate()
         proc.wait()

@@ -778,7 +778,7 @@ fn a_full_queue_answers_503_and_ctrl_c_stops_the_work() {
     }
     assert_eq!(
         health(&served),
-        json!({"waiting": 1, "embedding": 1, "capacity": 1})
+        json!({"waiting": 1, "embedding": 1, "capacity": 1, "requests": 1, "rounds": 1})
     );
 
     served.interrupt();

@@ -25,7 +25,7 @@
 //! | `POST /api/embed` | `{"model", "input": str \| [str], "truncate"?, "dimensions"?, "keep_alive"?, "options"?}` | `{"model", "embeddings", "total_duration", "load_duration": 0, "prompt_eval_count"}` |
 //! | `POST /api/embeddings` | `{"model", "prompt"}` | `{"embedding"}` |
 //! | `GET /api/version`, `GET /api/tags` | | `{"version"}`; `{"models": [{"name", "model", …}]}` |
-//! | `GET /health` | | `{"status": "ok", "model", "dims", "queue": {"waiting", "embedding", "capacity"}}` |
+//! | `GET /health` | | `{"status": "ok", "model", "dims", "queue": {"waiting", "embedding", "capacity", "requests", "rounds"}}` |
 //!
 //! Texts are embedded as sent: no query or document prefix is added (clients add the
 //! model's prefixes, as with any embedding server). Vectors are the model's finished
