@@ -391,7 +391,11 @@ fn reexports(text: &str, symbol: &str) -> bool {
                 _ => d,
             })
         };
-        open = if starts { depth(t) > 0 } else { open && !t.contains(['}', ')', ';']) };
+        open = if starts {
+            depth(t) > 0
+        } else {
+            open && !t.contains(['}', ')', ';'])
+        };
     }
     false
 }
@@ -774,8 +778,14 @@ mod tests {
         assert!(!reexports("pub use a::{FromRequestParts};", "FromRequest"));
         let multi = "pub use axum_core::extract::{\n    DefaultBodyLimit, FromRef, FromRequest,\n    Request,\n};\n";
         assert!(reexports(multi, "FromRequest") && reexports(multi, "Request"));
-        assert!(!reexports("pub use a::{\n    B,\n};\nfn f(x: FromRequest) {}\n", "FromRequest"));
-        assert!(reexports("from .app import (\n    Flask,\n    Blueprint,\n)\n", "Blueprint"));
+        assert!(!reexports(
+            "pub use a::{\n    B,\n};\nfn f(x: FromRequest) {}\n",
+            "FromRequest"
+        ));
+        assert!(reexports(
+            "from .app import (\n    Flask,\n    Blueprint,\n)\n",
+            "Blueprint"
+        ));
         assert!(reexports("from .app import Flask as Flask", "Flask"));
         assert!(!reexports("app = Flask(__name__)", "Flask"));
         // Plain words name no symbol: nothing changes.

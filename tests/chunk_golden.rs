@@ -337,7 +337,10 @@ fn licence_headers_belong_to_no_chunk() {
     );
     // A comment touching the code below documents it, even when it names a licence.
     let go = "// License returns the licence text.\nfunc License() string { return \"MIT\" }\n";
-    assert_eq!(listing("m.go", go, Language::Go), "1-2 function License -\n");
+    assert_eq!(
+        listing("m.go", go, Language::Go),
+        "1-2 function License -\n"
+    );
     // Module docs (`//!`) stay, whatever they mention.
     let rs = "//! Parses things. Licensed under MIT.\n\nfn parse() {}\n";
     assert_eq!(

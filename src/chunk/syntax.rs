@@ -172,7 +172,14 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
         lines,
         opts,
     };
-    cx.region(sink, licence_end(root, lines), lines.count(), &tops, None, root);
+    cx.region(
+        sink,
+        licence_end(root, lines),
+        lines.count(),
+        &tops,
+        None,
+        root,
+    );
     Some(())
 }
 

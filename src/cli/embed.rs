@@ -61,6 +61,16 @@ pub struct EmbedArgs {
     pub texts: Vec<String>,
 }
 
+/// How this process reaches remote models (`--endpoint`, the key from the environment),
+/// set once when the command line is read.
+pub static REMOTE: std::sync::OnceLock<cseek::embed::remote::RemoteOptions> =
+    std::sync::OnceLock::new();
+
+/// [`REMOTE`], for every command's embed options.
+pub fn remote_options() -> cseek::embed::remote::RemoteOptions {
+    REMOTE.get().cloned().unwrap_or_default()
+}
+
 /// Most threads `--threads` accepts. Each is a real OS thread in rayon's pool, and an
 /// absurd count never finishes starting them (measured: 4,096 threads on 2 cores did not
 /// finish embedding one text in a minute; 256 took half a second).
@@ -94,6 +104,7 @@ impl EmbedArgs {
             model_dir: self.model_dir.clone(),
             allow_download: !self.offline,
             kernels: kernels_from_env()?,
+            remote: remote_options(),
         })
     }
 }

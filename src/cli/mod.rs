@@ -13,6 +13,7 @@ use console::style;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cseek::chunk::{chunk_kinds, ChunkOptions};
+use cseek::embed::remote::{ApiKey, RemoteOptions};
 use cseek::embed::{DeviceRequest, EmbedOptions};
 use cseek::eval::mine::{fit, run_self, SelfEvalOptions};
 use cseek::eval::run::{run_beir, run_repo_suite, BeirEvalOptions, RepoEvalOptions};
@@ -44,6 +45,14 @@ struct Cli {
     /// times to search several indexes as one.
     #[arg(long, global = true, env = "CSEEK_INDEX", value_name = "DIR")]
     index: Vec<PathBuf>,
+
+    /// Server of a remote model (`--model ollama:NAME`: default http://localhost:11434;
+    /// `--model openai:NAME`: the base URL, e.g. http://127.0.0.1:8080/v1, default
+    /// https://api.openai.com/v1). Queries use the server the index was built with unless
+    /// this is given. The key, if the server wants one, is read from CSEEK_API_KEY or
+    /// OPENAI_API_KEY.
+    #[arg(long, global = true, env = "CSEEK_ENDPOINT", value_name = "URL")]
+    endpoint: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -448,6 +457,14 @@ struct EvalCommon {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let key = ["CSEEK_API_KEY", "OPENAI_API_KEY"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().and_then(ApiKey::new));
+    let _ = embed::REMOTE.set(RemoteOptions {
+        endpoint: cli.endpoint.clone(),
+        api_key: key,
+        ..RemoteOptions::default()
+    });
     // The program owns its process: keep freed memory for the next batch (see
     // `cseek::embed::alloc`; the library never does this to its host).
     cseek::embed::alloc::tune_malloc();
@@ -580,6 +597,7 @@ fn embed_options(device: &str) -> anyhow::Result<EmbedOptions> {
         // The command line may fetch a model from the hub (HF_HUB_OFFLINE=1 stops it).
         allow_download: true,
         kernels: embed::kernels_from_env()?,
+        remote: embed::remote_options(),
         ..EmbedOptions::default()
     })
 }
