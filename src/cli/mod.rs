@@ -497,7 +497,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(cmd) => cmd_eval(index, cmd),
         Command::Models(args) => embed::cmd_models(args),
         Command::Embed(args) => embed::cmd_embed(args),
-        Command::Model(cmd) => embed::cmd_model(cmd),
+        Command::Model(cmd) => embed::cmd_model(index, cmd),
         Command::Mcp(args) => cmd_mcp(index, args),
         Command::Lsp(args) => cmd_lsp(index, args),
     }

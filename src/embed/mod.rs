@@ -80,6 +80,7 @@ pub mod t5;
 pub mod testkit;
 #[cfg(feature = "embed")]
 mod tokenize;
+pub mod verify;
 #[cfg(feature = "embed")]
 pub mod weights;
 
