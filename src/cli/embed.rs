@@ -601,7 +601,7 @@ mod tests {
         let ModelCommand::Distill(args) = &cli.cmd;
         assert_eq!((args.dims, args.sif_coefficient), (6, 0.001));
         assert!(!args.no_zipf && !args.no_resume);
-        cmd_model(cli.cmd).expect("distils");
+        cmd_model(None, cli.cmd).expect("distils");
         let e = Embedder::load(
             out.to_str().expect("utf-8 path"),
             &EmbedOptions {
