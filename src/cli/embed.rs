@@ -598,7 +598,9 @@ mod tests {
             "--offline",
         ])
         .expect("parses");
-        let ModelCommand::Distill(args) = &cli.cmd;
+        let ModelCommand::Distill(args) = &cli.cmd else {
+            panic!("parsed as another command");
+        };
         assert_eq!((args.dims, args.sif_coefficient), (6, 0.001));
         assert!(!args.no_zipf && !args.no_resume);
         cmd_model(None, cli.cmd).expect("distils");
