@@ -1355,10 +1355,11 @@ fn cmd_status(index: Option<&Path>, args: StatusArgs) -> anyhow::Result<ExitCode
         (Some(e), _) => println!(
             "semantic   on: model `{}`{}, {} dims, {} vectors ({}){}",
             e.model,
-            e.hf_id
-                .as_deref()
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default(),
+            match (&e.endpoint, &e.hf_id) {
+                (Some(url), _) => format!(" at {url}"),
+                (None, Some(h)) => format!(" ({h})"),
+                (None, None) => String::new(),
+            },
             e.dims,
             meta.chunks,
             e.vector_dtype,
