@@ -130,6 +130,7 @@ impl Embedder {
         let normalize = entry.map(|e| e.normalize).unwrap_or(true);
         let limit = entry
             .map(|e| e.max_tokens)
+            .or_else(|| config::sentence_transformers_max_length(&dir))
             .or_else(|| model.max_positions())
             .unwrap_or_else(|| cfg.usize_or(&["n_positions", "max_position_embeddings"], 512));
         let hard = model.max_positions().unwrap_or(usize::MAX);
