@@ -614,6 +614,17 @@ fn run_index(
         }
     };
     let t_model = t.elapsed().as_secs_f64();
+    if let Some(endpoint) = model
+        .as_ref()
+        .and_then(|(_, e)| e.info().endpoint.as_deref())
+        .filter(|e| !crate::embed::remote::is_local_url(e))
+        // Said once, when the index is first built, not on every update.
+        .filter(|_| base.is_none())
+    {
+        progress.warn(&format!(
+            "source code leaves this machine: chunks are sent to {endpoint} to be embedded"
+        ));
+    }
     if let Some(reason) = &off_reason {
         if opts.model != ModelChoice::Off {
             progress.warn(&format!(
@@ -870,7 +881,12 @@ fn same_model_choice(opts: &IndexOptions, recorded: Option<&EmbeddingMeta>) -> b
         (ModelChoice::Off, None) => true,
         (ModelChoice::Named(spec), Some(m)) => {
             let canonical = |s: &str| std::fs::canonicalize(s).ok();
+            // A served model is the same only at the same server.
+            let endpoint = crate::embed::remote::parse_spec(spec).map(|(protocol, _)| {
+                crate::embed::remote::endpoint_url(protocol, &opts.embed.remote).ok()
+            });
             (m.model == *spec || canonical(spec).is_some_and(|c| Some(c) == canonical(&m.model)))
+                && endpoint.unwrap_or(None) == m.endpoint
                 && settings(m)
         }
         // Built with a default model: the same defaults would pick it again (a better one
@@ -938,9 +954,10 @@ pub fn model_identity(meta: &EmbeddingMeta) -> String {
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_else(|_| meta.model.clone());
     format!(
-        "cseek {}|model {}|hf {}|arch {}|dims {}|matryoshka {:?}|pooling {}|doc-prefix {:?}|max-tokens {}|template {}",
+        "cseek {}|model {}|endpoint {}|hf {}|arch {}|dims {}|matryoshka {:?}|pooling {}|doc-prefix {:?}|max-tokens {}|template {}",
         env!("CARGO_PKG_VERSION"),
         model,
+        meta.endpoint.as_deref().unwrap_or("-"),
         meta.hf_id.as_deref().unwrap_or("-"),
         meta.arch,
         meta.dims,
@@ -967,6 +984,7 @@ fn embedding_meta(
     };
     EmbeddingMeta {
         model,
+        endpoint: info.endpoint.clone(),
         hf_id: info.hf_id.clone(),
         arch: info.arch.as_str().to_string(),
         dims: info.dims,

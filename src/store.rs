@@ -139,8 +139,12 @@ pub struct IndexMeta {
 /// and dimensions, so all of it is recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmbeddingMeta {
-    /// The model as the user named it (registry name or directory).
+    /// The model as the user named it (registry name, directory, or `ollama:NAME` /
+    /// `openai:NAME` for a served model).
     pub model: String,
+    /// For a served model, the server's endpoint (no credentials): queries embed there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// Hugging Face id, when known.
     pub hf_id: Option<String>,
     /// Architecture name.

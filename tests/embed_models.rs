@@ -404,3 +404,32 @@ fn roberta_models_load_with_vocab_json_and_merges_only() {
     assert_eq!(v[0].len(), 32);
     assert!((norm(&v[0]) - 1.0).abs() < 1e-5);
 }
+
+#[test]
+fn a_sentence_transformers_folder_keeps_its_max_seq_length() {
+    // A plain folder (no registry entry): the positions allow 64 tokens, but the folder
+    // was trained and is served with 16 (sentence_bert_config.json), as MiniLM's 256 of 512.
+    let tmp = tempfile::tempdir().unwrap();
+    write_tiny_model(tmp.path(), Arch::Bert, TinySize::tiny(), "").unwrap();
+    let plain = EmbedOptions {
+        device: DeviceRequest::Cpu,
+        ..Default::default()
+    };
+    let dir = tmp.path().to_str().unwrap();
+    assert_eq!(Embedder::load(dir, &plain).unwrap().info().max_tokens, 64);
+    std::fs::write(
+        tmp.path().join("sentence_bert_config.json"),
+        r#"{"max_seq_length": 16, "do_lower_case": false}"#,
+    )
+    .unwrap();
+    let e = Embedder::load(dir, &plain).unwrap();
+    assert_eq!(e.info().max_tokens, 16);
+    let long = "a ".repeat(200);
+    assert_eq!(e.tokenize(&[&long]).unwrap()[0].len(), 16);
+    // An explicit lower limit still wins.
+    let lower = EmbedOptions {
+        max_tokens: Some(8),
+        ..plain
+    };
+    assert_eq!(Embedder::load(dir, &lower).unwrap().info().max_tokens, 8);
+}

@@ -836,6 +836,22 @@ fn a_model_that_cannot_load_is_one_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("loading model `/no/such/model`"), "{err}");
+    // A model on another server is not something to serve again (and no connection is
+    // tried: nothing listens there).
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--model",
+            "ollama:nomic-embed-text",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .args(["--endpoint", "http://127.0.0.1:9"])
+        .output()
+        .expect("run cseek serve");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is a model on another server"), "{err}");
 }
 
 /// The official `openai` and `ollama` Python clients against a running server
@@ -884,4 +900,63 @@ fn official_python_clients_get_cseek_embeds_vectors() {
         &[vector(&got["ollama_embeddings"])],
         &want[..1],
     );
+}
+
+/// cseek's own remote-model client (`openai:NAME`, `ollama:NAME`) against the server:
+/// `cseek model verify` passes against the model run locally, and `cseek embed` through
+/// the server gives the local vectors. MiniLM when present, else a tiny model.
+#[test]
+fn cseeks_remote_client_gets_the_local_models_vectors() {
+    use cseek::embed::{testkit::TinySize, Arch};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = match minilm() {
+        Some(dir) => dir,
+        None => {
+            let dir = tmp.path().join("tiny");
+            tiny_model(&dir, Arch::Bert, TinySize::tiny());
+            dir
+        }
+    };
+    let name = model
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("a directory name");
+    let served = Served::start(&["--model", s(&model)]);
+    let openai = served.url("/v1");
+    for (spec, endpoint) in [
+        (format!("openai:{name}"), openai.as_str()),
+        (format!("ollama:{name}"), served.base.as_str()),
+    ] {
+        let out = Command::new(BIN)
+            .args(["model", "verify", "--model", s(&model), "--device", "cpu"])
+            .args(["--against", &spec, "--against-endpoint", endpoint])
+            .args(["--offline", "--json", "--"])
+            .args(TEXTS)
+            .env_remove("CSEEK_ENDPOINT")
+            .output()
+            .expect("run cseek model verify");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{spec}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_str(stdout.trim()).expect("JSON report");
+        assert_eq!(report["pass"], true, "{report}");
+        assert!(
+            report["min"].as_f64().is_some_and(|m| m > 0.9999),
+            "{report}"
+        );
+        assert_eq!(report["texts"], TEXTS.len());
+    }
+    let remote = cseek_embed(
+        &["--model", &format!("openai:{name}"), "--endpoint", &openai],
+        TEXTS,
+    );
+    assert_same(
+        "cseek embed openai:",
+        &remote,
+        &cseek_embed(&["--model", s(&model)], TEXTS),
+    );
+    served.stop_cleanly();
 }

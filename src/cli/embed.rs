@@ -69,6 +69,16 @@ pub struct LoadArgs {
     pub offline: bool,
 }
 
+/// How this process reaches remote models (`--endpoint`, the key from the environment),
+/// set once when the command line is read.
+pub static REMOTE: std::sync::OnceLock<cseek::embed::remote::RemoteOptions> =
+    std::sync::OnceLock::new();
+
+/// [`REMOTE`], for every command's embed options.
+pub fn remote_options() -> cseek::embed::remote::RemoteOptions {
+    REMOTE.get().cloned().unwrap_or_default()
+}
+
 /// Most threads `--threads` accepts. Each is a real OS thread in rayon's pool, and an
 /// absurd count never finishes starting them (measured: 4,096 threads on 2 cores did not
 /// finish embedding one text in a minute; 256 took half a second).
@@ -109,6 +119,7 @@ impl LoadArgs {
             model_dir: self.model_dir.clone(),
             allow_download: !self.offline,
             kernels: kernels_from_env()?,
+            remote: remote_options(),
         })
     }
 }
@@ -264,6 +275,58 @@ pub enum ModelCommand {
     /// embedded in context, reduced with PCA and Zipf-weighted. The output directory loads
     /// with --model DIR here and with model2vec elsewhere.
     Distill(DistillArgs),
+    /// Check that two backends give the same vectors: embeds the same texts with --model
+    /// and with --against (candle vs a server, f32 vs f16, CPU vs GPU) and reports the
+    /// cosine per text, the minimum and the mean. Exits 1 when the minimum is below
+    /// --threshold.
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `cseek model verify`.
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    /// The first backend: registry name, Hugging Face id, model directory, `ollama:NAME`
+    /// or `openai:NAME` (its server from the global --endpoint).
+    #[arg(long, short = 'm', value_name = "MODEL")]
+    pub model: String,
+    /// The second backend, in the same forms.
+    #[arg(long, value_name = "MODEL")]
+    pub against: String,
+    /// Server of --against when it is remote and not at the global --endpoint.
+    #[arg(long, value_name = "URL")]
+    pub against_endpoint: Option<String>,
+    /// Device of --model: auto, cpu, cuda, cuda:N or metal.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Device of --against.
+    #[arg(long, default_value = "auto")]
+    pub against_device: String,
+    /// Dtype of --model: f32, f16 or bf16 (default: f32 on CPU, f16 on GPU).
+    #[arg(long)]
+    pub dtype: Option<String>,
+    /// Dtype of --against.
+    #[arg(long)]
+    pub against_dtype: Option<String>,
+    /// Pass mark for the lowest cosine: 0.99 for one model computed two ways; 0.95 is
+    /// the least that may be called the same model.
+    #[arg(long, default_value_t = cseek::embed::verify::SAME_MODEL_THRESHOLD)]
+    pub threshold: f32,
+    /// Embed the texts as queries (each side adds its query prefix); default: documents.
+    #[arg(long)]
+    pub query: bool,
+    /// With the global --index: compare on this many chunks of that index (spread evenly
+    /// over it), embedded as the index embeds them.
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
+    /// Never download models.
+    #[arg(long)]
+    pub offline: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Texts to compare on; a single `-` reads one per line from stdin.
+    #[arg(value_name = "TEXT")]
+    pub texts: Vec<String>,
 }
 
 /// Arguments of `cseek model distill`.
@@ -305,10 +368,161 @@ pub struct DistillArgs {
 }
 
 /// Runs a `cseek model` subcommand.
-pub fn cmd_model(cmd: ModelCommand) -> anyhow::Result<ExitCode> {
+pub fn cmd_model(index: Option<&std::path::Path>, cmd: ModelCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ModelCommand::Distill(args) => cmd_distill(args),
+        ModelCommand::Verify(args) => cmd_verify(index, args),
     }
+}
+
+/// Most chunks `cseek model verify --sample` takes (each is embedded twice).
+const MAX_SAMPLE: usize = 100_000;
+
+/// `cseek model verify`: loads both backends, compares, prints, exits 1 on a fail.
+pub fn cmd_verify(index: Option<&std::path::Path>, args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let texts = match (args.sample, index) {
+        (Some(n), Some(dir)) => {
+            if !args.texts.is_empty() {
+                anyhow::bail!("give texts or --index DIR --sample N, not both");
+            }
+            sample_chunks(dir, n.min(MAX_SAMPLE))?
+        }
+        (Some(_), None) => anyhow::bail!("--sample N needs --index DIR (the chunks to sample)"),
+        (None, _) => read_texts(&args.texts, &mut std::io::stdin().lock())?,
+    };
+    if texts.is_empty() {
+        anyhow::bail!("no texts to compare: give some, `-` for stdin, or --index DIR --sample N");
+    }
+    let side = |device: &str,
+                dtype: Option<&str>,
+                endpoint: Option<&String>|
+     -> anyhow::Result<EmbedOptions> {
+        let mut remote = remote_options();
+        if let Some(e) = endpoint {
+            remote.endpoint = Some(e.clone());
+        }
+        Ok(EmbedOptions {
+            device: device
+                .parse()
+                .map_err(|e| anyhow::anyhow!("bad device {device:?}: {e}"))?,
+            dtype: dtype.map(device::parse_dtype).transpose()?,
+            allow_download: !args.offline,
+            kernels: kernels_from_env()?,
+            remote,
+            ..EmbedOptions::default()
+        })
+    };
+    let load = |spec: &str, opts: &EmbedOptions| {
+        Embedder::load(spec, opts).with_context(|| format!("loading model `{spec}`"))
+    };
+    let a = load(
+        &args.model,
+        &side(&args.device, args.dtype.as_deref(), None)?,
+    )?;
+    let b = load(
+        &args.against,
+        &side(
+            &args.against_device,
+            args.against_dtype.as_deref(),
+            args.against_endpoint.as_ref(),
+        )?,
+    )?;
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let report = cseek::embed::verify::compare(&a, &b, &refs, args.query, args.threshold)?;
+    let mut out = std::io::stdout().lock();
+    let describe = |e: &Embedder| {
+        let i = e.info();
+        format!("{} ({}, {}, {})", i.name, i.source, i.device, i.dtype)
+    };
+    if args.json {
+        let per_text: Vec<_> = report
+            .per_text
+            .iter()
+            .map(|t| serde_json::json!({"index": t.index, "cosine": t.cosine, "text": preview(&texts[t.index], 80)}))
+            .collect();
+        let json = serde_json::json!({
+            "model": describe(&a), "against": describe(&b), "dims": report.dims,
+            "texts": report.texts, "min": report.min, "mean": report.mean,
+            "threshold": report.threshold, "pass": report.pass, "per_text": per_text,
+        });
+        writeln!(out, "{json}")?;
+    } else {
+        writeln!(
+            out,
+            "model:   {}
+against: {}",
+            describe(&a),
+            describe(&b)
+        )?;
+        // The worst texts first: that is where a backend differs.
+        let mut worst: Vec<_> = report.per_text.iter().collect();
+        worst.sort_by(|x, y| x.cosine.total_cmp(&y.cosine));
+        for t in worst.iter().take(10) {
+            writeln!(
+                out,
+                "  {:.6}  #{:<5} {}",
+                t.cosine,
+                t.index,
+                preview(&texts[t.index], 70)
+            )?;
+        }
+        if worst.len() > 10 {
+            writeln!(out, "  … {} more", worst.len() - 10)?;
+        }
+        writeln!(
+            out,
+            "{} texts, {} dims: min cosine {:.6}, mean {:.6} -> {} (threshold {})",
+            report.texts,
+            report.dims,
+            report.min,
+            report.mean,
+            if report.pass { "PASS" } else { "FAIL" },
+            report.threshold
+        )?;
+    }
+    Ok(if report.pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `n` chunk texts spread evenly over the live chunks of the index at `dir`, as the index
+/// embeds them.
+fn sample_chunks(dir: &std::path::Path, n: usize) -> anyhow::Result<Vec<String>> {
+    let dir = cseek::store::find_index_dir(Some(dir), std::path::Path::new("."))?;
+    let store = cseek::store::Store::open(&dir)
+        .with_context(|| format!("opening the index at {}", dir.display()))?;
+    let live: Vec<u32> = (0..store.len() as u32)
+        .filter(|&id| store.is_live(id))
+        .collect();
+    let n = n.min(live.len());
+    let mut out = Vec::with_capacity(n);
+    for k in 0..n {
+        let id = live[k * live.len() / n.max(1)];
+        let c = store.chunk(id)?;
+        out.push(cseek::index::embedding_text(
+            c.path,
+            c.container,
+            c.symbol,
+            c.text,
+        ));
+    }
+    Ok(out)
+}
+
+/// The first line of `text`, at most `max` characters.
+fn preview(text: &str, max: usize) -> String {
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let mut s: String = line.chars().take(max).collect();
+    if line.chars().count() > max {
+        s.push('…');
+    }
+    s
 }
 
 /// `cseek model distill`: distils, shows a progress bar, prints a JSON summary.
@@ -399,10 +613,12 @@ mod tests {
             "--offline",
         ])
         .expect("parses");
-        let ModelCommand::Distill(args) = &cli.cmd;
+        let ModelCommand::Distill(args) = &cli.cmd else {
+            panic!("parsed as another command");
+        };
         assert_eq!((args.dims, args.sif_coefficient), (6, 0.001));
         assert!(!args.no_zipf && !args.no_resume);
-        cmd_model(cli.cmd).expect("distils");
+        cmd_model(None, cli.cmd).expect("distils");
         let e = Embedder::load(
             out.to_str().expect("utf-8 path"),
             &EmbedOptions {

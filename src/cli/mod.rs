@@ -13,6 +13,7 @@ use console::style;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use cseek::chunk::{chunk_kinds, ChunkOptions};
+use cseek::embed::remote::{ApiKey, RemoteOptions};
 use cseek::embed::{DeviceRequest, EmbedOptions};
 use cseek::eval::mine::{fit, run_self, SelfEvalOptions};
 use cseek::eval::run::{run_beir, run_repo_suite, BeirEvalOptions, RepoEvalOptions};
@@ -44,6 +45,14 @@ struct Cli {
     /// times to search several indexes as one.
     #[arg(long, global = true, env = "CSEEK_INDEX", value_name = "DIR")]
     index: Vec<PathBuf>,
+
+    /// Server of a remote model (`--model ollama:NAME`: default http://localhost:11434;
+    /// `--model openai:NAME`: the base URL, e.g. http://127.0.0.1:8080/v1, default
+    /// https://api.openai.com/v1). Queries use the server the index was built with unless
+    /// this is given. The key, if the server wants one, is read from CSEEK_API_KEY or
+    /// OPENAI_API_KEY.
+    #[arg(long, global = true, env = "CSEEK_ENDPOINT", value_name = "URL")]
+    endpoint: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -484,6 +493,14 @@ struct EvalCommon {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let key = ["CSEEK_API_KEY", "OPENAI_API_KEY"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().and_then(ApiKey::new));
+    let _ = embed::REMOTE.set(RemoteOptions {
+        endpoint: cli.endpoint.clone(),
+        api_key: key,
+        ..RemoteOptions::default()
+    });
     // The program owns its process: keep freed memory for the next batch (see
     // `cseek::embed::alloc`; the library never does this to its host).
     cseek::embed::alloc::tune_malloc();
@@ -516,7 +533,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(cmd) => cmd_eval(index, cmd),
         Command::Models(args) => embed::cmd_models(args),
         Command::Embed(args) => embed::cmd_embed(args),
-        Command::Model(cmd) => embed::cmd_model(cmd),
+        Command::Model(cmd) => embed::cmd_model(index, cmd),
         Command::Mcp(args) => cmd_mcp(index, args),
         Command::Lsp(args) => cmd_lsp(index, args),
         Command::Serve(args) => cmd_serve(args),
@@ -624,6 +641,7 @@ fn embed_options(device: &str) -> anyhow::Result<EmbedOptions> {
         // The command line may fetch a model from the hub (HF_HUB_OFFLINE=1 stops it).
         allow_download: true,
         kernels: embed::kernels_from_env()?,
+        remote: embed::remote_options(),
         ..EmbedOptions::default()
     })
 }
@@ -819,6 +837,13 @@ fn cmd_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("bad --addr {:?} (HOST:PORT)", args.addr))?
         .next()
         .with_context(|| format!("--addr {:?} resolves to no address", args.addr))?;
+    if cseek::embed::remote::parse_spec(&args.model).is_some() {
+        bail!(
+            "`{}` is a model on another server; cseek serve serves a model it runs itself \
+             (a registry name, Hugging Face id or model directory)",
+            args.model
+        );
+    }
     let opts = args.load.options()?;
     if let Some(n) = opts.threads {
         cseek::embed::set_threads(n); // the program owns its process
@@ -1439,10 +1464,11 @@ fn cmd_status(index: Option<&Path>, args: StatusArgs) -> anyhow::Result<ExitCode
         (Some(e), _) => println!(
             "semantic   on: model `{}`{}, {} dims, {} vectors ({}){}",
             e.model,
-            e.hf_id
-                .as_deref()
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default(),
+            match (&e.endpoint, &e.hf_id) {
+                (Some(url), _) => format!(" at {url}"),
+                (None, Some(h)) => format!(" ({h})"),
+                (None, None) => String::new(),
+            },
             e.dims,
             meta.chunks,
             e.vector_dtype,

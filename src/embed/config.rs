@@ -155,3 +155,17 @@ pub fn sentence_transformers_pooling(dir: &Path) -> Option<super::registry::Pool
         None
     }
 }
+
+/// The token limit a sentence-transformers folder was trained and is served with
+/// (`max_seq_length` in `sentence_bert_config.json`), often below the positions the
+/// architecture has (all-MiniLM-L6-v2: 256 of 512). Servers built on sentence-transformers
+/// cut there, so a folder loaded without a registry entry must too, or long chunks get
+/// other vectors than those servers give.
+pub fn sentence_transformers_max_length(dir: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(dir.join("sentence_bert_config.json")).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    v.get("max_seq_length")
+        .and_then(Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n > 0)
+}

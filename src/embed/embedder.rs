@@ -7,6 +7,7 @@ use super::config::{self, RawConfig};
 use super::error::{EmbedError, Result};
 use super::model::{EncoderInput, EncoderModel};
 use super::registry::{Arch, InputTemplate, Pooling};
+use super::remote::{self, Protocol, RemoteClient};
 use super::tokenize::TextEncoder;
 use super::{
     bert, codesage, device, finish, jina_bert, nomic_bert, plan_batches, resolve, static_model, t5,
@@ -31,6 +32,8 @@ enum Engine {
     },
     /// A Model2Vec table (mean of token rows).
     Static(static_model::StaticModel),
+    /// An embedding server.
+    Remote(RemoteClient),
 }
 
 impl std::fmt::Debug for Embedder {
@@ -62,6 +65,11 @@ pub fn load_model(
                 "a Model2Vec static model has no transformer to load; use Embedder::load".into(),
             ))
         }
+        Arch::Remote => {
+            return Err(cfg.err(
+                "a remote model runs on its server; use Embedder::load(\"ollama:NAME\")".into(),
+            ))
+        }
     })
 }
 
@@ -74,6 +82,9 @@ impl Embedder {
     /// program opts in with [`super::alloc::tune_malloc`]; the `cseek` binary does), no network
     /// unless [`EmbedOptions::allow_download`].
     pub fn load(spec: &str, opts: &EmbedOptions) -> Result<Self> {
+        if let Some((protocol, name)) = remote::parse_spec(spec) {
+            return Self::load_remote(spec, protocol, name, opts);
+        }
         let resolved = resolve::resolve(spec, opts.model_dir.as_deref(), opts.allow_download)?;
         let dir = resolved.dir.clone();
         let cfg = RawConfig::read(&dir)?;
@@ -119,6 +130,7 @@ impl Embedder {
         let normalize = entry.map(|e| e.normalize).unwrap_or(true);
         let limit = entry
             .map(|e| e.max_tokens)
+            .or_else(|| config::sentence_transformers_max_length(&dir))
             .or_else(|| model.max_positions())
             .unwrap_or_else(|| cfg.usize_or(&["n_positions", "max_position_embeddings"], 512));
         let hard = model.max_positions().unwrap_or(usize::MAX);
@@ -175,6 +187,7 @@ impl Embedder {
             device: choice.name,
             device_report: choice.report,
             dtype: format!("{dtype:?}").to_lowercase(),
+            endpoint: None,
         };
         Ok(Self {
             engine: Engine::Transformer { model, tokenizer },
@@ -183,6 +196,66 @@ impl Embedder {
             matryoshka_layer_norm: opts.matryoshka_dim.is_some()
                 && entry.is_some_and(|e| e.matryoshka_layer_norm),
             budget,
+            kernels: opts.kernels.supported(),
+        })
+    }
+
+    /// Connects to a served model. The registry supplies prefixes and limits when the
+    /// server's name for the model is one it knows (a registry name or Hugging Face id,
+    /// an Ollama tag such as `:latest` aside).
+    fn load_remote(
+        spec: &str,
+        protocol: Protocol,
+        name: &str,
+        opts: &EmbedOptions,
+    ) -> Result<Self> {
+        let client = RemoteClient::connect(protocol, name, &opts.remote)?;
+        let base = name.split(':').next().unwrap_or(name);
+        let entry = super::registry::lookup(name).or_else(|| super::registry::lookup(base));
+        let native_dims = client.dims();
+        let dims = match opts.matryoshka_dim {
+            None => native_dims,
+            Some(d) if d > 0 && d <= native_dims => d,
+            Some(d) => {
+                return Err(EmbedError::InvalidOption(format!(
+                    "dimension {d} is not allowed: the server's vectors have {native_dims}"
+                )))
+            }
+        };
+        let endpoint = client.endpoint().to_string();
+        let leaves = if remote::is_local_url(&endpoint) {
+            ""
+        } else {
+            "; texts leave this machine"
+        };
+        let info = EmbedderInfo {
+            name: spec.to_string(),
+            hf_id: entry.map(|e| e.hf_id.to_string()),
+            dir: std::path::PathBuf::new(),
+            source: format!("{protocol} server at {endpoint}"),
+            arch: Arch::Remote,
+            pooling: entry.map(|e| e.pooling).unwrap_or(Pooling::Mean),
+            normalize: true,
+            dims,
+            native_dims,
+            max_tokens: entry.map(|e| e.max_tokens).unwrap_or(8192),
+            query_prefix: entry
+                .map(|e| e.query_prefix.to_string())
+                .unwrap_or_default(),
+            document_prefix: entry
+                .map(|e| e.document_prefix.to_string())
+                .unwrap_or_default(),
+            device: "remote".into(),
+            device_report: format!("device: remote ({protocol} server at {endpoint}{leaves})"),
+            dtype: "f32".into(),
+            endpoint: Some(endpoint),
+        };
+        Ok(Self {
+            engine: Engine::Remote(client),
+            info,
+            matryoshka_layer_norm: opts.matryoshka_dim.is_some()
+                && entry.is_some_and(|e| e.matryoshka_layer_norm),
+            budget: opts.batch_token_budget,
             kernels: opts.kernels.supported(),
         })
     }
@@ -244,6 +317,7 @@ impl Embedder {
             device: "cpu".into(),
             device_report: report,
             dtype: "f32".into(),
+            endpoint: None,
         };
         Ok(Self {
             engine: Engine::Static(model),
@@ -300,6 +374,7 @@ impl Embedder {
         match &self.engine {
             Engine::Transformer { tokenizer, .. } => tokenizer.encode(texts),
             Engine::Static(m) => m.tokenize(texts),
+            Engine::Remote(_) => Err(no_tokenizer()),
         }
     }
 
@@ -315,6 +390,13 @@ impl Embedder {
             prefixed = texts.iter().map(|t| format!("{prefix}{t}")).collect();
             prefixed.iter().map(String::as_str).collect()
         };
+        if let Engine::Remote(client) = &self.engine {
+            let mut vectors = client.embed(&inputs)?;
+            for v in &mut vectors {
+                finish(v, self.info.dims, self.matryoshka_layer_norm, true);
+            }
+            return Ok(vectors);
+        }
         let ids = self.tokenize(&inputs)?;
         self.embed_token_ids(&ids)
     }
@@ -331,6 +413,9 @@ impl Embedder {
     }
 
     fn embed_ids(&self, ids: &[Vec<u32>], finished: bool) -> Result<Vec<Vec<f32>>> {
+        if let Engine::Remote(_) = &self.engine {
+            return Err(no_tokenizer());
+        }
         if let Engine::Static(m) = &self.engine {
             return Ok(ids
                 .iter()
@@ -423,4 +508,12 @@ pub fn pool(hidden: &Tensor, lengths: &[usize], pooling: Pooling) -> Result<Tens
                 .broadcast_div(&counts)?
         }
     })
+}
+
+/// Token-level calls on a remote model: its tokenizer lives on the server.
+fn no_tokenizer() -> EmbedError {
+    EmbedError::InvalidOption(
+        "a remote model (ollama:/openai:) has no local tokenizer: it embeds texts, not token ids"
+            .into(),
+    )
 }

@@ -85,6 +85,16 @@ pub enum EmbedError {
     #[error("invalid embed option: {0}")]
     InvalidOption(String),
 
+    /// A remote model's server could not be used: unreachable, refused the request, or
+    /// answered something that is not the vectors asked for.
+    #[error("{server}: {message}")]
+    Remote {
+        /// Which server (protocol and endpoint, no credentials).
+        server: String,
+        /// What went wrong, and what to do about it where known.
+        message: String,
+    },
+
     /// A tensor operation failed while running the model.
     #[cfg(feature = "embed")]
     #[error("model computation failed: {0}")]

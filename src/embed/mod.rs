@@ -69,6 +69,7 @@ pub mod model;
 #[cfg(feature = "embed")]
 pub mod nomic_bert;
 pub mod registry;
+pub mod remote;
 pub mod resolve;
 #[cfg(feature = "embed")]
 pub mod static_model;
@@ -79,6 +80,7 @@ pub mod t5;
 pub mod testkit;
 #[cfg(feature = "embed")]
 mod tokenize;
+pub mod verify;
 #[cfg(feature = "embed")]
 pub mod weights;
 
@@ -131,6 +133,9 @@ pub struct EmbedOptions {
     /// [`Kernels::Reference`] forces the reference path (tests, benchmarks); a level the
     /// CPU lacks is lowered to one it has. Ignored by static models.
     pub kernels: Kernels,
+    /// How `ollama:NAME` and `openai:NAME` models are reached (endpoint, key, batching,
+    /// retries); ignored by local models.
+    pub remote: remote::RemoteOptions,
 }
 
 impl Default for EmbedOptions {
@@ -145,6 +150,7 @@ impl Default for EmbedOptions {
             model_dir: None,
             allow_download: false,
             kernels: Kernels::default(),
+            remote: remote::RemoteOptions::default(),
         }
     }
 }
@@ -182,6 +188,9 @@ pub struct EmbedderInfo {
     pub device_report: String,
     /// Dtype name.
     pub dtype: String,
+    /// For a remote model (`ollama:NAME`, `openai:NAME`): the server's endpoint, which texts
+    /// are sent to; `None` for a model run in this process.
+    pub endpoint: Option<String>,
 }
 
 /// Applies a CPU thread count for candle and rayon (see [`EmbedOptions::threads`]).

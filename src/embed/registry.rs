@@ -23,6 +23,9 @@ pub enum Arch {
     /// Model2Vec static embeddings: mean of per-token rows, no transformer (potion models,
     /// `cseek model distill` output).
     Model2Vec,
+    /// A model run by an embedding server (`ollama:NAME`, `openai:NAME`, see
+    /// [`remote`](super::remote)): its architecture is the server's business.
+    Remote,
 }
 
 impl Arch {
@@ -36,6 +39,7 @@ impl Arch {
             Arch::T5Encoder => "t5-encoder",
             Arch::CodeSage => "codesage",
             Arch::Model2Vec => "model2vec",
+            Arch::Remote => "remote",
         }
     }
 }

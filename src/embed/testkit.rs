@@ -135,7 +135,8 @@ pub const WORDS: &[&str] = &[
 /// Special tokens of each tokenizer style, in id order, and the framing tokens.
 fn specials(arch: Arch) -> (Vec<&'static str>, Option<(&'static str, &'static str)>) {
     match arch {
-        Arch::Bert | Arch::NomicBert | Arch::Model2Vec => (
+        // A remote model has no local files; a BERT vocabulary is as good as any.
+        Arch::Bert | Arch::NomicBert | Arch::Model2Vec | Arch::Remote => (
             vec!["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
             Some(("[CLS]", "[SEP]")),
         ),
@@ -406,6 +407,8 @@ fn layout(arch: Arch, s: TinySize) -> (Value, Vec<(String, Vec<usize>, Kind)>) {
                 "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2,
             })
         }
+        // Served elsewhere: no config, no tensors.
+        Arch::Remote => json!({}),
         Arch::Model2Vec => {
             // A static table: one row per token id, the layout `cseek model distill` writes.
             add("embeddings".into(), vec![v, h], Matrix);

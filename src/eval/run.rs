@@ -704,13 +704,18 @@ fn model_key(model: &ModelChoice, embed: &EmbedOptions) -> String {
     }
     // The embedding code's fingerprint counts only when there are vectors, so changes
     // to the model code do not invalidate lexical-only indexes.
-    format!(
+    let mut key = format!(
         "model={model:?};matryoshka={:?};max_tokens={:?};template={};code={}",
         embed.matryoshka_dim,
         embed.max_tokens,
         crate::index::EMBEDDING_TEMPLATE,
         env!("CSEEK_EMBEDDING_CODE_HASH")
-    )
+    );
+    // (Appended only when set, so the keys of local models stay what they were.)
+    if let Some(e) = &embed.remote.endpoint {
+        key.push_str(&format!(";endpoint={e}"));
+    }
+    key
 }
 
 /// `git rev-parse HEAD` and whether `git status --porcelain` is non-empty, in the source

@@ -407,6 +407,10 @@ impl Searcher {
             if opts.matryoshka_dim.is_none() {
                 opts.matryoshka_dim = meta.matryoshka_dim;
             }
+            // A served model answers queries at the server that embedded the chunks.
+            if opts.remote.endpoint.is_none() && self.options.model.is_none() {
+                opts.remote.endpoint = meta.endpoint.clone();
+            }
             let e = Embedder::load(&spec, &opts).map_err(|e| e.to_string())?;
             if e.dims() != meta.dims {
                 return Err(format!(

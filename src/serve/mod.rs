@@ -203,6 +203,14 @@ impl Server {
                 )));
             }
         }
+        // Requests are tokenized here and embedded from token ids: a model without a
+        // local tokenizer (a remote one) cannot be served.
+        if let Err(e) = embedder.tokenize(&["probe"]) {
+            return Err(ServeError::InvalidOption(format!(
+                "cannot serve `{}`: {e}",
+                embedder.info().name
+            )));
+        }
         let listener = TcpListener::bind(options.addr).map_err(|source| ServeError::Bind {
             addr: options.addr,
             source,
