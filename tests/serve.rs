@@ -11,6 +11,9 @@
 //!   server with exit status 0.
 //! - The official Python clients (`openai`, `ollama`; `tests/serve/client.py`, venv from
 //!   `bash tests/serve/setup.sh`) get the same vectors.
+//! - cseek's own remote client (`--model openai:NAME` / `ollama:NAME`): `cseek model verify`
+//!   passes against the local model, and an index built through the server holds the
+//!   local index's vectors and ranks the fixture suite identically.
 
 // Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
 #![cfg(feature = "embed")]
@@ -958,5 +961,141 @@ fn cseeks_remote_client_gets_the_local_models_vectors() {
         &remote,
         &cseek_embed(&["--model", s(&model)], TEXTS),
     );
+    served.stop_cleanly();
+}
+
+/// Copies a directory tree (the fixture suite's corpus into a scratch directory).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("file type").is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// The one index under an eval cache directory, with its vectors.
+fn cached_index_vectors(cache: &Path) -> Vec<Vec<f32>> {
+    let repo = cache.join("repos/demo");
+    let index = std::fs::read_dir(&repo)
+        .expect("cached repo")
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("index"))
+        .find(|p| p.is_dir())
+        .expect("a cached index");
+    let store = cseek::store::Store::open(&index).expect("open the index");
+    let vectors =
+        cseek::vector::VectorIndex::open(&store.generation_dir().join(cseek::store::VECTORS_DIR))
+            .expect("open its vectors");
+    (0..vectors.len() as u32)
+        .map(|id| vectors.vector(id).expect("a vector per chunk"))
+        .collect()
+}
+
+#[test]
+fn an_index_built_through_cseek_serve_equals_the_local_one() {
+    // The fixture suite (tests/fixtures/eval/mini) indexed and scored three ways: with the
+    // local model, and through `cseek serve` over each protocol. The vectors must agree
+    // chunk by chunk and the suite must rank identically.
+    use cseek::embed::{testkit::TinySize, Arch};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = match minilm() {
+        Some(dir) => dir,
+        None => {
+            let dir = tmp.path().join("tiny");
+            tiny_model(&dir, Arch::Bert, TinySize::tiny());
+            dir
+        }
+    };
+    let name = model
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("a directory name");
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval/mini");
+    let corpus = tmp.path().join("corpus");
+    copy_tree(&suite.join("corpus"), &corpus);
+    let served = Served::start(&["--model", s(&model)]);
+    let openai = served.url("/v1");
+    let runs = [
+        ("local", s(&model).to_string(), None),
+        ("openai", format!("openai:{name}"), Some(openai.as_str())),
+        (
+            "ollama",
+            format!("ollama:{name}"),
+            Some(served.base.as_str()),
+        ),
+    ];
+    let mut results = Vec::new();
+    for (label, spec, endpoint) in runs {
+        let cache = tmp.path().join(format!("cache-{label}"));
+        let out_file = tmp.path().join(format!("{label}.jsonl"));
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "eval",
+            "repos",
+            "--suite",
+            s(&suite),
+            "--repos-file",
+            "repos.json",
+        ])
+        .args([
+            "--corpus",
+            s(&corpus),
+            "--model",
+            &spec,
+            "--mode",
+            "semantic",
+        ])
+        .args(["--cache", s(&cache), "--results-out", s(&out_file)])
+        .env_remove("CSEEK_INDEX")
+        .env_remove("CSEEK_ENDPOINT");
+        if let Some(e) = endpoint {
+            cmd.args(["--endpoint", e]);
+        }
+        let out = cmd.output().expect("run cseek eval");
+        assert!(
+            out.status.success(),
+            "{label}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<Value> = std::fs::read_to_string(&out_file)
+            .expect("results file")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect();
+        assert_eq!(lines.len(), 3, "{label}: three queries");
+        results.push((label, lines, cached_index_vectors(&cache)));
+    }
+    let (_, local, local_vectors) = &results[0];
+    assert!(!local_vectors.is_empty());
+    for (label, lines, vectors) in &results[1..] {
+        assert_eq!(vectors.len(), local_vectors.len(), "{label}: chunks");
+        for (i, (a, b)) in vectors.iter().zip(local_vectors).enumerate() {
+            let a: Vec<f64> = a.iter().map(|&x| f64::from(x)).collect();
+            let b: Vec<f64> = b.iter().map(|&x| f64::from(x)).collect();
+            assert!(cosine(&a, &b) > 0.9999, "{label}: chunk {i}");
+        }
+        for (got, want) in lines.iter().zip(local) {
+            let hits = |l: &Value| -> Vec<(String, u64, u64)> {
+                l["results"]
+                    .as_array()
+                    .expect("results")
+                    .iter()
+                    .map(|r| {
+                        (
+                            r["path"].as_str().unwrap_or_default().to_string(),
+                            r["start_line"].as_u64().unwrap_or(0),
+                            r["end_line"].as_u64().unwrap_or(0),
+                        )
+                    })
+                    .collect()
+            };
+            assert_eq!(hits(got), hits(want), "{label}: {}", want["query"]);
+        }
+    }
     served.stop_cleanly();
 }
