@@ -302,6 +302,26 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 path")
 }
 
+/// MiniLM when present, else a tiny random BERT written under `scratch`.
+fn minilm_or_tiny(scratch: &Path) -> PathBuf {
+    minilm().unwrap_or_else(|| {
+        let dir = scratch.join("tiny");
+        tiny_model(
+            &dir,
+            cseek::embed::Arch::Bert,
+            cseek::embed::testkit::TinySize::tiny(),
+        );
+        dir
+    })
+}
+
+/// A model directory's name: the name `cseek serve` serves it under.
+fn dir_name(dir: &Path) -> &str {
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .expect("a directory name")
+}
+
 const TEXTS: &[&str] = &[
     "def parse_config(path):\n    return open(path).read()",
     "read a file",
@@ -910,20 +930,9 @@ fn official_python_clients_get_cseek_embeds_vectors() {
 /// the server gives the local vectors. MiniLM when present, else a tiny model.
 #[test]
 fn cseeks_remote_client_gets_the_local_models_vectors() {
-    use cseek::embed::{testkit::TinySize, Arch};
     let tmp = tempfile::tempdir().expect("tempdir");
-    let model = match minilm() {
-        Some(dir) => dir,
-        None => {
-            let dir = tmp.path().join("tiny");
-            tiny_model(&dir, Arch::Bert, TinySize::tiny());
-            dir
-        }
-    };
-    let name = model
-        .file_name()
-        .and_then(|n| n.to_str())
-        .expect("a directory name");
+    let model = minilm_or_tiny(tmp.path());
+    let name = dir_name(&model);
     let served = Served::start(&["--model", s(&model)]);
     let openai = served.url("/v1");
     for (spec, endpoint) in [
@@ -1001,20 +1010,9 @@ fn an_index_built_through_cseek_serve_equals_the_local_one() {
     // The fixture suite (tests/fixtures/eval/mini) indexed and scored three ways: with the
     // local model, and through `cseek serve` over each protocol. The vectors must agree
     // chunk by chunk and the suite must rank identically.
-    use cseek::embed::{testkit::TinySize, Arch};
     let tmp = tempfile::tempdir().expect("tempdir");
-    let model = match minilm() {
-        Some(dir) => dir,
-        None => {
-            let dir = tmp.path().join("tiny");
-            tiny_model(&dir, Arch::Bert, TinySize::tiny());
-            dir
-        }
-    };
-    let name = model
-        .file_name()
-        .and_then(|n| n.to_str())
-        .expect("a directory name");
+    let model = minilm_or_tiny(tmp.path());
+    let name = dir_name(&model);
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/eval/mini");
     let corpus = tmp.path().join("corpus");
     copy_tree(&suite.join("corpus"), &corpus);

@@ -213,15 +213,7 @@ impl Embedder {
         let base = name.split(':').next().unwrap_or(name);
         let entry = super::registry::lookup(name).or_else(|| super::registry::lookup(base));
         let native_dims = client.dims();
-        let dims = match opts.matryoshka_dim {
-            None => native_dims,
-            Some(d) if d > 0 && d <= native_dims => d,
-            Some(d) => {
-                return Err(EmbedError::InvalidOption(format!(
-                    "dimension {d} is not allowed: the server's vectors have {native_dims}"
-                )))
-            }
-        };
+        let dims = prefix_dims(opts.matryoshka_dim, native_dims, "the server's vectors")?;
         let endpoint = client.endpoint().to_string();
         let leaves = if remote::is_local_url(&endpoint) {
             ""
@@ -282,16 +274,8 @@ impl Embedder {
         let max_tokens = opts.max_tokens.unwrap_or(limit).min(limit);
         let model = static_model::StaticModel::load(&resolved.dir, cfg, max_tokens)?;
         let native_dims = model.dims();
-        let dims = match opts.matryoshka_dim {
-            None => native_dims,
-            // PCA orders the columns by variance, so a prefix is a meaningful truncation.
-            Some(d) if d > 0 && d <= native_dims => d,
-            Some(d) => {
-                return Err(EmbedError::InvalidOption(format!(
-                    "dimension {d} is not allowed for this static model (1..={native_dims})"
-                )))
-            }
-        };
+        // PCA orders the columns by variance, so a prefix is a meaningful truncation.
+        let dims = prefix_dims(opts.matryoshka_dim, native_dims, "this static model")?;
         let report = "device: static model -> cpu (a table lookup, no device needed)".to_string();
         let dir = resolved.dir;
         let info = EmbedderInfo {
@@ -516,4 +500,16 @@ fn no_tokenizer() -> EmbedError {
         "a remote model (ollama:/openai:) has no local tokenizer: it embeds texts, not token ids"
             .into(),
     )
+}
+
+/// The output dimension when any prefix of the `native` columns may be asked for (static
+/// and served models; transformers check the registry's Matryoshka list instead).
+fn prefix_dims(asked: Option<usize>, native: usize, what: &str) -> Result<usize> {
+    match asked {
+        None => Ok(native),
+        Some(d) if d > 0 && d <= native => Ok(d),
+        Some(d) => Err(EmbedError::InvalidOption(format!(
+            "dimension {d} is not allowed for {what} (1..={native})"
+        ))),
+    }
 }
