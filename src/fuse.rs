@@ -73,6 +73,19 @@ pub struct RrfParams {
     pub file_weight: f32,
     /// Candidates per retriever that file evidence is gathered from (0 = the fusion depth).
     pub file_depth: usize,
+    /// How the two lists are combined: by rank ([`rrf`]) or by score ([`score_fusion`]).
+    pub method: FusionMethod,
+}
+
+/// How a lexical and a semantic list are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FusionMethod {
+    /// Reciprocal rank fusion ([`rrf`]): ranks only.
+    #[default]
+    Rrf,
+    /// Standardised scores ([`score_fusion`]): how far each item stands above its list.
+    Scores,
 }
 
 impl Default for RrfParams {
@@ -86,6 +99,7 @@ impl Default for RrfParams {
             // (benches/README.md, "File evidence"): a plateau from 2 to 8.
             file_weight: 4.0,
             file_depth: 200,
+            method: FusionMethod::Rrf,
         }
     }
 }
@@ -103,6 +117,79 @@ impl RrfParams {
             QueryKind::NaturalLanguage => *self,
         }
     }
+}
+
+/// Fuse a lexical and a semantic list by score: each list's scores are standardised
+/// (minus the list's mean, over its standard deviation), an item missing from a list
+/// counts that list's lowest standardised score, and the fused score is `Σ weight · z`.
+/// Unlike [`rrf`], a list whose top stands far above the rest outweighs one whose scores
+/// are flat, and a weak retriever can be given little say without its ranks still
+/// counting in full ("dist-based" fusion; Kamalloo et al. and others compare it with RRF).
+/// `lexical` and `semantic` are `(chunk id, score)`, best first.
+pub fn score_fusion(
+    lexical: &[(u32, f32)],
+    semantic: &[(u32, f32)],
+    params: &RrfParams,
+) -> Vec<Fused> {
+    let mut items: Vec<Fused> = Vec::with_capacity(lexical.len() + semantic.len());
+    let mut index = std::collections::HashMap::with_capacity(items.capacity());
+    let mut floors = [0.0f32; 2];
+    for (li, list) in [lexical, semantic].into_iter().enumerate() {
+        let weight = if li == 0 {
+            params.lexical_weight
+        } else {
+            params.semantic_weight
+        };
+        let n = list.len() as f64;
+        if n == 0.0 {
+            continue;
+        }
+        let mean = list.iter().map(|&(_, s)| f64::from(s)).sum::<f64>() / n;
+        let var = list
+            .iter()
+            .map(|&(_, s)| (f64::from(s) - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        let sd = if var.sqrt() > 1e-12 { var.sqrt() } else { 1.0 };
+        let z = |s: f32| ((f64::from(s) - mean) / sd) as f32;
+        floors[li] = weight
+            * list
+                .iter()
+                .map(|&(_, s)| z(s))
+                .fold(f32::INFINITY, f32::min);
+        for (i, &(id, score)) in list.iter().enumerate() {
+            let slot = *index.entry(id).or_insert_with(|| {
+                items.push(Fused {
+                    chunk_id: id,
+                    score: 0.0,
+                    lexical_rank: None,
+                    semantic_rank: None,
+                });
+                items.len() - 1
+            });
+            let item = &mut items[slot];
+            let seen = if li == 0 {
+                &mut item.lexical_rank
+            } else {
+                &mut item.semantic_rank
+            };
+            if seen.is_none() {
+                *seen = Some(i + 1);
+                let v = weight * z(score);
+                item.score += if v.is_finite() { v } else { 0.0 };
+            }
+        }
+    }
+    for item in &mut items {
+        if item.lexical_rank.is_none() && !lexical.is_empty() {
+            item.score += floors[0];
+        }
+        if item.semantic_rank.is_none() && !semantic.is_empty() {
+            item.score += floors[1];
+        }
+    }
+    sort_fused(&mut items);
+    items
 }
 
 /// One fused item.
@@ -153,6 +240,12 @@ pub fn rrf(lexical: &[u32], semantic: &[u32], params: &RrfParams) -> Vec<Fused> 
             }
         }
     }
+    sort_fused(&mut items);
+    items
+}
+
+/// Best first; ties by the better single rank, then by chunk id (deterministic).
+fn sort_fused(items: &mut [Fused]) {
     let best_rank = |f: &Fused| {
         f.lexical_rank
             .unwrap_or(usize::MAX)
@@ -164,7 +257,6 @@ pub fn rrf(lexical: &[u32], semantic: &[u32], params: &RrfParams) -> Vec<Fused> 
             .then(best_rank(a).cmp(&best_rank(b)))
             .then(a.chunk_id.cmp(&b.chunk_id))
     });
-    items
 }
 
 /// How much each further chunk of a file adds to its file's evidence (the best counts
@@ -282,6 +374,40 @@ pub fn add_files<K: Clone + Eq + std::hash::Hash + Ord>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hand_computed_score_fusion() {
+        // Lexical scores 3, 2, 1: mean 2, sd sqrt(2/3); semantic 0.9, 0.5: mean 0.7, sd 0.2.
+        let lexical = [(1, 3.0), (2, 2.0), (3, 1.0)];
+        let semantic = [(3, 0.9), (4, 0.5)];
+        let p = RrfParams {
+            lexical_weight: 1.0,
+            semantic_weight: 2.0,
+            method: FusionMethod::Scores,
+            ..RrfParams::default()
+        };
+        let out = score_fusion(&lexical, &semantic, &p);
+        let sd = (2.0f32 / 3.0).sqrt();
+        let z = |id: u32| out.iter().find(|f| f.chunk_id == id).map(|f| f.score);
+        // Missing from a list = that list's lowest standardised score.
+        let close = |a: Option<f32>, b: f32| a.is_some_and(|a| (a - b).abs() < 1e-4);
+        assert!(close(z(1), 1.0 / sd + 2.0 * -1.0));
+        assert!(close(z(2), 0.0 + 2.0 * -1.0));
+        assert!(close(z(3), -1.0 / sd + 2.0 * 1.0));
+        assert!(close(z(4), -1.0 / sd + 2.0 * -1.0));
+        assert_eq!(
+            out.iter().map(|f| f.chunk_id).collect::<Vec<_>>(),
+            vec![3, 1, 2, 4]
+        );
+        assert_eq!(
+            (out[0].lexical_rank, out[0].semantic_rank),
+            (Some(3), Some(1))
+        );
+        // A flat list (all scores equal) contributes nothing but its order of presence.
+        let flat = score_fusion(&[(7, 1.0), (8, 1.0)], &[], &p);
+        assert!(flat.iter().all(|f| f.score == 0.0 && f.score.is_finite()));
+        assert!(score_fusion(&[], &[], &p).is_empty());
+    }
 
     #[test]
     fn hand_computed_rrf() {

@@ -335,6 +335,16 @@ struct FusionArgs {
     /// Turn every re-ranking signal off (the fused order, unchanged).
     #[arg(long)]
     no_rerank: bool,
+    /// How hybrid mode combines the two lists: by rank (rrf) or by standardised score.
+    #[arg(long, value_enum, default_value = "rrf")]
+    fusion: FusionChoice,
+}
+
+/// `--fusion`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FusionChoice {
+    Rrf,
+    Scores,
 }
 
 impl FusionArgs {
@@ -360,6 +370,10 @@ impl FusionArgs {
             symbol_semantic_weight: self.symbol_semantic_weight,
             file_weight: self.file_weight,
             file_depth: self.file_depth,
+            method: match self.fusion {
+                FusionChoice::Rrf => cseek::fuse::FusionMethod::Rrf,
+                FusionChoice::Scores => cseek::fuse::FusionMethod::Scores,
+            },
         }
     }
 }

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::chunk::ChunkKind;
 use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
-use crate::fuse::{classify_query, rrf, Fused, QueryKind, RrfParams};
+use crate::fuse::{classify_query, rrf, score_fusion, Fused, FusionMethod, QueryKind, RrfParams};
 use crate::lang::Language;
 use crate::lexical::LexicalIndex;
 use crate::rank::{rerank, Candidate, RankParams};
@@ -658,6 +658,21 @@ impl Searcher {
         let t = Instant::now();
         let chunk_depth = |ids: &[u32]| ids.len().min(depth);
         let mut fused: Vec<Fused> = match mode {
+            Mode::Hybrid if fusion.method == FusionMethod::Scores => {
+                let pairs = |ids: &[u32], scores: &[f32]| -> Vec<(u32, f32)> {
+                    let n = chunk_depth(ids);
+                    ids[..n]
+                        .iter()
+                        .copied()
+                        .zip(scores[..n].iter().copied())
+                        .collect()
+                };
+                score_fusion(
+                    &pairs(&lexical_ids, &lexical_scores),
+                    &pairs(&semantic_ids, &semantic_scores),
+                    &fusion,
+                )
+            }
             Mode::Hybrid => rrf(
                 &lexical_ids[..chunk_depth(&lexical_ids)],
                 &semantic_ids[..chunk_depth(&semantic_ids)],
@@ -675,7 +690,9 @@ impl Searcher {
         if files_on {
             // What a chunk first in every list scores: file evidence is measured in it.
             let scale = match mode {
-                Mode::Hybrid => (fusion.lexical_weight + fusion.semantic_weight) / (fusion.k + 1.0),
+                Mode::Hybrid if fusion.method == FusionMethod::Rrf => {
+                    (fusion.lexical_weight + fusion.semantic_weight) / (fusion.k + 1.0)
+                }
                 _ => fused.first().map_or(0.0, |f| f.score),
             };
             self.add_file_list(
