@@ -233,6 +233,7 @@ impl IndexSummary {
             "seconds": self.seconds,
             "generation": self.generation,
             "kind": self.kind.name(),
+            "stage_seconds": self.stage_seconds,
         });
         match v {
             serde_json::Value::Object(map) => map,
@@ -756,7 +757,7 @@ fn run_index(
     drop(base);
     let mut summary = builder.commit_at(t0)?;
     let t_commit = t.elapsed().as_secs_f64();
-    summary.stage_seconds = BTreeMap::from([
+    summary.stage_seconds.extend([
         ("walk".to_string(), t_walk),
         ("read+chunk".to_string(), t_chunk),
         ("load-model".to_string(), t_model),
@@ -1457,6 +1458,7 @@ impl IndexBuilder {
     fn commit_at(mut self, started: Instant) -> Result<IndexSummary> {
         let mut chunks_embedded = 0;
         let mut cache = None;
+        let mut vectors_seconds = None;
         let embedding = match self.embed.take() {
             None => None,
             Some(mut stage) => {
@@ -1473,6 +1475,7 @@ impl IndexBuilder {
                 let mut meta = stage.meta.clone();
                 meta.graph = done.stats.graph;
                 meta.seconds = done.seconds;
+                vectors_seconds = Some(done.stats.build_seconds);
                 cache = Some((done.cache, stage.identity.clone()));
                 Some(meta)
             }
@@ -1542,7 +1545,11 @@ impl IndexBuilder {
                 .map(|(r, n)| (r.name().to_string(), *n))
                 .collect(),
             seconds,
-            stage_seconds: BTreeMap::new(),
+            // Finishing the vectors: the HNSW graph build, when there is one.
+            stage_seconds: vectors_seconds
+                .map(|s| ("vectors".to_string(), s))
+                .into_iter()
+                .collect(),
             embedding: meta.embedding,
             semantic_off_reason: meta.semantic_off_reason,
             model_reason: None,

@@ -1040,7 +1040,6 @@ fn watch_event_json(event: &WatchEvent) -> Option<serde_json::Value> {
                     "model",
                     serde_json::json!(s.embedding.as_ref().map(|e| e.model.as_str())),
                 ),
-                ("stage_seconds", serde_json::json!(s.stage_seconds)),
                 ("index_dir", serde_json::json!(s.index_dir)),
                 ("trigger", trigger(&u.trigger)),
             ] {
