@@ -26,6 +26,10 @@ struct Args {
     threads: usize,
     recall: usize,
     efs: Vec<usize>,
+    /// Graph variants (`m:ef_construction`) rebuilt from the index's vectors and measured
+    /// instead of serving (choosing defaults); `rows` limits how many vectors they take.
+    graphs: Vec<(usize, usize)>,
+    rows: usize,
 }
 
 fn args() -> Result<Args, String> {
@@ -35,6 +39,8 @@ fn args() -> Result<Args, String> {
         threads: 8,
         recall: 1000,
         efs: vec![32, 64, 128, 256],
+        graphs: Vec::new(),
+        rows: usize::MAX,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -50,6 +56,16 @@ fn args() -> Result<Args, String> {
                     .map(|v| v.trim().parse().map_err(|e| format!("--efs: {e}")))
                     .collect::<Result<_, _>>()?
             }
+            "--graphs" => {
+                for v in value()?.split(',') {
+                    let (m, efc) = v.split_once(':').ok_or(format!("--graphs: {v} is not M:EFC"))?;
+                    a.graphs.push((
+                        m.parse().map_err(|e| format!("--graphs: {e}"))?,
+                        efc.parse().map_err(|e| format!("--graphs: {e}"))?,
+                    ));
+                }
+            }
+            "--rows" => a.rows = value()?.parse().map_err(|e| format!("--rows: {e}"))?,
             // cargo bench passes --bench
             "--bench" => {}
             other => return Err(format!("unknown argument {other}")),
@@ -103,6 +119,108 @@ fn time_queries(searcher: &Searcher, queries: &[String], mode: Mode) -> Result<V
     Ok(out)
 }
 
+/// Recall@10 of `graph` against its exact scan for the query vectors, at its own
+/// `ef_search` and then each of `efs`; and the exact scan's latency.
+fn recall_sweep(
+    graph: &mut cseek::vector::VectorIndex,
+    qv: &[Vec<f32>],
+    efs: &[usize],
+) -> Result<(Vec<serde_json::Value>, serde_json::Value), String> {
+    let mut exact = Vec::with_capacity(qv.len());
+    let mut exact_ms = Vec::new();
+    for v in qv {
+        let t = Instant::now();
+        exact.push(graph.search_exact(v, 10, None).map_err(|e| e.to_string())?);
+        exact_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let mut sweep = Vec::new();
+    let mut all = vec![graph.ef_search()];
+    all.extend(efs.iter().copied().filter(|&e| e != graph.ef_search()));
+    for ef in all {
+        graph.set_ef_search(ef);
+        let (mut found, mut total) = (0usize, 0usize);
+        let mut graph_ms = Vec::new();
+        for (v, exact) in qv.iter().zip(&exact) {
+            let t = Instant::now();
+            let approx = graph.search(v, 10, None).map_err(|e| e.to_string())?;
+            graph_ms.push(t.elapsed().as_secs_f64() * 1e3);
+            // Ties at the 10th score: any item scoring at least the exact 10th counts.
+            let cut = exact.last().map_or(f32::NEG_INFINITY, |h| h.score);
+            found += approx
+                .iter()
+                .filter(|h| h.score >= cut - 1e-6)
+                .count()
+                .min(exact.len());
+            total += exact.len();
+        }
+        sweep.push(serde_json::json!({
+            "ef_search": ef,
+            "recall": found as f64 / total.max(1) as f64,
+            "graph_ms": percentiles(graph_ms),
+        }));
+    }
+    Ok((sweep, percentiles(exact_ms)))
+}
+
+/// `--graphs`: rebuild the graph from the index's vectors with each (m, ef_construction)
+/// in a temporary directory; build time and the recall sweep of each.
+fn graph_variants(searcher: &Searcher, a: &Args, qv: &[Vec<f32>]) -> Result<serde_json::Value, String> {
+    let vectors = searcher.vectors().ok_or("the index has no vectors")?;
+    let rows = vectors.len().min(a.rows);
+    let mut out = Vec::new();
+    for &(m, efc) in &a.graphs {
+        let tmp = std::env::temp_dir().join(format!("cseek-scale-graph-{}-{m}-{efc}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let opts = cseek::vector::VectorOptions {
+            m,
+            ef_construction: efc,
+            exact_threshold: 1,
+            ..Default::default()
+        };
+        let mut w = cseek::vector::VectorWriter::create(&tmp, vectors.dims(), &opts).map_err(|e| e.to_string())?;
+        for id in 0..rows {
+            let v = vectors.vector(id as u32).ok_or("a row is missing")?;
+            w.add(&v).map_err(|e| e.to_string())?;
+        }
+        let stats = w.finish().map_err(|e| e.to_string())?;
+        let mut g = cseek::vector::VectorIndex::open(&tmp).map_err(|e| e.to_string())?;
+        let (sweep, exact_ms) = recall_sweep(&mut g, qv, &a.efs)?;
+        let _ = std::fs::remove_dir_all(&tmp);
+        out.push(serde_json::json!({
+            "m": m, "ef_construction": efc, "rows": rows,
+            "build_seconds": stats.build_seconds, "exact_ms": exact_ms, "by_ef": sweep,
+        }));
+        eprintln!("{}", out.last().map(|v| v.to_string()).unwrap_or_default());
+    }
+    Ok(serde_json::Value::Array(out))
+}
+
+/// `n` query embeddings: the query lines, then the first line of evenly spread chunks.
+fn query_vectors(searcher: &Searcher, queries: &[String], n: usize) -> Result<Vec<Vec<f32>>, String> {
+    let model = &searcher
+        .store()
+        .meta()
+        .embedding
+        .as_ref()
+        .ok_or("the index has no vectors")?
+        .model;
+    let embedder = Embedder::load(model, &EmbedOptions::default()).map_err(|e| e.to_string())?;
+    let chunks = searcher.store().len();
+    let mut texts: Vec<String> = queries.iter().take(n).cloned().collect();
+    let step = (chunks / n.max(1)).max(1);
+    let mut id = 0usize;
+    while texts.len() < n && id < chunks {
+        if let Ok(c) = searcher.store().chunk(id as u32) {
+            if let Some(line) = c.text.lines().map(str::trim).find(|l| l.len() > 10) {
+                texts.push(line.to_string());
+            }
+        }
+        id += step;
+    }
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    embedder.embed_queries(&refs).map_err(|e| e.to_string())
+}
+
 fn run() -> Result<(), String> {
     let a = args()?;
     let queries: Vec<String> = std::fs::read_to_string(&a.queries)
@@ -115,6 +233,12 @@ fn run() -> Result<(), String> {
     let t = Instant::now();
     let searcher = Searcher::open(&a.index).map_err(|e| e.to_string())?;
     let open_ms = t.elapsed().as_secs_f64() * 1e3;
+    if !a.graphs.is_empty() {
+        let qv = query_vectors(&searcher, &queries, a.recall)?;
+        let variants = graph_variants(&searcher, &a, &qv)?;
+        println!("{}", serde_json::to_string_pretty(&variants).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
     let rss_open = rss();
     let chunks = searcher.store().len();
     let mut report = serde_json::json!({
@@ -172,68 +296,15 @@ fn run() -> Result<(), String> {
 
     if let Some(vectors) = searcher.vectors() {
         // Recall@10 of the graph against an exact scan, for real query embeddings.
-        let model = &searcher
-            .store()
-            .meta()
-            .embedding
-            .as_ref()
-            .ok_or("the index has vectors but no model recorded")?
-            .model;
-        let embedder = Embedder::load(model, &EmbedOptions::default()).map_err(|e| e.to_string())?;
-        let mut texts: Vec<String> = queries.iter().take(a.recall).cloned().collect();
-        let step = (chunks / a.recall.max(1)).max(1);
-        let mut id = 0usize;
-        while texts.len() < a.recall && id < chunks {
-            if let Ok(c) = searcher.store().chunk(id as u32) {
-                if let Some(line) = c.text.lines().map(str::trim).find(|l| l.len() > 10) {
-                    texts.push(line.to_string());
-                }
-            }
-            id += step;
-        }
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let qv = embedder.embed_queries(&refs).map_err(|e| e.to_string())?;
-        // The exact top 10 once; then the graph at each ef (the index's own ef first).
-        let mut exact = Vec::with_capacity(qv.len());
-        let mut exact_ms = Vec::new();
-        for v in &qv {
-            let t = Instant::now();
-            exact.push(vectors.search_exact(v, 10, None).map_err(|e| e.to_string())?);
-            exact_ms.push(t.elapsed().as_secs_f64() * 1e3);
-        }
+        let qv = query_vectors(&searcher, &queries, a.recall)?;
         let dir = searcher.store().generation_dir().join(cseek::store::VECTORS_DIR);
         let mut graph = cseek::vector::VectorIndex::open(&dir).map_err(|e| e.to_string())?;
-        let mut sweep = Vec::new();
-        let mut efs = vec![vectors.ef_search()];
-        efs.extend(a.efs.iter().copied().filter(|&e| e != vectors.ef_search()));
-        for ef in efs {
-            graph.set_ef_search(ef);
-            let (mut found, mut total) = (0usize, 0usize);
-            let mut graph_ms = Vec::new();
-            for (v, exact) in qv.iter().zip(&exact) {
-                let t = Instant::now();
-                let approx = graph.search(v, 10, None).map_err(|e| e.to_string())?;
-                graph_ms.push(t.elapsed().as_secs_f64() * 1e3);
-                // Ties at the 10th score: any item scoring at least the exact 10th counts.
-                let cut = exact.last().map_or(f32::NEG_INFINITY, |h| h.score);
-                found += approx
-                    .iter()
-                    .filter(|h| h.score >= cut - 1e-6)
-                    .count()
-                    .min(exact.len());
-                total += exact.len();
-            }
-            sweep.push(serde_json::json!({
-                "ef_search": ef,
-                "recall": found as f64 / total.max(1) as f64,
-                "graph_ms": percentiles(graph_ms),
-            }));
-        }
+        let (sweep, exact_ms) = recall_sweep(&mut graph, &qv, &a.efs)?;
         report["recall_at_10"] = serde_json::json!({
             "queries": qv.len(),
             "graph": vectors.has_graph(),
             "index_ef_search": vectors.ef_search(),
-            "exact_ms": percentiles(exact_ms),
+            "exact_ms": exact_ms,
             "by_ef": sweep,
         });
     }

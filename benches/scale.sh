@@ -4,14 +4,15 @@
 # N threads, HNSW recall@10 against an exact scan, resident memory).
 #
 #   bash benches/scale.sh [OUT_DIR]        # default target/scale
-#   env: MODEL (target/models/minilm-static-256), SIZES ("100k 1m"), THREADS (8),
+#   env: MODEL (target/models/minilm-static-256), SIZES ("250k 1m"), THREADS (8),
 #        INDEX_ARGS (extra `cseek index` flags, e.g. --f16)
 #
 # Corpus: the sources of every crate in cseek's own Cargo.lock (`cargo fetch` puts them
 # under ~/.cargo/registry/src: Rust mostly, with C, C++, Python, JavaScript, shell in the
 # -sys and tooling crates) plus the dev suite's 18 repositories (target/bench-corpus,
 # `../shared/bench/fetch-dev-corpus.sh`): real code, nothing repeated. "1m" is all of it
-# (about 1.1M chunks); "100k" the crates in name order up to a tenth of the bytes. The
+# (1.10M chunks); "250k" the crates in name order up to a tenth of the bytes (0.26M
+# chunks: the small crates come first); "100k" up to 3.5% of the bytes. The
 # corpus is a directory of symbolic links, indexed with --follow.
 #
 # Writes OUT_DIR/SIZE/{index.json,index.time,index.log,serve.json,serve.time} and prints a
@@ -20,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-target/scale}
 MODEL=${MODEL:-target/models/minilm-static-256}
-SIZES=${SIZES:-100k 1m}
+SIZES=${SIZES:-250k 1m}
 THREADS=${THREADS:-8}
 INDEX_ARGS=${INDEX_ARGS:-}
 BIN=target/release/cseek
@@ -57,8 +58,9 @@ for size in $SIZES; do
   ln -s "$(realpath target/bench-corpus)" "$dir/corpus/bench-corpus"
   case "$size" in
     1m) share=1 ;;
-    100k) share=0.1 ;;
-    *) echo "unknown size $size (100k, 1m)" >&2; exit 2 ;;
+    250k) share=0.1 ;;
+    100k) share=0.035 ;;
+    *) echo "unknown size $size (100k, 250k, 1m)" >&2; exit 2 ;;
   esac
   python3 - "$OUT/crates.txt" "$share" "$dir/corpus" <<'EOF'
 import os, sys

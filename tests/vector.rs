@@ -571,3 +571,18 @@ fn appended_rows_are_scanned_until_the_graph_is_rebuilt() {
     assert!(recall_at_10(&last, &queries) >= 0.97);
     assert!(recall_at_10(&rebuilt, &queries) >= 0.97);
 }
+
+#[test]
+fn larger_graphs_are_searched_with_a_wider_beam() {
+    use cseek::vector::ef_search_for;
+    assert_eq!(ef_search_for(64, 0), 64);
+    assert_eq!(ef_search_for(64, 100_000), 64);
+    assert_eq!(ef_search_for(64, 100_001), 128);
+    assert_eq!(ef_search_for(64, 400_000), 128);
+    assert_eq!(ef_search_for(64, 1_102_911), 256);
+    assert_eq!(ef_search_for(64, 1_600_001), 512);
+    // Bounded, whatever the size or the base.
+    assert_eq!(ef_search_for(64, usize::MAX), 4096);
+    assert_eq!(ef_search_for(10_000, usize::MAX), 10_000);
+    assert_eq!(ef_search_for(0, 5), 1);
+}
