@@ -76,7 +76,7 @@ mod imp {
                 })?;
             let mut config = ConnectConfig::new()
                 .uri(format!("http://{}", url.addr))
-                .connect_timeout(Duration::from_secs(5))
+                .connect_timeout(Duration::from_secs(3))
                 .rpc_timeout(Duration::from_secs(120))
                 .retry(RetryConfig::new().max_attempts(2))
                 .telemetry(TelemetryConfig::new().enabled(false));
