@@ -11,6 +11,7 @@
 // Needs the embedding engine (the backend stores dense vectors).
 #![cfg(all(feature = "embed", feature = "milvus"))]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -36,7 +37,9 @@ fn server() -> Option<String> {
                 "CI is set but CSEEK_MILVUS is not: start a server with \
                  `bash tests/milvus/start.sh PORT` and export CSEEK_MILVUS=127.0.0.1:PORT"
             );
-            eprintln!(
+            // Written to stderr directly so the harness's capture does not hide it.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n*** SKIPPED tests/milvus.rs: CSEEK_MILVUS is not set (start a server with \
                  `bash tests/milvus/start.sh 19530` and export CSEEK_MILVUS=127.0.0.1:19530) ***\n"
             );
