@@ -466,6 +466,10 @@ struct EvalReposArgs {
     /// Write one JSON line per query with its results (re-scorable).
     #[arg(long, value_name = "FILE")]
     results_out: Option<PathBuf>,
+    /// Evaluate through a Milvus backend (milvus://HOST:PORT[/DATABASE][?collection=NAME]):
+    /// each repo's index is mirrored into it and queried there.
+    #[arg(long, value_name = "URL")]
+    backend: Option<String>,
 }
 
 #[derive(Args)]
@@ -1760,6 +1764,7 @@ fn cmd_eval(index: Option<&Path>, cmd: EvalCommand) -> anyhow::Result<ExitCode> 
             opts.fusion = args.common.fusion.params();
             opts.ranking = args.common.fusion.ranking();
             opts.depth = args.common.fusion.depth;
+            opts.backend = args.backend;
             let report = run_repo_suite(&opts, &mut log)?;
             print!("{}", report.to_table());
             write_report(args.common.json.as_deref(), &report)?;
