@@ -333,6 +333,9 @@ mod imp {
                     };
                     (field, vectors, metric)
                 };
+                // BM25 scores are positive in Milvus; milvus-lite reports them negated
+                // (as a distance), still best first.
+                let bm25_only = matches!(subs.as_slice(), [SubSearch::Text(_)]);
                 let results = if subs.len() == 1 {
                     let (field, vectors, metric) =
                         sub(subs.into_iter().next().ok_or_else(|| {
@@ -378,7 +381,10 @@ mod imp {
                 for result in results.iter() {
                     let scores = result.get_scores().to_vec();
                     for (i, row) in result.rows()?.enumerate() {
-                        let score = scores.get(i).copied().unwrap_or(0.0);
+                        let mut score = scores.get(i).copied().unwrap_or(0.0);
+                        if bm25_only {
+                            score = score.abs();
+                        }
                         out.push((row.to_entity_row()?, score));
                     }
                 }

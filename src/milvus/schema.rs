@@ -83,6 +83,7 @@ pub(crate) fn scalar_fields() -> Vec<ScalarField> {
 
 /// The fields a search returns.
 pub(crate) const OUTPUT_FIELDS: &[&str] = &[
+    FIELD_ID,
     FIELD_REPO,
     FIELD_PATH,
     FIELD_START,

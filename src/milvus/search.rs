@@ -1,5 +1,6 @@
 //! Queries through Milvus: hybrid search on the server, cseek's re-ranking on the client.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -11,7 +12,7 @@ use super::{MilvusError, MilvusUrl};
 use crate::chunk::ChunkKind;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::fuse::{classify_query, QueryKind};
+use crate::fuse::{add_files, classify_query, rank_files, FileEvidence, Fused, QueryKind};
 use crate::lang::Language;
 use crate::rank::{rerank, Candidate};
 use crate::search::{
@@ -254,12 +255,17 @@ impl MilvusSearcher {
             }
         }
         let text = schema::query_tokens(&req.query);
+        let fusion = self.options.fusion.for_query(kind);
+        // A symbol lookup with no weight on vectors is answered in BM25 order (as the
+        // local search fuses it): the dense list would only fill in below.
+        let dense = query_vector.filter(|_| !(mode == Mode::Hybrid && fusion.semantic_weight <= 0.0));
+        let text = Some(text).filter(|t| mode != Mode::Semantic && !t.is_empty());
         let mut subs = Vec::new();
-        if let Some(v) = query_vector {
-            subs.push(SubSearch::Dense(v));
+        if let Some(v) = &dense {
+            subs.push(SubSearch::Dense(v.clone()));
         }
-        if mode != Mode::Semantic && !text.is_empty() {
-            subs.push(SubSearch::Text(text));
+        if let Some(t) = &text {
+            subs.push(SubSearch::Text(t.clone()));
         }
         if subs.is_empty() {
             return Ok(MilvusResults {
@@ -269,24 +275,100 @@ impl MilvusSearcher {
                 timings,
             });
         }
+        let n_subs = subs.len();
         let rows = self.client.search(
             &self.url.collection,
             subs,
             &expr,
             depth as i64,
-            self.options.fusion.k,
+            fusion.k,
             OUTPUT_FIELDS,
         )?;
+        // File evidence (as the local search adds it): files scored by their chunks in each
+        // retriever's deeper list, by score, each file's best chunk lifted.
+        let files_on = fusion.file_weight > 0.0;
+        let mut lists: Vec<(Vec<(Row, f32)>, f32)> = Vec::new();
+        if files_on {
+            let pool = depth.max(fusion.file_depth) as i64;
+            if let Some(v) = dense {
+                let list = self.client.search(&self.url.collection, vec![SubSearch::Dense(v)], &expr, pool, fusion.k, OUTPUT_FIELDS)?;
+                lists.push((list, fusion.semantic_weight));
+            }
+            if let Some(t) = text {
+                let list = self.client.search(&self.url.collection, vec![SubSearch::Text(t)], &expr, pool, fusion.k, OUTPUT_FIELDS)?;
+                lists.push((list, fusion.lexical_weight));
+            }
+        }
         timings.vector_ms = t.elapsed().as_secs_f64() * 1e3;
 
         let t = Instant::now();
-        let mut hits: Vec<RepoHit> = Vec::with_capacity(rows.len());
+        // Rows by primary key, numbered for cseek's fusion functions.
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut hits: Vec<RepoHit> = Vec::new();
+        let mut intern = |row: &Row, hits: &mut Vec<RepoHit>| -> Option<u32> {
+            let key = row.get(schema::FIELD_ID)?.as_str()?.to_string();
+            if let Some(&id) = ids.get(&key) {
+                return Some(id);
+            }
+            let hit = hit_of(row, 0.0);
+            if !filter.admits(&hit.hit.path, hit.hit.language) {
+                return None;
+            }
+            let id = hits.len() as u32;
+            hits.push(hit);
+            ids.insert(key, id);
+            Some(id)
+        };
+        let mut fused: Vec<Fused> = Vec::with_capacity(rows.len());
         for (row, score) in &rows {
-            let hit = hit_of(row, *score);
-            if filter.admits(&hit.hit.path, hit.hit.language) {
-                hits.push(hit);
+            if let Some(id) = intern(row, &mut hits) {
+                fused.push(Fused {
+                    chunk_id: id,
+                    score: *score,
+                    lexical_rank: None,
+                    semantic_rank: None,
+                });
             }
         }
+        if files_on {
+            let mut numbered: Vec<(Vec<(u32, f32)>, f32)> = Vec::new();
+            for (list, weight) in &lists {
+                let l = list
+                    .iter()
+                    .filter_map(|(row, score)| intern(row, &mut hits).map(|id| (id, *score)))
+                    .collect();
+                numbered.push((l, *weight));
+            }
+            let file_of = |id: u32| {
+                hits.get(id as usize)
+                    .map(|h| (h.repo.clone(), h.hit.path.clone()))
+                    .unwrap_or_default()
+            };
+            let ranked: Vec<(Vec<FileEvidence<(String, String)>>, f32)> = numbered
+                .iter()
+                .map(|(l, w)| (rank_files(l, file_of), *w))
+                .collect();
+            let refs: Vec<(&[FileEvidence<(String, String)>], f32)> =
+                ranked.iter().map(|(l, w)| (l.as_slice(), *w)).collect();
+            // What a chunk first in every list scores.
+            let scale = if n_subs == 2 {
+                (fusion.lexical_weight + fusion.semantic_weight) / (fusion.k + 1.0)
+            } else {
+                fused.first().map_or(0.0, |f| f.score)
+            };
+            add_files(&mut fused, &refs, file_of, fusion.file_weight, scale);
+        }
+        for f in &fused {
+            if let Some(h) = hits.get_mut(f.chunk_id as usize) {
+                h.hit.score = f.score;
+            }
+        }
+        // Candidates in fused order.
+        let mut slots: Vec<Option<RepoHit>> = hits.into_iter().map(Some).collect();
+        let hits: Vec<RepoHit> = fused
+            .iter()
+            .filter_map(|f| slots.get_mut(f.chunk_id as usize).and_then(Option::take))
+            .collect();
         let many_repos = hits.iter().any(|h| h.repo != hits[0].repo);
         let keys: Vec<String> = hits
             .iter()
