@@ -167,6 +167,11 @@ struct McpArgs {
     /// the first update builds the index if there is none).
     #[arg(long)]
     watch: bool,
+    /// Search a Milvus collection (milvus://HOST:PORT[/DATABASE][?collection=NAME]): all
+    /// its repositories, or the one a tool call's `index` names; `reindex` mirrors the
+    /// served indexes into it.
+    #[arg(long, env = "CSEEK_BACKEND", value_name = "URL")]
+    backend: Option<String>,
 }
 
 #[derive(Args)]
@@ -947,11 +952,16 @@ fn cmd_mcp(index: Option<&Path>, args: McpArgs) -> anyhow::Result<ExitCode> {
         embed,
         ..SearchOptions::default()
     };
+    let backend = match &args.backend {
+        Some(url) => Some(cseek::milvus::MilvusUrl::parse(url)?),
+        None => None,
+    };
     cseek::mcp::serve_stdio(cseek::mcp::McpOptions {
         indexes,
         search,
         verbose: args.verbose,
         watch: args.watch,
+        backend,
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -56,7 +56,8 @@ mod imp {
     /// A connection to one Milvus server and database.
     pub(crate) struct Client {
         client: ClientV2,
-        runtime: tokio::runtime::Runtime,
+        /// Always `Some` until dropped.
+        runtime: Option<tokio::runtime::Runtime>,
         /// `host:port` for messages.
         addr: String,
     }
@@ -88,7 +89,7 @@ mod imp {
                 .map_err(|e| unreachable_or(&url.addr, "connecting", e))?;
             Ok(Client {
                 client,
-                runtime,
+                runtime: Some(runtime),
                 addr,
             })
         }
@@ -98,7 +99,11 @@ mod imp {
             action: &'static str,
             f: impl Future<Output = sdk::error::Result<T>> + Send + 'static,
         ) -> Result<T, MilvusError> {
-            run(&self.runtime, f).map_err(|e| unreachable_or(&self.addr, action, e))
+            let runtime = self.runtime.as_ref().ok_or_else(|| MilvusError::Server {
+                action,
+                detail: "the client was shut down".into(),
+            })?;
+            run(runtime, f).map_err(|e| unreachable_or(&self.addr, action, e))
         }
 
         /// The collection, or `None` when there is none of that name.
@@ -390,6 +395,16 @@ mod imp {
                 }
                 Ok(out)
             })
+        }
+    }
+
+    impl Drop for Client {
+        /// Without waiting: dropping a runtime that blocks would panic inside another
+        /// runtime (the MCP server's).
+        fn drop(&mut self) {
+            if let Some(rt) = self.runtime.take() {
+                rt.shutdown_background();
+            }
         }
     }
 
