@@ -400,3 +400,62 @@ fn answers_after_a_server_restart() {
     assert_eq!(s["backend"]["full"], false);
     assert_eq!(s["backend"]["files_sent"], 0);
 }
+
+#[test]
+fn mcp_searches_the_collection() {
+    use std::io::{BufRead, BufReader};
+    let Some(base) = server() else { return };
+    let url = backend(&base, "mcp");
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(&dir.path().join("model"), 32);
+    let (a, b) = two_repos(dir.path());
+    index(&a, &model, &url, &[]);
+    index(&b, &model, &url, &[]);
+    let mut child = Command::new(BIN)
+        .args(["mcp", "--backend", &url])
+        .arg(&a)
+        .env_remove("CSEEK_INDEX")
+        .env_remove("CSEEK_BACKEND")
+        .env("CSEEK_MODEL", &model)
+        .env("HF_HUB_OFFLINE", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut call = |msg: serde_json::Value| -> Option<serde_json::Value> {
+        writeln!(stdin, "{msg}").unwrap();
+        stdin.flush().unwrap();
+        msg.get("id")?;
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        Some(serde_json::from_str(&line).unwrap())
+    };
+    call(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "test", "version": "0"}}}));
+    call(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let search = |call: &mut dyn FnMut(serde_json::Value) -> Option<serde_json::Value>,
+                  args: serde_json::Value| {
+        let r = call(serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "search", "arguments": args}}))
+        .unwrap();
+        r["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{r}"))
+            .to_string()
+    };
+    // Org-wide: the other repository's code is found too.
+    let text = search(&mut call, serde_json::json!({"query": "connect_database", "top_k": 3}));
+    assert!(text.contains("[storage] src/db.rs"), "{text}");
+    // Filtered to one repository.
+    let text = search(
+        &mut call,
+        serde_json::json!({"query": "parse_config", "top_k": 5, "index": "billing"}),
+    );
+    assert!(text.contains("[billing] src/config.py"), "{text}");
+    assert!(!text.contains("[storage]"), "{text}");
+    drop(stdin);
+    let _ = child.wait();
+}
