@@ -912,7 +912,22 @@ fn cmd_watch(index: Option<&Path>, args: WatchArgs) -> anyhow::Result<ExitCode> 
     })
     .context("installing the Ctrl-C handler")?;
     let (json, quiet, timings) = (args.index.json, args.index.quiet, args.index.timings);
-    let mut on_event = |event: WatchEvent| print_watch_event(&event, json, quiet, timings);
+    let backend = args.index.backend.clone();
+    let repo = args.index.repo.clone();
+    let mut on_event = |event: WatchEvent| {
+        print_watch_event(&event, json, quiet, timings);
+        // `--backend`: every update is mirrored (a failure is reported, the watch goes on
+        // and the next update sends what was missed).
+        if let (WatchEvent::Updated(u), Some(url)) = (&event, &backend) {
+            match sync_backend(url, &opts, &u.summary, repo.as_deref()) {
+                Ok(s) if json => println!("{}", serde_json::json!({"event": "mirrored", "backend": s})),
+                Ok(s) if !quiet => eprintln!("{}", sync_line(&s)),
+                Ok(_) => {}
+                Err(e) if json => println!("{}", serde_json::json!({"event": "error", "message": format!("{e:#}")})),
+                Err(e) => eprintln!("{} {e:#}", style("error:").for_stderr().red().bold()),
+            }
+        }
+    };
     watch(&opts, &settings, &stop, &mut on_event)
         .with_context(|| format!("watching {}", args.index.path.display()))?;
     if json {
