@@ -201,6 +201,9 @@ fn two_repos_searched_org_wide_and_filtered() {
     let hits = query(&url, "parse_config", &["--repo", "storage-svc"]);
     assert_eq!(hits[0].1, "src/config.rs");
     assert!(hits.iter().all(|(r, _, _)| r == "storage-svc"), "{hits:?}");
+    let hits = query(&url, "connect to the database", &["--path", "*.py"]);
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|(_, p, _)| p.ends_with(".py")), "{hits:?}");
     let hits = query(&url, "configuration", &["--lang", "python"]);
     assert!(!hits.is_empty());
     assert!(hits.iter().all(|(_, p, _)| p.ends_with(".py")), "{hits:?}");

@@ -309,6 +309,14 @@ pub fn all_of(parts: &[String]) -> String {
 /// (`src/**/*.py` → `path like "src/%"`), or nothing. The glob itself is applied to the
 /// returned candidates.
 pub fn path_prefix_filter(glob: &str) -> String {
+    // `*.py`, `**/*.py`: a literal suffix.
+    if let Some(ext) = glob
+        .strip_prefix("**/*")
+        .or_else(|| glob.strip_prefix('*'))
+        .filter(|e| e.starts_with('.') && e[1..].chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        return format!("{FIELD_PATH} like {}", quote(&format!("%{ext}")));
+    }
     if !glob.contains('/') {
         return String::new();
     }
@@ -353,7 +361,9 @@ mod tests {
     fn filters() {
         assert_eq!(in_list("repo", &["a"]), r#"repo == "a""#);
         assert_eq!(in_list("repo", &["a", "b\"c"]), r#"repo in ["a", "b\"c"]"#);
-        assert_eq!(path_prefix_filter("*.rs"), "");
+        assert_eq!(path_prefix_filter("*.rs"), r#"path like "%.rs""#);
+        assert_eq!(path_prefix_filter("**/*.py"), r#"path like "%.py""#);
+        assert_eq!(path_prefix_filter("*_test.go"), "");
         assert_eq!(path_prefix_filter("src/**/*.py"), r#"path like "src/%""#);
         assert_eq!(path_prefix_filter("src/cli"), r#"path like "src/%""#);
         assert_eq!(path_prefix_filter("src/my_mod/x.py"), r#"path like "src/%""#);
