@@ -50,6 +50,10 @@ struct SyncState {
     files: BTreeMap<String, String>,
     /// Rows of the repository after the sync.
     chunks: u64,
+    /// What else the rows depend on: chunker version and budget, model. Another value
+    /// (e.g. a new chunker) sends everything again.
+    #[serde(default)]
+    config: String,
 }
 
 /// Mirror the index in `index_dir` into the collection of `url` as repository `repo`:
@@ -120,6 +124,11 @@ pub fn sync_index(index_dir: &Path, url: &MilvusUrl, repo: &str) -> Result<SyncS
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .filter(|s: &SyncState| s.backend == backend && s.repo == repo);
+    let config = format!(
+        "chunker {} max {} model {identity}",
+        meta.chunker_version, meta.max_chunk_bytes
+    );
+    let old = old.filter(|s| s.config == config);
     let repo_filter = schema::in_list(FIELD_REPO, &[repo]);
     let on_server = client.count(&url.collection, &repo_filter)?;
     let old = old.filter(|s| s.chunks == on_server);
@@ -195,6 +204,7 @@ pub fn sync_index(index_dir: &Path, url: &MilvusUrl, repo: &str) -> Result<SyncS
             .map(|(p, (_, h))| (p.to_string(), h.clone()))
             .collect(),
         chunks,
+        config,
     };
     let json = serde_json::to_vec(&state)
         .map_err(|e| Error::InvalidOption(format!("serializing the sync state: {e}")))?;
