@@ -610,7 +610,12 @@ impl CseekServer {
                 let repos: Vec<String> = index.into_iter().collect();
                 let results = milvus.search(&req, &repos).map_err(to_mcp)?;
                 let mode = results.mode.name();
-                let title = format!("{} results for {:?} (mode {mode}, {})", results.hits.len(), req.query, milvus.url());
+                let title = format!(
+                    "{} results for {:?} (mode {mode}, {})",
+                    results.hits.len(),
+                    req.query,
+                    milvus.url()
+                );
                 let extra = serde_json::json!({
                     "query": req.query,
                     "mode": mode,

@@ -216,7 +216,12 @@ fn two_repos_searched_org_wide_and_filtered() {
     assert_eq!(hits[0].2, "total_amount", "{hits:?}");
     // Text output names the repository.
     let o = ok(cseek(&[
-        "query", "--backend", &url, "--format", "files", "connect database",
+        "query",
+        "--backend",
+        &url,
+        "--format",
+        "files",
+        "connect database",
     ]));
     assert!(
         String::from_utf8_lossy(&o.stdout)
@@ -236,7 +241,10 @@ fn edits_and_deletions_are_mirrored() {
     let model = tiny_model(&dir.path().join("model"), 32);
     let (a, _) = two_repos(dir.path());
     index(&a, &model, &url, &[]);
-    assert_eq!(query(&url, "fetch_with_retries", &[])[0].2, "fetch_with_retries");
+    assert_eq!(
+        query(&url, "fetch_with_retries", &[])[0].2,
+        "fetch_with_retries"
+    );
 
     // Nothing changed: nothing sent.
     let s = index(&a, &model, &url, &[]);
@@ -254,7 +262,10 @@ fn edits_and_deletions_are_mirrored() {
     assert_eq!(s["backend"]["files_sent"], 1);
     let hits = query(&url, "fetch_with_backoff", &[]);
     assert_eq!(hits[0].2, "fetch_with_backoff", "{hits:?}");
-    assert!(hits.iter().all(|(_, _, s)| s != "fetch_with_retries"), "{hits:?}");
+    assert!(
+        hits.iter().all(|(_, _, s)| s != "fetch_with_retries"),
+        "{hits:?}"
+    );
 
     // A deletion: the file's chunks are gone.
     std::fs::remove_file(a.join("src/invoice.py")).unwrap();
@@ -281,7 +292,10 @@ fn edits_and_deletions_are_mirrored() {
     let s = index(&a, &model, &url, &[]);
     assert_eq!(s["backend"]["full"], true);
     assert_eq!(s["backend"]["chunks"], s["chunks"]);
-    assert_eq!(query(&url, "fetch_with_backoff", &[])[0].2, "fetch_with_backoff");
+    assert_eq!(
+        query(&url, "fetch_with_backoff", &[])[0].2,
+        "fetch_with_backoff"
+    );
 }
 
 #[test]
@@ -296,19 +310,31 @@ fn mismatches_and_a_down_server_are_one_clear_line() {
 
     // Another model's vectors of another size into the same collection.
     let o = cseek(&[
-        "index", "-q", "--model", other.to_str().unwrap(), "--backend", &url,
+        "index",
+        "-q",
+        "--model",
+        other.to_str().unwrap(),
+        "--backend",
+        &url,
         b.to_str().unwrap(),
     ]);
     assert!(!o.status.success());
     let e = stderr(&o);
     assert_eq!(e.trim().lines().count(), 1, "{e}");
-    assert!(e.contains("holds 32-dim vectors") && e.contains("48-dim"), "{e}");
+    assert!(
+        e.contains("holds 32-dim vectors") && e.contains("48-dim"),
+        "{e}"
+    );
 
     // A collection that is not cseek's.
     let venv_python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/milvus-venv/bin/python");
     if venv_python.is_file() {
         let foreign = format!("f{}", std::process::id());
-        let addr = base.trim_start_matches("milvus://").split(['/', '?']).next().unwrap();
+        let addr = base
+            .trim_start_matches("milvus://")
+            .split(['/', '?'])
+            .next()
+            .unwrap();
         let script = format!(
             "from pymilvus import MilvusClient, DataType\n\
              c = MilvusClient(uri='http://{addr}')\n\
@@ -319,9 +345,21 @@ fn mismatches_and_a_down_server_are_one_clear_line() {
              ip.add_index(field_name='dense', index_type='AUTOINDEX', metric_type='IP')\n\
              c.create_collection('{foreign}', schema=s, index_params=ip)\n"
         );
-        let py = Command::new(&venv_python).args(["-c", &script]).output().unwrap();
-        assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
-        let o = cseek(&["query", "--backend", &format!("{base}?collection={foreign}"), "x"]);
+        let py = Command::new(&venv_python)
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(
+            py.status.success(),
+            "{}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+        let o = cseek(&[
+            "query",
+            "--backend",
+            &format!("{base}?collection={foreign}"),
+            "x",
+        ]);
         assert!(!o.status.success());
         let e = stderr(&o);
         assert_eq!(e.trim().lines().count(), 1, "{e}");
@@ -329,20 +367,36 @@ fn mismatches_and_a_down_server_are_one_clear_line() {
     }
 
     // No collection of that name.
-    let o = cseek(&["query", "--backend", &format!("{base}?collection=none_here"), "x"]);
-    assert!(stderr(&o).contains("no collection `none_here`"), "{}", stderr(&o));
+    let o = cseek(&[
+        "query",
+        "--backend",
+        &format!("{base}?collection=none_here"),
+        "x",
+    ]);
+    assert!(
+        stderr(&o).contains("no collection `none_here`"),
+        "{}",
+        stderr(&o)
+    );
 
     // Nothing listening.
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let o = cseek(&["query", "--backend", &format!("milvus://127.0.0.1:{port}"), "x"]);
+    let o = cseek(&[
+        "query",
+        "--backend",
+        &format!("milvus://127.0.0.1:{port}"),
+        "x",
+    ]);
     assert!(!o.status.success());
     let e = stderr(&o);
     assert_eq!(e.trim().lines().count(), 1, "{e}");
     assert!(
-        e.contains(&format!("cannot reach Milvus at 127.0.0.1:{port}: start it with tests/milvus/start.sh")),
+        e.contains(&format!(
+            "cannot reach Milvus at 127.0.0.1:{port}: start it with tests/milvus/start.sh"
+        )),
         "{e}"
     );
 }
@@ -356,7 +410,11 @@ fn start_server(port: u16, data: &Path) -> String {
         .arg(data)
         .output()
         .expect("run start.sh");
-    assert!(o.status.success(), "start.sh: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "start.sh: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
 
@@ -435,14 +493,18 @@ fn mcp_searches_the_collection() {
         stdout.read_line(&mut line).unwrap();
         Some(serde_json::from_str(&line).unwrap())
     };
-    call(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    call(
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "test", "version": "0"}}}));
+        "clientInfo": {"name": "test", "version": "0"}}}),
+    );
     call(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
     let search = |call: &mut dyn FnMut(serde_json::Value) -> Option<serde_json::Value>,
                   args: serde_json::Value| {
-        let r = call(serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-            "params": {"name": "search", "arguments": args}}))
+        let r = call(
+            serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "params": {"name": "search", "arguments": args}}),
+        )
         .unwrap();
         r["result"]["content"][0]["text"]
             .as_str()
@@ -450,7 +512,10 @@ fn mcp_searches_the_collection() {
             .to_string()
     };
     // Org-wide: the other repository's code is found too.
-    let text = search(&mut call, serde_json::json!({"query": "connect_database", "top_k": 3}));
+    let text = search(
+        &mut call,
+        serde_json::json!({"query": "connect_database", "top_k": 3}),
+    );
     assert!(text.contains("[storage] src/db.rs"), "{text}");
     // Filtered to one repository.
     let text = search(

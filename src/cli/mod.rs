@@ -920,10 +920,15 @@ fn cmd_watch(index: Option<&Path>, args: WatchArgs) -> anyhow::Result<ExitCode> 
         // and the next update sends what was missed).
         if let (WatchEvent::Updated(u), Some(url)) = (&event, &backend) {
             match sync_backend(url, &opts, &u.summary, repo.as_deref()) {
-                Ok(s) if json => println!("{}", serde_json::json!({"event": "mirrored", "backend": s})),
+                Ok(s) if json => {
+                    println!("{}", serde_json::json!({"event": "mirrored", "backend": s}))
+                }
                 Ok(s) if !quiet => eprintln!("{}", sync_line(&s)),
                 Ok(_) => {}
-                Err(e) if json => println!("{}", serde_json::json!({"event": "error", "message": format!("{e:#}")})),
+                Err(e) if json => println!(
+                    "{}",
+                    serde_json::json!({"event": "error", "message": format!("{e:#}")})
+                ),
                 Err(e) => eprintln!("{} {e:#}", style("error:").for_stderr().red().bold()),
             }
         }

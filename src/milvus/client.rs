@@ -5,9 +5,6 @@
 
 use std::collections::HashMap;
 
-#[cfg(not(feature = "milvus"))]
-use super::MilvusError;
-
 /// A field of a collection as the server describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FieldInfo {
@@ -209,8 +206,12 @@ mod imp {
                     .consistency_level(ConsistencyLevel::Strong);
                 let req = req.properties(properties.into_iter().collect());
                 c.create_collection(req.build()?).await?;
-                c.load_collection(LoadCollectionRequest::builder().collection_name(n).build()?)
-                    .await?;
+                c.load_collection(
+                    LoadCollectionRequest::builder()
+                        .collection_name(n)
+                        .build()?,
+                )
+                .await?;
                 Ok(())
             })
         }
@@ -220,8 +221,12 @@ mod imp {
             let c = self.client.clone();
             let n = name.to_string();
             self.block("loading the collection", async move {
-                c.load_collection(LoadCollectionRequest::builder().collection_name(n).build()?)
-                    .await?;
+                c.load_collection(
+                    LoadCollectionRequest::builder()
+                        .collection_name(n)
+                        .build()?,
+                )
+                .await?;
                 Ok(())
             })
         }
@@ -309,93 +314,117 @@ mod imp {
             })
         }
 
-        /// Search with one or two sub-searches (two: a hybrid search fused by RRF with
-        /// constant `rrf_k`), `limit` results with `fields`, filtered by `filter`.
-        pub(crate) fn search(
+        /// Several searches at once (concurrently), each with one or two sub-searches
+        /// (two: a hybrid search fused by RRF with constant `rrf_k`) and its limit; each
+        /// returns its rows with `fields`, filtered by `filter`, best first.
+        pub(crate) fn search_all(
             &self,
             name: &str,
-            subs: Vec<SubSearch>,
+            searches: Vec<(Vec<SubSearch>, i64)>,
             filter: &str,
-            limit: i64,
             rrf_k: f32,
             fields: &[&str],
-        ) -> Result<Vec<(Row, f32)>, MilvusError> {
-            let c = self.client.clone();
-            let n = name.to_string();
-            let f = filter.to_string();
+        ) -> Result<Vec<Vec<(Row, f32)>>, MilvusError> {
             let fields: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+            let mut tasks = Vec::new();
+            for (subs, limit) in searches {
+                tasks.push(search_one(
+                    self.client.clone(),
+                    name.to_string(),
+                    subs,
+                    filter.to_string(),
+                    limit,
+                    rrf_k,
+                    fields.clone(),
+                ));
+            }
             self.block("searching", async move {
-                let sub = |s: SubSearch| {
-                    let (field, vectors, metric) = match s {
-                        SubSearch::Dense(v) => {
-                            (FIELD_DENSE, SearchVectors::Float(vec![v]), MetricType::Ip)
-                        }
-                        SubSearch::Text(t) => (
-                            FIELD_SPARSE,
-                            SearchVectors::EmbeddedText(vec![t]),
-                            MetricType::Bm25,
-                        ),
-                    };
-                    (field, vectors, metric)
-                };
-                // BM25 scores are positive in Milvus; milvus-lite reports them negated
-                // (as a distance), still best first.
-                let bm25_only = matches!(subs.as_slice(), [SubSearch::Text(_)]);
-                let results = if subs.len() == 1 {
-                    let (field, vectors, metric) =
-                        sub(subs.into_iter().next().ok_or_else(|| {
-                            sdk::error::Error::Unexpected("no sub-search".into())
-                        })?);
-                    let mut req = SearchRequest::builder()
-                        .collection_name(n)
-                        .vector_field(field)
-                        .vectors(vectors)
-                        .metric_type(metric)
-                        .limit(limit)
-                        .output_fields(fields)
-                        .consistency_level(ConsistencyLevel::Strong);
-                    if !f.is_empty() {
-                        req = req.filter(f);
-                    }
-                    c.search(req.build()?).await?.results().clone()
-                } else {
-                    let mut reqs = Vec::new();
-                    for s in subs {
-                        let (field, vectors, metric) = sub(s);
-                        let mut r = SubSearchRequest::builder()
-                            .vector_field(field)
-                            .vectors(vectors)
-                            .metric_type(metric)
-                            .limit(limit);
-                        if !f.is_empty() {
-                            r = r.filter(f.clone());
-                        }
-                        reqs.push(r.build()?);
-                    }
-                    let req = HybridSearchRequest::builder()
-                        .collection_name(n)
-                        .sub_requests(reqs)
-                        .rerank(RRFRerank::new().k(rrf_k as i64))
-                        .limit(limit)
-                        .output_fields(fields)
-                        .consistency_level(ConsistencyLevel::Strong)
-                        .build()?;
-                    c.hybrid_search(req).await?.results().clone()
-                };
-                let mut out = Vec::new();
-                for result in results.iter() {
-                    let scores = result.get_scores().to_vec();
-                    for (i, row) in result.rows()?.enumerate() {
-                        let mut score = scores.get(i).copied().unwrap_or(0.0);
-                        if bm25_only {
-                            score = score.abs();
-                        }
-                        out.push((row.to_entity_row()?, score));
-                    }
+                let handles: Vec<_> = tasks.into_iter().map(tokio::spawn).collect();
+                let mut out = Vec::with_capacity(handles.len());
+                for h in handles {
+                    out.push(h.await.map_err(|e| {
+                        sdk::error::Error::Unexpected(format!("search task: {e}"))
+                    })??);
                 }
                 Ok(out)
             })
         }
+    }
+
+    /// One search (see [`Client::search_all`]).
+    async fn search_one(
+        c: ClientV2,
+        n: String,
+        subs: Vec<SubSearch>,
+        f: String,
+        limit: i64,
+        rrf_k: f32,
+        fields: Vec<String>,
+    ) -> sdk::error::Result<Vec<(Row, f32)>> {
+        let sub = |s: SubSearch| match s {
+            SubSearch::Dense(v) => (FIELD_DENSE, SearchVectors::Float(vec![v]), MetricType::Ip),
+            SubSearch::Text(t) => (
+                FIELD_SPARSE,
+                SearchVectors::EmbeddedText(vec![t]),
+                MetricType::Bm25,
+            ),
+        };
+        // BM25 scores are positive in Milvus; milvus-lite reports them negated (as a
+        // distance), still best first.
+        let bm25_only = matches!(subs.as_slice(), [SubSearch::Text(_)]);
+        let results = if subs.len() == 1 {
+            let (field, vectors, metric) = sub(subs
+                .into_iter()
+                .next()
+                .ok_or_else(|| sdk::error::Error::Unexpected("no sub-search".into()))?);
+            let mut req = SearchRequest::builder()
+                .collection_name(n)
+                .vector_field(field)
+                .vectors(vectors)
+                .metric_type(metric)
+                .limit(limit)
+                .output_fields(fields)
+                .consistency_level(ConsistencyLevel::Strong);
+            if !f.is_empty() {
+                req = req.filter(f);
+            }
+            c.search(req.build()?).await?.results().clone()
+        } else {
+            let mut reqs = Vec::new();
+            for s in subs {
+                let (field, vectors, metric) = sub(s);
+                let mut r = SubSearchRequest::builder()
+                    .vector_field(field)
+                    .vectors(vectors)
+                    .metric_type(metric)
+                    .limit(limit);
+                if !f.is_empty() {
+                    r = r.filter(f.clone());
+                }
+                reqs.push(r.build()?);
+            }
+            let req = HybridSearchRequest::builder()
+                .collection_name(n)
+                .sub_requests(reqs)
+                .rerank(RRFRerank::new().k(rrf_k as i64))
+                .limit(limit)
+                .output_fields(fields)
+                .consistency_level(ConsistencyLevel::Strong)
+                .build()?;
+            c.hybrid_search(req).await?.results().clone()
+        };
+        let mut out = Vec::new();
+        for result in results.iter() {
+            let scores = result.get_scores().to_vec();
+            for (i, row) in result.rows()?.enumerate() {
+                let mut score = scores.get(i).copied().unwrap_or(0.0);
+                if bm25_only {
+                    score = score.abs();
+                }
+                out.push((row.to_entity_row()?, score));
+            }
+        }
+        Ok(out)
     }
 
     impl Drop for Client {
@@ -498,15 +527,14 @@ mod imp {
         pub(crate) fn insert(&self, _: &str, _: Vec<serde_json::Value>) -> Result<(), MilvusError> {
             Err(MilvusError::FeatureDisabled)
         }
-        pub(crate) fn search(
+        pub(crate) fn search_all(
             &self,
             _: &str,
-            _: Vec<SubSearch>,
+            _: Vec<(Vec<SubSearch>, i64)>,
             _: &str,
-            _: i64,
             _: f32,
             _: &[&str],
-        ) -> Result<Vec<(Row, f32)>, MilvusError> {
+        ) -> Result<Vec<Vec<(Row, f32)>>, MilvusError> {
             Err(MilvusError::FeatureDisabled)
         }
     }

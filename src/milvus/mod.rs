@@ -27,6 +27,8 @@
 //!
 //! The client is the official Milvus Rust SDK (`milvus-sdk-rust`, Apache-2.0), behind the
 //! `milvus` feature; without it every call fails with [`MilvusError::FeatureDisabled`].
+// Without the client, what only it reads goes unused.
+#![cfg_attr(not(feature = "milvus"), allow(dead_code))]
 
 mod client;
 pub mod schema;
@@ -53,7 +55,9 @@ pub enum MilvusError {
         detail: String,
     },
     /// Nothing answers at the address.
-    #[error("cannot reach Milvus at {addr}: start it with tests/milvus/start.sh or check the address")]
+    #[error(
+        "cannot reach Milvus at {addr}: start it with tests/milvus/start.sh or check the address"
+    )]
     Unreachable {
         /// `host:port`.
         addr: String,
@@ -163,7 +167,11 @@ impl MilvusUrl {
             }
         }
         let mut collection = DEFAULT_COLLECTION.to_string();
-        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        for pair in query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             match pair.split_once('=') {
                 Some(("collection", c)) if valid_name(c) => collection = c.to_string(),
                 Some(("collection", _)) => {
@@ -225,7 +233,10 @@ mod tests {
         let u = MilvusUrl::parse("milvus://db.example:1/code?collection=org_code").unwrap();
         assert_eq!(u.database.as_deref(), Some("code"));
         assert_eq!(u.collection, "org_code");
-        assert_eq!(u.to_string(), "milvus://db.example:1/code?collection=org_code");
+        assert_eq!(
+            u.to_string(),
+            "milvus://db.example:1/code?collection=org_code"
+        );
         for bad in [
             "http://x:1",
             "milvus://x",

@@ -114,7 +114,14 @@ pub(crate) fn check(collection: &str, info: &CollectionInfo) -> Result<usize, Mi
         }
     };
     for f in scalar_fields() {
-        want_type(f.name, if f.max_length == 0 { "Int64" } else { "VarChar" })?;
+        want_type(
+            f.name,
+            if f.max_length == 0 {
+                "Int64"
+            } else {
+                "VarChar"
+            },
+        )?;
     }
     want_type(FIELD_SPARSE, "SparseFloatVector")?;
     let dense = want_type(FIELD_DENSE, "FloatVector")?;
@@ -366,7 +373,10 @@ mod tests {
         assert_eq!(path_prefix_filter("*_test.go"), "");
         assert_eq!(path_prefix_filter("src/**/*.py"), r#"path like "src/%""#);
         assert_eq!(path_prefix_filter("src/cli"), r#"path like "src/%""#);
-        assert_eq!(path_prefix_filter("src/my_mod/x.py"), r#"path like "src/%""#);
+        assert_eq!(
+            path_prefix_filter("src/my_mod/x.py"),
+            r#"path like "src/%""#
+        );
         assert_eq!(path_prefix_filter("my_mod/x.py"), "");
         assert_eq!(
             all_of(&["a == 1".into(), String::new(), "b == 2".into()]),

@@ -140,7 +140,11 @@ impl MilvusSearcher {
         let t = Instant::now();
         let loaded = self.embedder.get_or_init(|| {
             let meta = &self.embedding;
-            let spec = self.options.model.clone().unwrap_or_else(|| meta.model.clone());
+            let spec = self
+                .options
+                .model
+                .clone()
+                .unwrap_or_else(|| meta.model.clone());
             let mut opts = self.options.embed.clone();
             if opts.matryoshka_dim.is_none() {
                 opts.matryoshka_dim = meta.matryoshka_dim;
@@ -258,7 +262,8 @@ impl MilvusSearcher {
         let fusion = self.options.fusion.for_query(kind);
         // A symbol lookup with no weight on vectors is answered in BM25 order (as the
         // local search fuses it): the dense list would only fill in below.
-        let dense = query_vector.filter(|_| !(mode == Mode::Hybrid && fusion.semantic_weight <= 0.0));
+        let dense =
+            query_vector.filter(|_| !(mode == Mode::Hybrid && fusion.semantic_weight <= 0.0));
         let text = Some(text).filter(|t| mode != Mode::Semantic && !t.is_empty());
         let mut subs = Vec::new();
         if let Some(v) = &dense {
@@ -276,29 +281,35 @@ impl MilvusSearcher {
             });
         }
         let n_subs = subs.len();
-        let rows = self.client.search(
-            &self.url.collection,
-            subs,
-            &expr,
-            depth as i64,
-            fusion.k,
-            OUTPUT_FIELDS,
-        )?;
         // File evidence (as the local search adds it): files scored by their chunks in each
-        // retriever's deeper list, by score, each file's best chunk lifted.
+        // retriever's deeper list, by score, each file's best chunk lifted. Those lists
+        // are searched beside the hybrid search, at the same time.
         let files_on = fusion.file_weight > 0.0;
-        let mut lists: Vec<(Vec<(Row, f32)>, f32)> = Vec::new();
+        let pool = depth.max(fusion.file_depth) as i64;
+        let mut searches = vec![(subs, depth as i64)];
+        let mut weights = Vec::new();
         if files_on {
-            let pool = depth.max(fusion.file_depth) as i64;
             if let Some(v) = dense {
-                let list = self.client.search(&self.url.collection, vec![SubSearch::Dense(v)], &expr, pool, fusion.k, OUTPUT_FIELDS)?;
-                lists.push((list, fusion.semantic_weight));
+                searches.push((vec![SubSearch::Dense(v)], pool));
+                weights.push(fusion.semantic_weight);
             }
             if let Some(t) = text {
-                let list = self.client.search(&self.url.collection, vec![SubSearch::Text(t)], &expr, pool, fusion.k, OUTPUT_FIELDS)?;
-                lists.push((list, fusion.lexical_weight));
+                searches.push((vec![SubSearch::Text(t)], pool));
+                weights.push(fusion.lexical_weight);
             }
         }
+        let mut found = self
+            .client
+            .search_all(
+                &self.url.collection,
+                searches,
+                &expr,
+                fusion.k,
+                OUTPUT_FIELDS,
+            )?
+            .into_iter();
+        let rows = found.next().unwrap_or_default();
+        let lists: Vec<(Vec<(Row, f32)>, f32)> = found.zip(weights).collect();
         timings.vector_ms = t.elapsed().as_secs_f64() * 1e3;
 
         let t = Instant::now();
