@@ -315,7 +315,8 @@ mod imp {
         }
 
         /// Several searches at once (concurrently), each with one or two sub-searches
-        /// (two: a hybrid search fused by RRF with constant `rrf_k`) and its limit; each
+        /// (two: a hybrid search fused by RRF with constant `rrf_k`, `limit` from each,
+        /// up to twice that fused) and its limit; each
         /// returns its rows with `fields`, filtered by `filter`, best first.
         pub(crate) fn search_all(
             &self,
@@ -393,6 +394,8 @@ mod imp {
             let mut reqs = Vec::new();
             for s in subs {
                 let (field, vectors, metric) = sub(s);
+                // Each list as deep as asked, the fused list as long as their union (as
+                // cseek fuses two lists locally).
                 let mut r = SubSearchRequest::builder()
                     .vector_field(field)
                     .vectors(vectors)
@@ -407,7 +410,7 @@ mod imp {
                 .collection_name(n)
                 .sub_requests(reqs)
                 .rerank(RRFRerank::new().k(rrf_k as i64))
-                .limit(limit)
+                .limit(limit.saturating_mul(2))
                 .output_fields(fields)
                 .consistency_level(ConsistencyLevel::Strong)
                 .build()?;
