@@ -88,6 +88,10 @@ pub enum Error {
     #[error(transparent)]
     Embed(#[from] crate::embed::EmbedError),
 
+    /// The Milvus backend failed (server down, schema or dimension mismatch, …).
+    #[error(transparent)]
+    Milvus(#[from] crate::milvus::MilvusError),
+
     /// A benchmark or suite file is malformed.
     #[error("{path}:{line}: {detail}")]
     BadInput {

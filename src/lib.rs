@@ -78,6 +78,7 @@ pub mod lang;
 pub mod lexical;
 pub mod lsp;
 pub mod mcp;
+pub mod milvus;
 pub mod rank;
 pub mod search;
 pub mod serve;

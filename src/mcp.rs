@@ -53,6 +53,10 @@ pub struct McpOptions {
     /// Keep the index current with [`crate::watch::watch`] on a background thread for the
     /// session's life; queries switch to each new generation.
     pub watch: bool,
+    /// A Milvus backend (`cseek mcp --backend`): `search` queries its collection (every
+    /// repository in it, or the one `index` names), `reindex` mirrors each updated index
+    /// into it as the repository of the served index's name.
+    pub backend: Option<crate::milvus::MilvusUrl>,
 }
 
 /// Why the server stopped abnormally.
@@ -130,6 +134,8 @@ pub fn serve_stdio(options: McpOptions) -> std::result::Result<(), McpError> {
 struct State {
     options: McpOptions,
     served: Vec<Served>,
+    /// The backend's searcher, opened on first use (again after a failure).
+    milvus: Mutex<Option<Arc<crate::milvus::MilvusSearcher>>>,
 }
 
 /// One served index: its searcher (opened lazily, reloaded when the index moves on) and
@@ -300,7 +306,11 @@ impl CseekServer {
             });
         }
         CseekServer {
-            state: Arc::new(State { options, served }),
+            state: Arc::new(State {
+                options,
+                served,
+                milvus: Mutex::default(),
+            }),
             tool_router: Self::tool_router(),
         }
     }
@@ -596,6 +606,29 @@ impl CseekServer {
         let state = self.state.clone();
         let index = p.index;
         blocking(move || {
+            if let Some(milvus) = state.milvus()? {
+                let repos: Vec<String> = index.into_iter().collect();
+                let results = milvus.search(&req, &repos).map_err(to_mcp)?;
+                let mode = results.mode.name();
+                let title = format!(
+                    "{} results for {:?} (mode {mode}, {})",
+                    results.hits.len(),
+                    req.query,
+                    milvus.url()
+                );
+                let extra = serde_json::json!({
+                    "query": req.query,
+                    "mode": mode,
+                    "notes": results.notes,
+                    "backend": milvus.url().to_string(),
+                });
+                let hits = results
+                    .hits
+                    .into_iter()
+                    .map(|h| Hit::from_search(h.hit, Some(&h.repo)))
+                    .collect();
+                return Ok(hits_result(title, hits, max_chars, extra));
+            }
             let selected = state.select(index.as_deref())?;
             let (hits, mode, notes) =
                 state.across(&selected, top_k, |s| s.search(&req).map_err(to_mcp))?;
@@ -711,6 +744,13 @@ impl CseekServer {
                 };
                 // Queries see the new generation from now on.
                 served.with_searcher(&state, |_| Ok(()))?;
+                let synced = match &state.options.backend {
+                    Some(url) => Some(
+                        crate::milvus::sync_index(&summary.index_dir, url, &served.name)
+                            .map_err(to_mcp)?,
+                    ),
+                    None => None,
+                };
                 lines.push(format!(
                     "{}reindexed ({}) in {:.2} s: {} files, {} chunks; {} files changed, {} removed; {} chunks embedded, {} from cache",
                     state.label(served),
@@ -726,6 +766,20 @@ impl CseekServer {
                 let mut json = summary_json(&summary);
                 if let Value::Object(m) = &mut json {
                     m.insert("index".into(), served.name.clone().into());
+                    if let Some(s) = &synced {
+                        lines.push(format!(
+                            "{}mirrored into {}: {} files ({} chunks) sent, {} removed",
+                            state.label(served),
+                            s.backend,
+                            s.files_sent,
+                            s.chunks_sent,
+                            s.files_removed
+                        ));
+                        m.insert(
+                            "backend".into(),
+                            serde_json::to_value(s).unwrap_or(Value::Null),
+                        );
+                    }
                 }
                 summaries.push(json);
             }
@@ -736,6 +790,24 @@ impl CseekServer {
 }
 
 impl State {
+    /// The backend's searcher, when there is a backend (opened now if need be).
+    fn milvus(&self) -> Result<Option<Arc<crate::milvus::MilvusSearcher>>, ErrorData> {
+        let Some(url) = &self.options.backend else {
+            return Ok(None);
+        };
+        let mut guard = self.milvus.lock().map_err(|_| poisoned())?;
+        if let Some(m) = guard.as_ref() {
+            return Ok(Some(Arc::clone(m)));
+        }
+        self.log(&format!("connecting to {url}"));
+        let m = Arc::new(
+            crate::milvus::MilvusSearcher::open(url, self.options.search.clone())
+                .map_err(to_mcp)?,
+        );
+        *guard = Some(Arc::clone(&m));
+        Ok(Some(m))
+    }
+
     /// `[name] ` before a served index's lines when several are served.
     fn label(&self, served: &Served) -> String {
         if self.several() {

@@ -167,6 +167,11 @@ struct McpArgs {
     /// the first update builds the index if there is none).
     #[arg(long)]
     watch: bool,
+    /// Search a Milvus collection (milvus://HOST:PORT[/DATABASE][?collection=NAME]): all
+    /// its repositories, or the one a tool call's `index` names; `reindex` mirrors the
+    /// served indexes into it.
+    #[arg(long, env = "CSEEK_BACKEND", value_name = "URL")]
+    backend: Option<String>,
 }
 
 #[derive(Args)]
@@ -223,6 +228,13 @@ struct IndexArgs {
     /// files_removed, chunks_embedded, chunks_cached, seconds, generation, kind).
     #[arg(long)]
     json: bool,
+    /// Also mirror the index into Milvus: milvus://HOST:PORT[/DATABASE][?collection=NAME]
+    /// (changed files' chunks sent, removed files' deleted; see README "Milvus backend").
+    #[arg(long, env = "CSEEK_BACKEND", value_name = "URL")]
+    backend: Option<String>,
+    /// Repository name in the Milvus collection (default: the directory's name).
+    #[arg(long, value_name = "NAME", requires = "backend")]
+    repo: Option<String>,
 }
 
 #[derive(Args)]
@@ -285,6 +297,14 @@ struct QueryArgs {
     /// file's directory; `#` starts a comment. Searched as one, with the `--index`es.
     #[arg(long, value_name = "FILE")]
     workspace: Option<PathBuf>,
+    /// Query a Milvus collection instead of local indexes:
+    /// milvus://HOST:PORT[/DATABASE][?collection=NAME] (hybrid search there, cseek's
+    /// re-ranking here). All its repositories are searched unless --repo is given.
+    #[arg(long, env = "CSEEK_BACKEND", value_name = "URL", conflicts_with_all = ["related", "workspace"])]
+    backend: Option<String>,
+    /// With --backend: only this repository (repeatable).
+    #[arg(long = "repo", value_name = "NAME", requires = "backend")]
+    repos: Vec<String>,
     #[command(flatten)]
     fusion: FusionArgs,
 }
@@ -465,6 +485,10 @@ struct EvalReposArgs {
     /// Write one JSON line per query with its results (re-scorable).
     #[arg(long, value_name = "FILE")]
     results_out: Option<PathBuf>,
+    /// Evaluate through a Milvus backend (milvus://HOST:PORT[/DATABASE][?collection=NAME]):
+    /// each repo's index is mirrored into it and queried there.
+    #[arg(long, value_name = "URL")]
+    backend: Option<String>,
 }
 
 #[derive(Args)]
@@ -708,11 +732,139 @@ fn cmd_index(index: Option<&Path>, args: IndexArgs) -> anyhow::Result<ExitCode> 
     };
     bar.finish_and_clear();
     let summary = result.with_context(|| format!("indexing {}", args.path.display()))?;
+    let synced = match &args.backend {
+        Some(url) => Some(sync_backend(url, &opts, &summary, args.repo.as_deref())?),
+        None => None,
+    };
     if args.json {
-        println!("{}", summary_json(&summary));
+        let mut json = summary_json(&summary);
+        if let (Some(s), Some(obj)) = (&synced, json.as_object_mut()) {
+            obj.insert("backend".into(), serde_json::to_value(s)?);
+        }
+        println!("{json}");
         return Ok(ExitCode::SUCCESS);
     }
     report_index(&summary, args.quiet, args.timings);
+    if let (Some(s), false) = (&synced, args.quiet) {
+        eprintln!("{}", sync_line(s));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Mirror the index just built into the Milvus backend at `url`.
+fn sync_backend(
+    url: &str,
+    opts: &IndexOptions,
+    summary: &IndexSummary,
+    repo: Option<&str>,
+) -> anyhow::Result<cseek::milvus::SyncSummary> {
+    let url = cseek::milvus::MilvusUrl::parse(url)?;
+    let repo = match repo {
+        Some(r) => r.to_string(),
+        None => {
+            let root = std::fs::canonicalize(&opts.root).unwrap_or_else(|_| opts.root.clone());
+            cseek::milvus::default_repo_name(&root)
+        }
+    };
+    Ok(cseek::milvus::sync_index(&summary.index_dir, &url, &repo)?)
+}
+
+/// What `cseek index --backend` says about the sync (stderr).
+fn sync_line(s: &cseek::milvus::SyncSummary) -> String {
+    format!(
+        "milvus: {}{} files ({} chunks) sent, {} removed; repo `{}` holds {} chunks at {} ({:.2} s)",
+        if s.full { "full sync, " } else { "" },
+        s.files_sent,
+        s.chunks_sent,
+        s.files_removed,
+        s.repo,
+        s.chunks,
+        s.backend,
+        s.seconds
+    )
+}
+
+/// `cseek query --backend URL`: the collection's hybrid search, re-ranked here.
+fn cmd_query_backend(url: &str, args: &QueryArgs) -> anyhow::Result<ExitCode> {
+    let query = args.query.join(" ");
+    if query.trim().is_empty() {
+        bail!("the query is empty; give some words or a symbol name");
+    }
+    let req = query_request(&query, args)?;
+    let url = cseek::milvus::MilvusUrl::parse(url)?;
+    let t_open = std::time::Instant::now();
+    let searcher = cseek::milvus::MilvusSearcher::open(&url, query_search_options(args)?)?;
+    let open_ms = t_open.elapsed().as_secs_f64() * 1e3;
+    let t_search = std::time::Instant::now();
+    let results = searcher.search(&req, &args.repos)?;
+    let search_ms = t_search.elapsed().as_secs_f64() * 1e3;
+    for note in &results.notes {
+        eprintln!("{} {note}", style("note:").for_stderr().yellow().bold());
+    }
+    if args.timings {
+        let t = &results.timings;
+        eprintln!(
+            "timings (ms): connect {open_ms:.2}, model load {:.1}, query embedding {:.2}, \
+             milvus search {:.2}, re-rank {:.2}, search total {search_ms:.2}",
+            t.model_load_ms, t.embed_ms, t.vector_ms, t.fuse_ms
+        );
+    }
+    let mut out = std::io::stdout().lock();
+    let format = if args.json {
+        "json"
+    } else {
+        args.format.as_str()
+    };
+    match format {
+        "json" => {
+            #[derive(serde::Serialize)]
+            struct Output<'a> {
+                query: &'a str,
+                mode: Mode,
+                backend: String,
+                results: &'a [cseek::milvus::RepoHit],
+            }
+            let json = Output {
+                query: &query,
+                mode: results.mode,
+                backend: url.to_string(),
+                results: &results.hits,
+            };
+            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        }
+        "jsonl" => {
+            for hit in &results.hits {
+                writeln!(out, "{}", serde_json::to_string(hit)?)?;
+            }
+        }
+        _ if results.hits.is_empty() && format == "text" => {
+            eprintln!("no results for {query:?}")
+        }
+        _ => {
+            let mut seen = std::collections::HashSet::new();
+            for h in &results.hits {
+                let path = format!("{}/{}", h.repo, h.hit.path);
+                match format {
+                    "files" => {
+                        if seen.insert(path.clone()) {
+                            writeln!(out, "{path}")?;
+                        }
+                    }
+                    "vimgrep" => {
+                        let first = h.hit.text.lines().next().unwrap_or_default().trim_end();
+                        writeln!(out, "{path}:{}:1:{first}", h.hit.start_line)?;
+                    }
+                    _ => {
+                        let shown = SearchHit {
+                            path,
+                            ..h.hit.clone()
+                        };
+                        print_hit(&mut out, &shown, args.lines)?;
+                    }
+                }
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -774,7 +926,27 @@ fn cmd_watch(index: Option<&Path>, args: WatchArgs) -> anyhow::Result<ExitCode> 
     })
     .context("installing the Ctrl-C handler")?;
     let (json, quiet, timings) = (args.index.json, args.index.quiet, args.index.timings);
-    let mut on_event = |event: WatchEvent| print_watch_event(&event, json, quiet, timings);
+    let backend = args.index.backend.clone();
+    let repo = args.index.repo.clone();
+    let mut on_event = |event: WatchEvent| {
+        print_watch_event(&event, json, quiet, timings);
+        // `--backend`: every update is mirrored (a failure is reported, the watch goes on
+        // and the next update sends what was missed).
+        if let (WatchEvent::Updated(u), Some(url)) = (&event, &backend) {
+            match sync_backend(url, &opts, &u.summary, repo.as_deref()) {
+                Ok(s) if json => {
+                    println!("{}", serde_json::json!({"event": "mirrored", "backend": s}))
+                }
+                Ok(s) if !quiet => eprintln!("{}", sync_line(&s)),
+                Ok(_) => {}
+                Err(e) if json => println!(
+                    "{}",
+                    serde_json::json!({"event": "error", "message": format!("{e:#}")})
+                ),
+                Err(e) => eprintln!("{} {e:#}", style("error:").for_stderr().red().bold()),
+            }
+        }
+    };
     watch(&opts, &settings, &stop, &mut on_event)
         .with_context(|| format!("watching {}", args.index.path.display()))?;
     if json {
@@ -814,11 +986,16 @@ fn cmd_mcp(index: Option<&Path>, args: McpArgs) -> anyhow::Result<ExitCode> {
         embed,
         ..SearchOptions::default()
     };
+    let backend = match &args.backend {
+        Some(url) => Some(cseek::milvus::MilvusUrl::parse(url)?),
+        None => None,
+    };
     cseek::mcp::serve_stdio(cseek::mcp::McpOptions {
         indexes,
         search,
         verbose: args.verbose,
         watch: args.watch,
+        backend,
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -1136,6 +1313,9 @@ fn query_indexes(indexes: &[PathBuf], workspace: Option<&Path>) -> anyhow::Resul
 }
 
 fn cmd_query(indexes: &[PathBuf], args: QueryArgs) -> anyhow::Result<ExitCode> {
+    if let Some(url) = &args.backend {
+        return cmd_query_backend(url, &args);
+    }
     let dirs = query_indexes(indexes, args.workspace.as_deref())?;
     if dirs.len() > 1 {
         return cmd_query_many(&dirs, args);
@@ -1627,6 +1807,7 @@ fn cmd_eval(index: Option<&Path>, cmd: EvalCommand) -> anyhow::Result<ExitCode> 
             opts.fusion = args.common.fusion.params();
             opts.ranking = args.common.fusion.ranking();
             opts.depth = args.common.fusion.depth;
+            opts.backend = args.backend;
             let report = run_repo_suite(&opts, &mut log)?;
             print!("{}", report.to_table());
             write_report(args.common.json.as_deref(), &report)?;

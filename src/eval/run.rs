@@ -61,6 +61,10 @@ pub struct RepoEvalOptions {
     pub ranking: RankParams,
     /// Candidates per retriever before fusion (0 = the search default).
     pub depth: usize,
+    /// Query through this Milvus backend (`milvus://…`) instead of the local indexes:
+    /// each repo's index is mirrored into the collection (as `cseek index --backend`)
+    /// and its queries filtered to it.
+    pub backend: Option<String>,
 }
 
 impl RepoEvalOptions {
@@ -88,6 +92,7 @@ impl RepoEvalOptions {
             fusion: RrfParams::default(),
             ranking: RankParams::default(),
             depth: 0,
+            backend: None,
         }
     }
 }
@@ -210,9 +215,32 @@ pub fn run_repo_suite(opts: &RepoEvalOptions, log: &mut dyn FnMut(&str)) -> Resu
     let mut runs = Vec::new();
     let mut latencies = Vec::new();
     let mut ran = RanWith::default();
+    let backend = match &opts.backend {
+        Some(url) => Some(crate::milvus::MilvusUrl::parse(url)?),
+        None => None,
+    };
+    let mut milvus: Option<crate::milvus::MilvusSearcher> = None;
     for (repo, queries) in &suites {
         let (searcher, stamp, reused) = repo_index(opts, repo, log)?;
         ran.model(&searcher);
+        if let Some(url) = &backend {
+            let s = crate::milvus::sync_index(searcher.store().index_dir(), url, &repo.name)?;
+            log(&format!(
+                "{}: mirrored into {url} ({} files, {} chunks sent{}; {:.2} s)",
+                repo.name,
+                s.files_sent,
+                s.chunks_sent,
+                if s.full { ", full" } else { "" },
+                s.seconds
+            ));
+            if milvus.is_none() {
+                milvus = Some(crate::milvus::MilvusSearcher::open(
+                    url,
+                    search_options(&opts.embed, &opts.fusion, &opts.ranking, opts.depth),
+                )?);
+            }
+        }
+        let scope = std::slice::from_ref(&repo.name);
         let mut scores = Vec::with_capacity(queries.len());
         for q in queries {
             let req = SearchRequest {
@@ -220,7 +248,10 @@ pub fn run_repo_suite(opts: &RepoEvalOptions, log: &mut dyn FnMut(&str)) -> Resu
                 ..SearchRequest::new(q.query.clone()).top_k(opts.top_k)
             };
             let t = Instant::now();
-            let results = searcher.search(&req)?;
+            let results = match &milvus {
+                Some(m) => m.search(&req, scope)?.into_search_results(),
+                None => searcher.search(&req)?,
+            };
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
             ran.mode(results.mode);
             let hits = results.hits;

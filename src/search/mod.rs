@@ -874,13 +874,13 @@ impl Searcher {
 }
 
 /// A request's `--lang` and `--path` filters.
-struct RequestFilter<'a> {
+pub(crate) struct RequestFilter<'a> {
     glob: Option<GlobMatcher>,
     languages: &'a [Language],
 }
 
 impl<'a> RequestFilter<'a> {
-    fn new(req: &'a SearchRequest) -> Result<Self> {
+    pub(crate) fn new(req: &'a SearchRequest) -> Result<Self> {
         let glob = match &req.path_glob {
             None => None,
             Some(g) => Some(
@@ -899,7 +899,7 @@ impl<'a> RequestFilter<'a> {
         self.glob.is_none() && self.languages.is_empty()
     }
 
-    fn admits(&self, path: &str, language: Language) -> bool {
+    pub(crate) fn admits(&self, path: &str, language: Language) -> bool {
         (self.languages.is_empty() || self.languages.contains(&language))
             && self.glob.as_ref().is_none_or(|g| path_matches(g, path))
     }

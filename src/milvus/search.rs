@@ -1,0 +1,462 @@
+//! Queries through Milvus: hybrid search on the server, cseek's re-ranking on the client.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::client::{Client, Row, SubSearch};
+use super::schema::{self, FIELD_REPO, FIELD_SYMBOL, OUTPUT_FIELDS};
+use super::{MilvusError, MilvusUrl};
+use crate::chunk::ChunkKind;
+use crate::embed::Embedder;
+use crate::error::{Error, Result};
+use crate::fuse::{add_files, classify_query, rank_files, FileEvidence, Fused, QueryKind};
+use crate::lang::Language;
+use crate::rank::{rerank, Candidate};
+use crate::search::{
+    Mode, QueryTimings, Ranks, RequestFilter, SearchHit, SearchOptions, SearchRequest,
+    SearchResults, MAX_TOP_K,
+};
+use crate::store::EmbeddingMeta;
+use crate::vector::normalize;
+
+/// Candidates asked of Milvus when [`SearchOptions::depth`] is 0 (as the local search).
+const DEFAULT_DEPTH: usize = 100;
+
+/// A hit and the repository it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RepoHit {
+    /// Repository name in the collection.
+    pub repo: String,
+    /// The hit (its path is relative to the repository's root; `chunk_id` is 0).
+    #[serde(flatten)]
+    pub hit: SearchHit,
+}
+
+/// The answer of the collection to one query.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MilvusResults {
+    /// The mode that ran.
+    pub mode: Mode,
+    /// Results, best first.
+    pub hits: Vec<RepoHit>,
+    /// Things the user should know.
+    pub notes: Vec<String>,
+    /// Time per stage (`vector_ms`: the server's search, both retrievers).
+    pub timings: QueryTimings,
+}
+
+impl MilvusResults {
+    /// As the local search's results (the repository of each hit dropped).
+    pub fn into_search_results(self) -> SearchResults {
+        SearchResults {
+            mode: self.mode,
+            hits: self.hits.into_iter().map(|h| h.hit).collect(),
+            notes: self.notes,
+            timings: self.timings,
+        }
+    }
+}
+
+/// A collection, ready for queries: the connection, the embedding model recorded in the
+/// collection (loaded on the first query that needs it) and the ranking options.
+pub struct MilvusSearcher {
+    client: Client,
+    url: MilvusUrl,
+    dims: usize,
+    embedding: EmbeddingMeta,
+    options: SearchOptions,
+    embedder: OnceLock<std::result::Result<Embedder, String>>,
+}
+
+impl MilvusSearcher {
+    /// Connect and check the collection (it must exist and have cseek's schema).
+    pub fn open(url: &MilvusUrl, options: SearchOptions) -> Result<MilvusSearcher> {
+        let client = Client::connect(url)?;
+        let info = client
+            .describe(&url.collection)?
+            .ok_or_else(|| MilvusError::NoCollection {
+                collection: url.collection.clone(),
+                addr: url.addr.clone(),
+                url: url.to_string(),
+            })?;
+        let dims = schema::check(&url.collection, &info)?;
+        let embedding: EmbeddingMeta = info
+            .properties
+            .get(schema::PROP_EMBEDDING)
+            .and_then(|j| serde_json::from_str(j).ok())
+            .ok_or_else(|| MilvusError::SchemaMismatch {
+                collection: url.collection.clone(),
+                detail: format!("no readable `{}` property", schema::PROP_EMBEDDING),
+            })?;
+        if embedding.dims != dims {
+            return Err(MilvusError::DimensionMismatch {
+                collection: url.collection.clone(),
+                found: dims,
+                expected: embedding.dims,
+                what: format!("its recorded model `{}`", embedding.model),
+            }
+            .into());
+        }
+        client.load(&url.collection)?;
+        Ok(MilvusSearcher {
+            client,
+            url: url.clone(),
+            dims,
+            embedding,
+            options,
+            embedder: OnceLock::new(),
+        })
+    }
+
+    /// The backend's URL.
+    pub fn url(&self) -> &MilvusUrl {
+        &self.url
+    }
+
+    /// The embedding model the collection's vectors come from.
+    pub fn embedding(&self) -> &EmbeddingMeta {
+        &self.embedding
+    }
+
+    /// Change the ranking options for the following queries.
+    pub fn set_options(&mut self, options: SearchOptions) {
+        self.options = options;
+    }
+
+    /// Chunks in the collection (of these repositories; all when empty).
+    pub fn count(&self, repos: &[String]) -> Result<u64> {
+        let filter = if repos.is_empty() {
+            String::new()
+        } else {
+            schema::in_list(FIELD_REPO, repos)
+        };
+        Ok(self.client.count(&self.url.collection, &filter)?)
+    }
+
+    fn embedder(&self, timings: &mut QueryTimings) -> std::result::Result<&Embedder, String> {
+        let t = Instant::now();
+        let loaded = self.embedder.get_or_init(|| {
+            let meta = &self.embedding;
+            let spec = self
+                .options
+                .model
+                .clone()
+                .unwrap_or_else(|| meta.model.clone());
+            let mut opts = self.options.embed.clone();
+            if opts.matryoshka_dim.is_none() {
+                opts.matryoshka_dim = meta.matryoshka_dim;
+            }
+            if opts.remote.endpoint.is_none() && self.options.model.is_none() {
+                opts.remote.endpoint = meta.endpoint.clone();
+            }
+            let e = Embedder::load(&spec, &opts).map_err(|e| e.to_string())?;
+            if e.dims() != self.dims {
+                return Err(MilvusError::DimensionMismatch {
+                    collection: self.url.collection.clone(),
+                    found: self.dims,
+                    expected: e.dims(),
+                    what: format!("model `{spec}`"),
+                }
+                .to_string());
+            }
+            Ok(e)
+        });
+        timings.model_load_ms += t.elapsed().as_secs_f64() * 1e3;
+        loaded.as_ref().map_err(Clone::clone)
+    }
+
+    /// Run a query over these repositories (all of the collection's when empty): the
+    /// server's hybrid search (dense + BM25, RRF) with the filters, then cseek's
+    /// re-ranking of the candidates.
+    pub fn search(&self, req: &SearchRequest, repos: &[String]) -> Result<MilvusResults> {
+        if req.query.trim().is_empty() {
+            return Err(Error::InvalidQuery(
+                "the query is empty; give some words or a symbol name".into(),
+            ));
+        }
+        if req.top_k > MAX_TOP_K {
+            return Err(Error::InvalidOption(format!(
+                "top_k (--top-k) is {}, at most {MAX_TOP_K} results can be asked for",
+                req.top_k
+            )));
+        }
+        let filter = RequestFilter::new(req)?;
+        let mut timings = QueryTimings::default();
+        let mut notes = Vec::new();
+        let mut mode = match req.mode {
+            Mode::Auto => Mode::Hybrid,
+            m => m,
+        };
+        let mut query_vector = None;
+        if mode != Mode::Lexical {
+            match self.embedder(&mut timings) {
+                Ok(embedder) => {
+                    let t = Instant::now();
+                    let mut v = embedder.embed_queries(&[req.query.as_str()])?;
+                    timings.embed_ms = t.elapsed().as_secs_f64() * 1e3;
+                    query_vector = v.pop().map(|mut q| {
+                        normalize(&mut q);
+                        q
+                    });
+                }
+                Err(reason) if req.mode == Mode::Auto => {
+                    notes.push(format!(
+                        "semantic search unavailable, lexical only: {reason}"
+                    ));
+                    mode = Mode::Lexical;
+                }
+                Err(reason) => {
+                    return Err(Error::InvalidOption(format!(
+                        "cannot run a {} query: {reason}",
+                        mode.name()
+                    )))
+                }
+            }
+        }
+        if req.top_k == 0 {
+            return Ok(MilvusResults {
+                mode,
+                hits: Vec::new(),
+                notes,
+                timings,
+            });
+        }
+        let depth = if self.options.depth == 0 {
+            DEFAULT_DEPTH
+        } else {
+            self.options.depth
+        }
+        .max(req.top_k);
+        let scope = if repos.is_empty() {
+            String::new()
+        } else {
+            schema::in_list(FIELD_REPO, repos)
+        };
+        let expr = schema::all_of(&[
+            scope.clone(),
+            schema::language_filter(&req.languages),
+            req.path_glob
+                .as_deref()
+                .map(schema::path_prefix_filter)
+                .unwrap_or_default(),
+        ]);
+
+        let t = Instant::now();
+        let mut kind = classify_query(&req.query);
+        // A one-word query naming a definition is a symbol lookup (as the local search).
+        let word = req.query.trim();
+        if kind == QueryKind::NaturalLanguage && word.split_whitespace().nth(1).is_none() {
+            let is_symbol = schema::all_of(&[scope, schema::in_list(FIELD_SYMBOL, &[word])]);
+            if !self
+                .client
+                .query(&self.url.collection, &is_symbol, &[FIELD_SYMBOL], 1)?
+                .is_empty()
+            {
+                kind = QueryKind::Symbol;
+            }
+        }
+        let text = schema::query_tokens(&req.query);
+        let fusion = self.options.fusion.for_query(kind);
+        // A symbol lookup with no weight on vectors is answered in BM25 order (as the
+        // local search fuses it): the dense list would only fill in below.
+        let dense =
+            query_vector.filter(|_| !(mode == Mode::Hybrid && fusion.semantic_weight <= 0.0));
+        let text = Some(text).filter(|t| mode != Mode::Semantic && !t.is_empty());
+        let mut subs = Vec::new();
+        if let Some(v) = &dense {
+            subs.push(SubSearch::Dense(v.clone()));
+        }
+        if let Some(t) = &text {
+            subs.push(SubSearch::Text(t.clone()));
+        }
+        if subs.is_empty() {
+            return Ok(MilvusResults {
+                mode,
+                hits: Vec::new(),
+                notes,
+                timings,
+            });
+        }
+        let n_subs = subs.len();
+        // File evidence (as the local search adds it): files scored by their chunks in each
+        // retriever's deeper list, by score, each file's best chunk lifted. Those lists
+        // are searched beside the hybrid search, at the same time.
+        let files_on = fusion.file_weight > 0.0;
+        let pool = depth.max(fusion.file_depth) as i64;
+        let mut searches = vec![(subs, depth as i64)];
+        let mut weights = Vec::new();
+        if files_on {
+            if let Some(v) = dense {
+                searches.push((vec![SubSearch::Dense(v)], pool));
+                weights.push(fusion.semantic_weight);
+            }
+            if let Some(t) = text {
+                searches.push((vec![SubSearch::Text(t)], pool));
+                weights.push(fusion.lexical_weight);
+            }
+        }
+        let mut found = self
+            .client
+            .search_all(
+                &self.url.collection,
+                searches,
+                &expr,
+                fusion.k,
+                OUTPUT_FIELDS,
+            )?
+            .into_iter();
+        let rows = found.next().unwrap_or_default();
+        let lists: Vec<(Vec<(Row, f32)>, f32)> = found.zip(weights).collect();
+        timings.vector_ms = t.elapsed().as_secs_f64() * 1e3;
+
+        let t = Instant::now();
+        // Rows by primary key, numbered for cseek's fusion functions.
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut hits: Vec<RepoHit> = Vec::new();
+        let mut intern = |row: &Row, hits: &mut Vec<RepoHit>| -> Option<u32> {
+            let key = row.get(schema::FIELD_ID)?.as_str()?.to_string();
+            if let Some(&id) = ids.get(&key) {
+                return Some(id);
+            }
+            let hit = hit_of(row, 0.0);
+            if !filter.admits(&hit.hit.path, hit.hit.language) {
+                return None;
+            }
+            let id = hits.len() as u32;
+            hits.push(hit);
+            ids.insert(key, id);
+            Some(id)
+        };
+        let mut fused: Vec<Fused> = Vec::with_capacity(rows.len());
+        for (row, score) in &rows {
+            if let Some(id) = intern(row, &mut hits) {
+                fused.push(Fused {
+                    chunk_id: id,
+                    score: *score,
+                    lexical_rank: None,
+                    semantic_rank: None,
+                });
+            }
+        }
+        if files_on {
+            let mut numbered: Vec<(Vec<(u32, f32)>, f32)> = Vec::new();
+            for (list, weight) in &lists {
+                let l = list
+                    .iter()
+                    .filter_map(|(row, score)| intern(row, &mut hits).map(|id| (id, *score)))
+                    .collect();
+                numbered.push((l, *weight));
+            }
+            let file_of = |id: u32| {
+                hits.get(id as usize)
+                    .map(|h| (h.repo.clone(), h.hit.path.clone()))
+                    .unwrap_or_default()
+            };
+            let ranked: Vec<(Vec<FileEvidence<(String, String)>>, f32)> = numbered
+                .iter()
+                .map(|(l, w)| (rank_files(l, file_of), *w))
+                .collect();
+            let refs: Vec<(&[FileEvidence<(String, String)>], f32)> =
+                ranked.iter().map(|(l, w)| (l.as_slice(), *w)).collect();
+            // What a chunk first in every list scores.
+            let scale = if n_subs == 2 {
+                (fusion.lexical_weight + fusion.semantic_weight) / (fusion.k + 1.0)
+            } else {
+                fused.first().map_or(0.0, |f| f.score)
+            };
+            add_files(&mut fused, &refs, file_of, fusion.file_weight, scale);
+        }
+        for f in &fused {
+            if let Some(h) = hits.get_mut(f.chunk_id as usize) {
+                h.hit.score = f.score;
+            }
+        }
+        // Candidates in fused order.
+        let mut slots: Vec<Option<RepoHit>> = hits.into_iter().map(Some).collect();
+        let hits: Vec<RepoHit> = fused
+            .iter()
+            .filter_map(|f| slots.get_mut(f.chunk_id as usize).and_then(Option::take))
+            .collect();
+        let many_repos = hits.iter().any(|h| h.repo != hits[0].repo);
+        let keys: Vec<String> = hits
+            .iter()
+            .map(|h| {
+                if many_repos {
+                    format!("{}/{}", h.repo, h.hit.path)
+                } else {
+                    h.hit.path.clone()
+                }
+            })
+            .collect();
+        let candidates: Vec<Candidate<'_>> = hits
+            .iter()
+            .zip(&keys)
+            .enumerate()
+            .map(|(index, (h, key))| Candidate {
+                index,
+                score: h.hit.score,
+                path: key,
+                symbol: h.hit.symbol.as_deref(),
+                container: h.hit.container.as_deref(),
+                text: &h.hit.text,
+            })
+            .collect();
+        let ranked = rerank(&req.query, kind, candidates, &self.options.ranking);
+        let order: Vec<(usize, f32)> = ranked.iter().map(|c| (c.index, c.score)).collect();
+        let mut slots: Vec<Option<RepoHit>> = hits.into_iter().map(Some).collect();
+        let mut out = Vec::with_capacity(req.top_k.min(order.len()));
+        for (index, score) in order.into_iter().take(req.top_k) {
+            if let Some(mut h) = slots.get_mut(index).and_then(Option::take) {
+                h.hit.score = score;
+                out.push(h);
+            }
+        }
+        timings.fuse_ms = t.elapsed().as_secs_f64() * 1e3;
+        Ok(MilvusResults {
+            mode,
+            hits: out,
+            notes,
+            timings,
+        })
+    }
+}
+
+/// A result row as a hit.
+fn hit_of(row: &Row, score: f32) -> RepoHit {
+    let s = |name: &str| {
+        row.get(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let n = |name: &str| {
+        row.get(name)
+            .and_then(|v| v.as_i64())
+            .unwrap_or_default()
+            .clamp(0, u32::MAX as i64) as u32
+    };
+    let opt = |name: &str| Some(s(name)).filter(|v| !v.is_empty());
+    let kind_name = s(schema::FIELD_KIND);
+    RepoHit {
+        repo: s(FIELD_REPO),
+        hit: SearchHit {
+            path: s(schema::FIELD_PATH),
+            start_line: n(schema::FIELD_START),
+            end_line: n(schema::FIELD_END),
+            score,
+            language: Language::from_name(&s(schema::FIELD_LANGUAGE)).unwrap_or(Language::Text),
+            kind: ChunkKind::ALL
+                .into_iter()
+                .find(|k| k.name() == kind_name)
+                .unwrap_or(ChunkKind::Window),
+            symbol: opt(FIELD_SYMBOL),
+            container: opt(schema::FIELD_CONTAINER),
+            text: s(schema::FIELD_TEXT),
+            ranks: Ranks::default(),
+            chunk_id: 0,
+        },
+    }
+}
