@@ -58,7 +58,9 @@ fn args() -> Result<Args, String> {
             }
             "--graphs" => {
                 for v in value()?.split(',') {
-                    let (m, efc) = v.split_once(':').ok_or(format!("--graphs: {v} is not M:EFC"))?;
+                    let (m, efc) = v
+                        .split_once(':')
+                        .ok_or(format!("--graphs: {v} is not M:EFC"))?;
                     a.graphs.push((
                         m.parse().map_err(|e| format!("--graphs: {e}"))?,
                         efc.parse().map_err(|e| format!("--graphs: {e}"))?,
@@ -164,12 +166,19 @@ fn recall_sweep(
 
 /// `--graphs`: rebuild the graph from the index's vectors with each (m, ef_construction)
 /// in a temporary directory; build time and the recall sweep of each.
-fn graph_variants(searcher: &Searcher, a: &Args, qv: &[Vec<f32>]) -> Result<serde_json::Value, String> {
+fn graph_variants(
+    searcher: &Searcher,
+    a: &Args,
+    qv: &[Vec<f32>],
+) -> Result<serde_json::Value, String> {
     let vectors = searcher.vectors().ok_or("the index has no vectors")?;
     let rows = vectors.len().min(a.rows);
     let mut out = Vec::new();
     for &(m, efc) in &a.graphs {
-        let tmp = std::env::temp_dir().join(format!("cseek-scale-graph-{}-{m}-{efc}", std::process::id()));
+        let tmp = std::env::temp_dir().join(format!(
+            "cseek-scale-graph-{}-{m}-{efc}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&tmp);
         let opts = cseek::vector::VectorOptions {
             m,
@@ -177,7 +186,8 @@ fn graph_variants(searcher: &Searcher, a: &Args, qv: &[Vec<f32>]) -> Result<serd
             exact_threshold: 1,
             ..Default::default()
         };
-        let mut w = cseek::vector::VectorWriter::create(&tmp, vectors.dims(), &opts).map_err(|e| e.to_string())?;
+        let mut w = cseek::vector::VectorWriter::create(&tmp, vectors.dims(), &opts)
+            .map_err(|e| e.to_string())?;
         for id in 0..rows {
             let v = vectors.vector(id as u32).ok_or("a row is missing")?;
             w.add(&v).map_err(|e| e.to_string())?;
@@ -196,7 +206,11 @@ fn graph_variants(searcher: &Searcher, a: &Args, qv: &[Vec<f32>]) -> Result<serd
 }
 
 /// `n` query embeddings: the query lines, then the first line of evenly spread chunks.
-fn query_vectors(searcher: &Searcher, queries: &[String], n: usize) -> Result<Vec<Vec<f32>>, String> {
+fn query_vectors(
+    searcher: &Searcher,
+    queries: &[String],
+    n: usize,
+) -> Result<Vec<Vec<f32>>, String> {
     let model = &searcher
         .store()
         .meta()
@@ -236,7 +250,10 @@ fn run() -> Result<(), String> {
     if !a.graphs.is_empty() {
         let qv = query_vectors(&searcher, &queries, a.recall)?;
         let variants = graph_variants(&searcher, &a, &qv)?;
-        println!("{}", serde_json::to_string_pretty(&variants).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&variants).map_err(|e| e.to_string())?
+        );
         return Ok(());
     }
     let rss_open = rss();
@@ -277,7 +294,10 @@ fn run() -> Result<(), String> {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err("a query thread panicked".into())))
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("a query thread panicked".into()))
+                })
                 .collect()
         });
         let wall = t.elapsed().as_secs_f64();
@@ -297,7 +317,10 @@ fn run() -> Result<(), String> {
     if let Some(vectors) = searcher.vectors() {
         // Recall@10 of the graph against an exact scan, for real query embeddings.
         let qv = query_vectors(&searcher, &queries, a.recall)?;
-        let dir = searcher.store().generation_dir().join(cseek::store::VECTORS_DIR);
+        let dir = searcher
+            .store()
+            .generation_dir()
+            .join(cseek::store::VECTORS_DIR);
         let mut graph = cseek::vector::VectorIndex::open(&dir).map_err(|e| e.to_string())?;
         let (sweep, exact_ms) = recall_sweep(&mut graph, &qv, &a.efs)?;
         report["recall_at_10"] = serde_json::json!({

@@ -83,6 +83,10 @@ mod imp {
             }
             let addr = url.addr.clone();
             let client = run(&runtime, async move { ClientV2::new(&config).await })
+                .map_err(|detail| MilvusError::Server {
+                    action: "connecting",
+                    detail: detail.into(),
+                })?
                 .map_err(|e| unreachable_or(&url.addr, "connecting", e))?;
             Ok(Client {
                 client,
@@ -100,7 +104,12 @@ mod imp {
                 action,
                 detail: "the client was shut down".into(),
             })?;
-            run(runtime, f).map_err(|e| unreachable_or(&self.addr, action, e))
+            run(runtime, f)
+                .map_err(|detail| MilvusError::Server {
+                    action,
+                    detail: detail.into(),
+                })?
+                .map_err(|e| unreachable_or(&self.addr, action, e))
         }
 
         /// The collection, or `None` when there is none of that name.
@@ -445,17 +454,18 @@ mod imp {
     fn run<T: Send + 'static>(
         runtime: &tokio::runtime::Runtime,
         f: impl Future<Output = T> + Send + 'static,
-    ) -> T {
+    ) -> Result<T, &'static str> {
         let handle = runtime.spawn(f);
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         runtime.spawn(async move {
             let _ = tx.send(handle.await);
         });
         match rx.recv() {
-            Ok(Ok(v)) => v,
-            // The task panicked (a bug in the SDK): pass the panic on.
-            Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => std::panic::resume_unwind(Box::new("the Milvus client runtime stopped")),
+            Ok(Ok(v)) => Ok(v),
+            // The task panicked (a bug in the SDK, or an answer it could not handle): an
+            // error of this call, not a crash of the host.
+            Ok(Err(e)) if e.is_panic() => Err("the Milvus client failed on the server's answer"),
+            Ok(Err(_)) | Err(_) => Err("the Milvus client runtime stopped"),
         }
     }
 

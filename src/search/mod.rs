@@ -693,7 +693,8 @@ impl Searcher {
                 Mode::Hybrid if fusion.method == FusionMethod::Rrf => {
                     (fusion.lexical_weight + fusion.semantic_weight) / (fusion.k + 1.0)
                 }
-                _ => fused.first().map_or(0.0, |f| f.score),
+                // Scores: a standardised sum can be negative; evidence only ever lifts.
+                _ => fused.first().map_or(0.0, |f| f.score.max(0.0)),
             };
             self.add_file_list(
                 &mut fused,
