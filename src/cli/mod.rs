@@ -840,32 +840,49 @@ fn cmd_query_backend(url: &str, args: &QueryArgs) -> anyhow::Result<ExitCode> {
         _ if results.hits.is_empty() && format == "text" => {
             eprintln!("no results for {query:?}")
         }
-        _ => {
-            let mut seen = std::collections::HashSet::new();
-            for h in &results.hits {
-                let path = format!("{}/{}", h.repo, h.hit.path);
-                match format {
-                    "files" => {
-                        if seen.insert(path.clone()) {
-                            writeln!(out, "{path}")?;
-                        }
-                    }
-                    "vimgrep" => {
-                        let first = h.hit.text.lines().next().unwrap_or_default().trim_end();
-                        writeln!(out, "{path}:{}:1:{first}", h.hit.start_line)?;
-                    }
-                    _ => {
-                        let shown = SearchHit {
-                            path,
-                            ..h.hit.clone()
-                        };
-                        print_hit(&mut out, &shown, args.lines)?;
-                    }
+        _ => print_labelled_hits(
+            &mut out,
+            results
+                .hits
+                .iter()
+                .map(|h| (format!("{}/{}", h.repo, h.hit.path), &h.hit)),
+            format,
+            args.lines,
+        )?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Hits from several roots (indexes, or a backend's repositories) in a text format, each
+/// under the path it is shown by: `files` (unique paths), `vimgrep`, or `text`.
+fn print_labelled_hits<'a>(
+    out: &mut impl Write,
+    hits: impl Iterator<Item = (String, &'a SearchHit)>,
+    format: &str,
+    lines: usize,
+) -> std::io::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for (path, hit) in hits {
+        match format {
+            "files" => {
+                if seen.insert(path.clone()) {
+                    writeln!(out, "{path}")?;
                 }
+            }
+            "vimgrep" => {
+                let first = hit.text.lines().next().unwrap_or_default().trim_end();
+                writeln!(out, "{path}:{}:1:{first}", hit.start_line)?;
+            }
+            _ => {
+                let shown = SearchHit {
+                    path,
+                    ..hit.clone()
+                };
+                print_hit(out, &shown, lines)?;
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The one-object summary of an indexing run (`cseek index --json`).
@@ -1486,30 +1503,15 @@ fn cmd_query_many(dirs: &[PathBuf], args: QueryArgs) -> anyhow::Result<ExitCode>
         _ if results.hits.is_empty() && format == "text" => {
             eprintln!("no results for {query:?}")
         }
-        _ => {
-            let mut seen = std::collections::HashSet::new();
-            for h in &results.hits {
-                let path = display_path(&h.root, &here, &h.hit.path);
-                match format {
-                    "files" => {
-                        if seen.insert(path.clone()) {
-                            writeln!(out, "{path}")?;
-                        }
-                    }
-                    "vimgrep" => {
-                        let first = h.hit.text.lines().next().unwrap_or_default().trim_end();
-                        writeln!(out, "{path}:{}:1:{first}", h.hit.start_line)?;
-                    }
-                    _ => {
-                        let shown = SearchHit {
-                            path,
-                            ..h.hit.clone()
-                        };
-                        print_hit(&mut out, &shown, args.lines)?;
-                    }
-                }
-            }
-        }
+        _ => print_labelled_hits(
+            &mut out,
+            results
+                .hits
+                .iter()
+                .map(|h| (display_path(&h.root, &here, &h.hit.path), &h.hit)),
+            format,
+            args.lines,
+        )?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,11 +16,10 @@ use crate::fuse::{add_files, classify_query, rank_files, FileEvidence, Fused, Qu
 use crate::lang::Language;
 use crate::rank::{rerank, Candidate};
 use crate::search::{
-    Mode, QueryTimings, Ranks, RequestFilter, SearchHit, SearchOptions, SearchRequest,
+    embed_query, Mode, QueryTimings, Ranks, RequestFilter, SearchHit, SearchOptions, SearchRequest,
     SearchResults, MAX_TOP_K,
 };
 use crate::store::EmbeddingMeta;
-use crate::vector::normalize;
 
 /// Candidates asked of Milvus when [`SearchOptions::depth`] is 0 (as the local search).
 const DEFAULT_DEPTH: usize = 100;
@@ -190,32 +189,9 @@ impl MilvusSearcher {
             Mode::Auto => Mode::Hybrid,
             m => m,
         };
-        let mut query_vector = None;
-        if mode != Mode::Lexical {
-            match self.embedder(&mut timings) {
-                Ok(embedder) => {
-                    let t = Instant::now();
-                    let mut v = embedder.embed_queries(&[req.query.as_str()])?;
-                    timings.embed_ms = t.elapsed().as_secs_f64() * 1e3;
-                    query_vector = v.pop().map(|mut q| {
-                        normalize(&mut q);
-                        q
-                    });
-                }
-                Err(reason) if req.mode == Mode::Auto => {
-                    notes.push(format!(
-                        "semantic search unavailable, lexical only: {reason}"
-                    ));
-                    mode = Mode::Lexical;
-                }
-                Err(reason) => {
-                    return Err(Error::InvalidOption(format!(
-                        "cannot run a {} query: {reason}",
-                        mode.name()
-                    )))
-                }
-            }
-        }
+        let query_vector = embed_query(req, &mut mode, &mut timings, &mut notes, |t| {
+            self.embedder(t)
+        })?;
         if req.top_k == 0 {
             return Ok(MilvusResults {
                 mode,

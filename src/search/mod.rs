@@ -535,32 +535,9 @@ impl Searcher {
             };
         }
         // Embed the query first: if the model cannot be loaded, auto mode falls back.
-        let mut query_vector = None;
-        if mode != Mode::Lexical {
-            match self.embedder(&mut timings) {
-                Ok(embedder) => {
-                    let t = Instant::now();
-                    let mut v = embedder.embed_queries(&[req.query.as_str()])?;
-                    timings.embed_ms = t.elapsed().as_secs_f64() * 1e3;
-                    query_vector = v.pop().map(|mut q| {
-                        normalize(&mut q);
-                        q
-                    });
-                }
-                Err(reason) if req.mode == Mode::Auto => {
-                    notes.push(format!(
-                        "semantic search unavailable, lexical only: {reason}"
-                    ));
-                    mode = Mode::Lexical;
-                }
-                Err(reason) => {
-                    return Err(Error::InvalidOption(format!(
-                        "cannot run a {} query: {reason}",
-                        mode.name()
-                    )))
-                }
-            }
-        }
+        let query_vector = embed_query(req, &mut mode, &mut timings, &mut notes, |t| {
+            self.embedder(t)
+        })?;
         if req.top_k == 0 {
             return Ok(SearchResults {
                 mode,
@@ -871,6 +848,42 @@ impl Searcher {
                 .map(|(id, _)| id)
                 .collect(),
         )
+    }
+}
+
+/// The query's vector when `mode` needs one. In auto mode a model that cannot be loaded
+/// makes the query lexical (with a note saying why); asked for by name, it is an error.
+pub(crate) fn embed_query<'e>(
+    req: &SearchRequest,
+    mode: &mut Mode,
+    timings: &mut QueryTimings,
+    notes: &mut Vec<String>,
+    embedder: impl FnOnce(&mut QueryTimings) -> std::result::Result<&'e Embedder, String>,
+) -> Result<Option<Vec<f32>>> {
+    if *mode == Mode::Lexical {
+        return Ok(None);
+    }
+    match embedder(timings) {
+        Ok(embedder) => {
+            let t = Instant::now();
+            let mut v = embedder.embed_queries(&[req.query.as_str()])?;
+            timings.embed_ms = t.elapsed().as_secs_f64() * 1e3;
+            Ok(v.pop().map(|mut q| {
+                normalize(&mut q);
+                q
+            }))
+        }
+        Err(reason) if req.mode == Mode::Auto => {
+            notes.push(format!(
+                "semantic search unavailable, lexical only: {reason}"
+            ));
+            *mode = Mode::Lexical;
+            Ok(None)
+        }
+        Err(reason) => Err(Error::InvalidOption(format!(
+            "cannot run a {} query: {reason}",
+            mode.name()
+        ))),
     }
 }
 
