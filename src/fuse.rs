@@ -158,16 +158,7 @@ pub fn score_fusion(
                 .map(|&(_, s)| z(s))
                 .fold(f32::INFINITY, f32::min);
         for (i, &(id, score)) in list.iter().enumerate() {
-            let slot = *index.entry(id).or_insert_with(|| {
-                items.push(Fused {
-                    chunk_id: id,
-                    score: 0.0,
-                    lexical_rank: None,
-                    semantic_rank: None,
-                });
-                items.len() - 1
-            });
-            let item = &mut items[slot];
+            let item = fused_item(&mut items, &mut index, id);
             let seen = if li == 0 {
                 &mut item.lexical_rank
             } else {
@@ -218,16 +209,7 @@ pub fn rrf(lexical: &[u32], semantic: &[u32], params: &RrfParams) -> Vec<Fused> 
         };
         for (i, &id) in list.iter().enumerate() {
             let rank = i + 1;
-            let slot = *index.entry(id).or_insert_with(|| {
-                items.push(Fused {
-                    chunk_id: id,
-                    score: 0.0,
-                    lexical_rank: None,
-                    semantic_rank: None,
-                });
-                items.len() - 1
-            });
-            let item = &mut items[slot];
+            let item = fused_item(&mut items, &mut index, id);
             // A list should not name an id twice; if it does, its first (best) rank counts.
             let seen = if is_lexical {
                 &mut item.lexical_rank
@@ -242,6 +224,25 @@ pub fn rrf(lexical: &[u32], semantic: &[u32], params: &RrfParams) -> Vec<Fused> 
     }
     sort_fused(&mut items);
     items
+}
+
+/// The item of `id` in `items` (added, unscored, on first sight); `index` maps ids to
+/// positions.
+fn fused_item<'a>(
+    items: &'a mut Vec<Fused>,
+    index: &mut std::collections::HashMap<u32, usize>,
+    id: u32,
+) -> &'a mut Fused {
+    let slot = *index.entry(id).or_insert_with(|| {
+        items.push(Fused {
+            chunk_id: id,
+            score: 0.0,
+            lexical_rank: None,
+            semantic_rank: None,
+        });
+        items.len() - 1
+    });
+    &mut items[slot]
 }
 
 /// Best first; ties by the better single rank, then by chunk id (deterministic).
