@@ -372,6 +372,72 @@ pub fn add_files<K: Clone + Eq + std::hash::Hash + Ord>(
     });
 }
 
+/// Which lists a search ran, and so how [`fuse_lists`] combines them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lists {
+    /// Both retrievers: fused by [`RrfParams::method`].
+    Hybrid,
+    /// The lexical list alone, in its own scores.
+    Lexical,
+    /// The semantic list alone, in its own scores.
+    Semantic,
+}
+
+/// The candidates of one query from its retrievers' lists (`(chunk id, score)`, best
+/// first, each as deep as the file evidence needs): the best `depth` of each list fused
+/// as `lists` says, then file evidence ([`rank_files`], [`add_files`]) from the whole
+/// lists when `params.file_weight > 0`; `file_of` maps a chunk to its file. The local
+/// index and the Milvus backend both rank through this, so the two agree.
+pub fn fuse_lists<K: Clone + Eq + std::hash::Hash + Ord>(
+    lexical: &[(u32, f32)],
+    semantic: &[(u32, f32)],
+    lists: Lists,
+    depth: usize,
+    params: &RrfParams,
+    file_of: impl Fn(u32) -> K,
+) -> Vec<Fused> {
+    let top = |l: &[(u32, f32)]| l.len().min(depth);
+    let (lex, sem) = (&lexical[..top(lexical)], &semantic[..top(semantic)]);
+    let ids = |l: &[(u32, f32)]| l.iter().map(|p| p.0).collect::<Vec<u32>>();
+    let mut fused = match lists {
+        Lists::Hybrid if params.method == FusionMethod::Scores => score_fusion(lex, sem, params),
+        Lists::Hybrid => rrf(&ids(lex), &ids(sem), params),
+        Lists::Semantic => single_list(sem, false),
+        Lists::Lexical => single_list(lex, true),
+    };
+    if params.file_weight > 0.0 {
+        // What a chunk first in every list scores: file evidence is measured in it.
+        let scale = match lists {
+            Lists::Hybrid if params.method == FusionMethod::Rrf => {
+                (params.lexical_weight + params.semantic_weight) / (params.k + 1.0)
+            }
+            // Scores: a standardised sum can be negative; evidence only ever lifts.
+            _ => fused.first().map_or(0.0, |f| f.score.max(0.0)),
+        };
+        let ranked = [
+            (rank_files(lexical, &file_of), params.lexical_weight),
+            (rank_files(semantic, &file_of), params.semantic_weight),
+        ];
+        let refs: Vec<(&[FileEvidence<K>], f32)> =
+            ranked.iter().map(|(l, w)| (l.as_slice(), *w)).collect();
+        add_files(&mut fused, &refs, &file_of, params.file_weight, scale);
+    }
+    fused
+}
+
+/// One retriever's list as results: its own scores, its ranks.
+fn single_list(list: &[(u32, f32)], lexical: bool) -> Vec<Fused> {
+    list.iter()
+        .enumerate()
+        .map(|(i, &(chunk_id, score))| Fused {
+            chunk_id,
+            score,
+            lexical_rank: lexical.then_some(i + 1),
+            semantic_rank: (!lexical).then_some(i + 1),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,7 +35,7 @@ use crate::chunk::{chunk_file, Chunk, ChunkOptions};
 use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
 use crate::lang::Language;
-use crate::lexical::{LexicalDoc, LexicalWriter};
+use crate::lexical::{LexicalDoc, LexicalIndex, LexicalWriter};
 use crate::store::{
     EmbeddingMeta, GenerationWriter, IndexLock, IndexMeta, LanguageCounts, NewFile, Store,
     StoredChunk, FORMAT_VERSION, LEXICAL_DIR, VECTORS_DIR,
@@ -842,6 +842,22 @@ fn open_base(
         Err(Error::NoIndex { .. }) => return (None, Some("no index yet".into())),
         Err(e) => return (None, Some(format!("the previous index is unusable ({e})"))),
     };
+    // Its lexical index is continued in place, so it must be one this build reads (an
+    // older cseek's format, or damage, means a fresh one; the embedding cache keeps the
+    // vectors).
+    match LexicalIndex::open(&store.generation_dir().join(LEXICAL_DIR)) {
+        Ok(_) => {}
+        Err(Error::FormatVersion { found, .. }) => {
+            return (
+                None,
+                Some(format!(
+                    "the previous index's lexical part has format {found}, written by another \
+                     cseek version"
+                )),
+            )
+        }
+        Err(e) => return (None, Some(format!("the previous index is unusable ({e})"))),
+    }
     let meta = store.meta();
     let why = if meta.root != root {
         Some(format!(

@@ -754,6 +754,68 @@ fn json_summary_and_no_change_runs() {
     assert_eq!(rebuilt["chunks_cached"], first["chunks"]);
 }
 
+/// An index whose lexical part another cseek version wrote (its marker names another
+/// format): queries say to re-index, and `cseek index` rebuilds it, vectors from the cache.
+#[cfg(feature = "embed")]
+#[test]
+fn an_older_lexical_format_is_rebuilt_from_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    fs::create_dir_all(&root).unwrap();
+    let model = tiny_model(&tmp.path().join("model"));
+    let m = model.to_string_lossy().into_owned();
+    fs::write(
+        root.join("a.py"),
+        "def alpha():\n    return 1\n\n\ndef beta():\n    return 2\n",
+    )
+    .unwrap();
+    let index = || {
+        let o = cseek_cmd(&root)
+            .args(["index", ".", "--json", "--model", &m])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        summary_json(&o)
+    };
+    let query = || {
+        cseek_cmd(&root)
+            .args(["query", "alpha", "--format", "files"])
+            .output()
+            .unwrap()
+    };
+    let first = index();
+    let gens: Vec<PathBuf> = fs::read_dir(root.join(".cseek"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("lexical").is_dir())
+        .collect();
+    assert_eq!(gens.len(), 1, "{gens:?}");
+    let old = cseek::lexical::LEXICAL_FORMAT_VERSION - 1;
+    fs::write(
+        gens[0].join("lexical").join("cseek-lexical.version"),
+        format!("cseek-lexical-format {old}\n"),
+    )
+    .unwrap();
+    let refused = query();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains(&format!("format version {old}")) && err.contains("cseek index"),
+        "{err}"
+    );
+    let rebuilt = index();
+    assert_eq!(rebuilt["kind"], "full", "{rebuilt}");
+    assert_eq!(rebuilt["chunks_embedded"], 0, "{rebuilt}");
+    assert_eq!(rebuilt["chunks_cached"], first["chunks"], "{rebuilt}");
+    let answered = query();
+    assert!(
+        answered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&answered.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&answered.stdout).trim(), "a.py");
+}
+
 /// Cancels after it has seen `after` embedding reports with progress.
 struct CancelAfter {
     after: u64,

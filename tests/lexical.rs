@@ -225,6 +225,26 @@ fn natural_language_queries_match_identifier_parts() {
 }
 
 #[test]
+fn a_word_counts_once_wherever_it_occurs_in_a_chunk() {
+    // BM25F: the name, the container and the text are one bag of words, so a chunk that
+    // repeats one query word in all three does not outrank one whose text has both.
+    use ChunkKind::*;
+    use Language::*;
+    let docs = vec![
+        doc(1, 1, "src/api.rs", Rust, Method, Some("retry"), Some("Retry"),
+            "fn retry(&self) -> Result<()> {\n    self.inner.call()\n}\n"),
+        doc(2, 2, "src/client.rs", Rust, Function, Some("send"), None,
+            "fn send(req: Request) -> Result<()> {\n    // retry with exponential backoff\n    sleep(backoff);\n}\n"),
+        doc(3, 3, "src/other.rs", Rust, Function, Some("other"), None, "fn other() {}\n"),
+    ];
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("lexical");
+    build(&dir, &docs);
+    let idx = LexicalIndex::open(&dir).expect("open");
+    assert_eq!(ids(&idx, "retry backoff", 3), [2, 1]);
+}
+
+#[test]
 fn symbol_in_a_longer_query_still_finds_its_definition() {
     let (_tmp, idx) = index();
     assert_eq!(first(&idx, "where is parseConfig defined"), 110);
@@ -345,7 +365,10 @@ fn garbage_directory_is_corrupt_index() {
     // Even with a valid-looking marker, a garbage tantivy meta is reported as damage.
     std::fs::write(
         dir.join("cseek-lexical.version"),
-        b"cseek-lexical-format 1\n",
+        format!(
+            "cseek-lexical-format {}\n",
+            cseek::lexical::LEXICAL_FORMAT_VERSION
+        ),
     )
     .expect("write");
     expect_corrupt(&dir);

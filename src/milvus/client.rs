@@ -30,8 +30,10 @@ pub(crate) struct CollectionInfo {
 pub(crate) enum SubSearch {
     /// Dense vector against the dense field (inner product).
     Dense(Vec<f32>),
-    /// Text against the BM25 function's sparse field.
+    /// Text against the body BM25 function's sparse field.
     Text(String),
+    /// Text against the path BM25 function's sparse field.
+    Path(String),
 }
 
 /// A search result row: its output fields and score.
@@ -46,7 +48,9 @@ mod imp {
     use milvus::v2::prelude::*;
     use std::result::Result;
 
-    use super::super::schema::{self, FIELD_DENSE, FIELD_SPARSE, FIELD_TOKENS};
+    use super::super::schema::{
+        self, FIELD_DENSE, FIELD_PATH_SPARSE, FIELD_PATH_TOKENS, FIELD_SPARSE, FIELD_TOKENS,
+    };
     use super::{CollectionInfo, FieldInfo, Row, SubSearch};
     use crate::milvus::{MilvusError, MilvusUrl};
 
@@ -170,7 +174,7 @@ mod imp {
                 if f.primary {
                     field = field.primary_key(true);
                 }
-                if f.name == FIELD_TOKENS {
+                if f.name == FIELD_TOKENS || f.name == FIELD_PATH_TOKENS {
                     field = field
                         .enable_analyzer(true)
                         .analyzer_params(serde_json::json!({"tokenizer": "standard"}));
@@ -189,12 +193,24 @@ mod imp {
                         .name(FIELD_SPARSE)
                         .data_type(sdk::DataType::SparseFloatVector),
                 )
+                .add_field(
+                    sdk::FieldSchema::new()
+                        .name(FIELD_PATH_SPARSE)
+                        .data_type(sdk::DataType::SparseFloatVector),
+                )
                 .add_function(
                     Function::new()
                         .name("cseek_bm25")
                         .function_type(FunctionType::Bm25)
                         .input_fields([FIELD_TOKENS])
                         .output_fields([FIELD_SPARSE]),
+                )
+                .add_function(
+                    Function::new()
+                        .name("cseek_bm25_path")
+                        .function_type(FunctionType::Bm25)
+                        .input_fields([FIELD_PATH_TOKENS])
+                        .output_fields([FIELD_PATH_SPARSE]),
                 );
             let c = self.client.clone();
             let n = name.to_string();
@@ -209,6 +225,10 @@ mod imp {
                             .metric_type(MetricType::Ip),
                         IndexParam::new()
                             .field_name(FIELD_SPARSE)
+                            .index_type(IndexType::SparseInvertedIndex)
+                            .metric_type(MetricType::Bm25),
+                        IndexParam::new()
+                            .field_name(FIELD_PATH_SPARSE)
                             .index_type(IndexType::SparseInvertedIndex)
                             .metric_type(MetricType::Bm25),
                     ])
@@ -323,28 +343,24 @@ mod imp {
             })
         }
 
-        /// Several searches at once (concurrently), each with one or two sub-searches
-        /// (two: a hybrid search fused by RRF with constant `rrf_k`, `limit` from each,
-        /// up to twice that fused) and its limit; each
-        /// returns its rows with `fields`, filtered by `filter`, best first.
+        /// Several searches at once (concurrently), each with its limit; each returns
+        /// its rows with `fields`, filtered by `filter`, best first.
         pub(crate) fn search_all(
             &self,
             name: &str,
-            searches: Vec<(Vec<SubSearch>, i64)>,
+            searches: Vec<(SubSearch, i64)>,
             filter: &str,
-            rrf_k: f32,
             fields: &[&str],
         ) -> Result<Vec<Vec<(Row, f32)>>, MilvusError> {
             let fields: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
             let mut tasks = Vec::new();
-            for (subs, limit) in searches {
+            for (sub, limit) in searches {
                 tasks.push(search_one(
                     self.client.clone(),
                     name.to_string(),
-                    subs,
+                    sub,
                     filter.to_string(),
                     limit,
-                    rrf_k,
                     fields.clone(),
                 ));
             }
@@ -365,72 +381,45 @@ mod imp {
     async fn search_one(
         c: ClientV2,
         n: String,
-        subs: Vec<SubSearch>,
+        sub: SubSearch,
         f: String,
         limit: i64,
-        rrf_k: f32,
         fields: Vec<String>,
     ) -> sdk::error::Result<Vec<(Row, f32)>> {
-        let sub = |s: SubSearch| match s {
+        let (field, vectors, metric) = match sub {
             SubSearch::Dense(v) => (FIELD_DENSE, SearchVectors::Float(vec![v]), MetricType::Ip),
             SubSearch::Text(t) => (
                 FIELD_SPARSE,
                 SearchVectors::EmbeddedText(vec![t]),
                 MetricType::Bm25,
             ),
+            SubSearch::Path(t) => (
+                FIELD_PATH_SPARSE,
+                SearchVectors::EmbeddedText(vec![t]),
+                MetricType::Bm25,
+            ),
         };
         // BM25 scores are positive in Milvus; milvus-lite reports them negated (as a
         // distance), still best first.
-        let bm25_only = matches!(subs.as_slice(), [SubSearch::Text(_)]);
-        let results = if subs.len() == 1 {
-            let (field, vectors, metric) = sub(subs
-                .into_iter()
-                .next()
-                .ok_or_else(|| sdk::error::Error::Unexpected("no sub-search".into()))?);
-            let mut req = SearchRequest::builder()
-                .collection_name(n)
-                .vector_field(field)
-                .vectors(vectors)
-                .metric_type(metric)
-                .limit(limit)
-                .output_fields(fields)
-                .consistency_level(ConsistencyLevel::Strong);
-            if !f.is_empty() {
-                req = req.filter(f);
-            }
-            c.search(req.build()?).await?.results().clone()
-        } else {
-            let mut reqs = Vec::new();
-            for s in subs {
-                let (field, vectors, metric) = sub(s);
-                // Each list as deep as asked, the fused list as long as their union (as
-                // cseek fuses two lists locally).
-                let mut r = SubSearchRequest::builder()
-                    .vector_field(field)
-                    .vectors(vectors)
-                    .metric_type(metric)
-                    .limit(limit);
-                if !f.is_empty() {
-                    r = r.filter(f.clone());
-                }
-                reqs.push(r.build()?);
-            }
-            let req = HybridSearchRequest::builder()
-                .collection_name(n)
-                .sub_requests(reqs)
-                .rerank(RRFRerank::new().k(rrf_k as i64))
-                .limit(limit.saturating_mul(2))
-                .output_fields(fields)
-                .consistency_level(ConsistencyLevel::Strong)
-                .build()?;
-            c.hybrid_search(req).await?.results().clone()
-        };
+        let bm25 = metric == MetricType::Bm25;
+        let mut req = SearchRequest::builder()
+            .collection_name(n)
+            .vector_field(field)
+            .vectors(vectors)
+            .metric_type(metric)
+            .limit(limit)
+            .output_fields(fields)
+            .consistency_level(ConsistencyLevel::Strong);
+        if !f.is_empty() {
+            req = req.filter(f);
+        }
+        let results = c.search(req.build()?).await?.results().clone();
         let mut out = Vec::new();
         for result in results.iter() {
             let scores = result.get_scores().to_vec();
             for (i, row) in result.rows()?.enumerate() {
                 let mut score = scores.get(i).copied().unwrap_or(0.0);
-                if bm25_only {
+                if bm25 {
                     score = score.abs();
                 }
                 out.push((row.to_entity_row()?, score));
@@ -543,9 +532,8 @@ mod imp {
         pub(crate) fn search_all(
             &self,
             _: &str,
-            _: Vec<(Vec<SubSearch>, i64)>,
+            _: Vec<(SubSearch, i64)>,
             _: &str,
-            _: f32,
             _: &[&str],
         ) -> Result<Vec<Vec<(Row, f32)>>, MilvusError> {
             Err(MilvusError::FeatureDisabled)

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::client::{CollectionInfo, FieldInfo};
 use super::MilvusError;
 use crate::lang::Language;
-use crate::lexical::code_tokens;
+use crate::lexical::{body_parts, code_tokens, path_words, query_terms};
 use crate::store::StoredChunk;
 
 /// Primary key: hex of a hash of repo, path and the chunk's position in its file.
@@ -30,13 +30,18 @@ pub const FIELD_CONTAINER: &str = "container";
 pub const FIELD_TEXT: &str = "text";
 /// BLAKE3 of the file's content, hex.
 pub const FIELD_FILE_HASH: &str = "file_hash";
-/// cseek's code tokens of symbol, container, path and text, space-separated: the input
-/// of the BM25 function.
+/// cseek's code tokens of the chunk as the local index's `body` field holds it (symbol
+/// twice, container, text), space-separated: the input of the BM25 function.
 pub const FIELD_TOKENS: &str = "tokens";
+/// cseek's code tokens of the path without its extension: the input of the second BM25
+/// function (the local index's `path` field).
+pub const FIELD_PATH_TOKENS: &str = "path_tokens";
 /// The chunk's embedding (normalised; inner product).
 pub const FIELD_DENSE: &str = "dense";
 /// BM25 sparse vector, computed by the server from [`FIELD_TOKENS`].
 pub const FIELD_SPARSE: &str = "sparse";
+/// BM25 sparse vector, computed by the server from [`FIELD_PATH_TOKENS`].
+pub const FIELD_PATH_SPARSE: &str = "path_sparse";
 
 /// Longest VARCHAR Milvus stores, in bytes.
 pub const MAX_VARCHAR: usize = 65_535;
@@ -48,8 +53,11 @@ pub const PROP_FORMAT: &str = "cseek.format";
 pub const PROP_EMBEDDING: &str = "cseek.embedding";
 /// Collection property with the model's identity (what must match to share vectors).
 pub const PROP_MODEL: &str = "cseek.model";
-/// Version of this schema.
-pub const FORMAT: &str = "1";
+/// Version of this schema (2: the body and path BM25 fields of the local index's format 2).
+pub const FORMAT: &str = "2";
+
+/// Longest path tokens kept (bytes).
+const MAX_PATH_TOKENS: usize = 8192;
 
 /// A scalar field: VARCHAR of `max_length` bytes, or INT64 when `max_length` is 0.
 pub(crate) struct ScalarField {
@@ -78,6 +86,7 @@ pub(crate) fn scalar_fields() -> Vec<ScalarField> {
         f(FIELD_TEXT, MAX_VARCHAR),
         f(FIELD_FILE_HASH, 64),
         f(FIELD_TOKENS, MAX_VARCHAR),
+        f(FIELD_PATH_TOKENS, MAX_PATH_TOKENS),
     ]
 }
 
@@ -113,6 +122,17 @@ pub(crate) fn check(collection: &str, info: &CollectionInfo) -> Result<usize, Mi
             Some(f) => Ok(f),
         }
     };
+    // The version first: an older cseek's collection lacks newer fields, and "another
+    // version" says more than "no field".
+    match info.properties.get(PROP_FORMAT) {
+        Some(v) if v == FORMAT => {}
+        Some(v) => {
+            return Err(mismatch(format!(
+                "cseek schema version {v}, this cseek writes version {FORMAT}"
+            )))
+        }
+        None => return Err(mismatch(format!("no `{PROP_FORMAT}` property"))),
+    }
     for f in scalar_fields() {
         want_type(
             f.name,
@@ -124,21 +144,13 @@ pub(crate) fn check(collection: &str, info: &CollectionInfo) -> Result<usize, Mi
         )?;
     }
     want_type(FIELD_SPARSE, "SparseFloatVector")?;
+    want_type(FIELD_PATH_SPARSE, "SparseFloatVector")?;
     let dense = want_type(FIELD_DENSE, "FloatVector")?;
     let dims = dense
         .params
         .get("dim")
         .and_then(|d| d.parse::<usize>().ok())
         .ok_or_else(|| mismatch(format!("field `{FIELD_DENSE}` has no dimension")))?;
-    match info.properties.get(PROP_FORMAT) {
-        Some(v) if v == FORMAT => {}
-        Some(v) => {
-            return Err(mismatch(format!(
-                "cseek schema version {v}, this cseek writes version {FORMAT}"
-            )))
-        }
-        None => return Err(mismatch(format!("no `{PROP_FORMAT}` property"))),
-    }
     Ok(dims)
 }
 
@@ -163,7 +175,8 @@ pub(crate) fn row(
         FIELD_CONTAINER: cut(chunk.container.unwrap_or_default(), 1024),
         FIELD_TEXT: cut(chunk.text, MAX_VARCHAR),
         FIELD_FILE_HASH: file_hash,
-        FIELD_TOKENS: document_tokens(chunk),
+        FIELD_TOKENS: body_tokens(chunk),
+        FIELD_PATH_TOKENS: joined(&tokens_of(path_words(chunk.path)), MAX_PATH_TOKENS),
         FIELD_DENSE: vector,
     })
 }
@@ -179,79 +192,57 @@ pub(crate) fn chunk_key(repo: &str, path: &str, ordinal: u32) -> String {
     h.finalize().to_hex()[..32].to_string()
 }
 
-/// What the BM25 function analyses for a chunk: cseek's code tokens of the symbol (twice:
-/// the local index boosts a symbol hit), the container, the path without extension and
-/// the text, separated by spaces (Milvus's standard analyzer then splits on the spaces
-/// and lowercases, which leaves cseek's tokens as they are).
-pub fn document_tokens(chunk: &StoredChunk<'_>) -> String {
+/// What the body BM25 function analyses for a chunk: cseek's code tokens of what the
+/// local index's `body` field holds ([`crate::lexical::body_parts`]), separated by spaces
+/// (Milvus's standard analyzer then splits on the spaces and lowercases, which leaves
+/// cseek's tokens as they are).
+pub fn body_tokens(chunk: &StoredChunk<'_>) -> String {
+    let toks: Vec<String> = body_parts(chunk.symbol, chunk.container, chunk.text)
+        .flat_map(tokens_of)
+        .collect();
+    joined(&toks, MAX_VARCHAR)
+}
+
+/// `tokens` joined by spaces, as many as fit in `max` bytes.
+fn joined(tokens: &[String], max: usize) -> String {
     let mut out = String::new();
-    let mut push = |text: &str, times: usize| {
-        let toks = tokens_of(text);
-        for _ in 0..times {
-            for t in &toks {
-                if out.len() + t.len() + 1 > MAX_VARCHAR {
-                    return;
-                }
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(t);
-            }
+    for t in tokens {
+        if out.len() + t.len() + 1 > max {
+            break;
         }
-    };
-    if let Some(s) = chunk.symbol {
-        push(s, 2);
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(t);
     }
-    if let Some(c) = chunk.container {
-        push(c, 1);
-    }
-    let path = chunk.path;
-    let stem = match path.rfind('.') {
-        Some(dot) if dot > path.rfind('/').map_or(0, |s| s + 1) => &path[..dot],
-        _ => path,
-    };
-    push(stem, 1);
-    push(chunk.text, 1);
     out
 }
 
-/// What the BM25 sub-search sends for a query: its code tokens, stop words dropped from
-/// multi-word queries, each once, at most 128.
+/// What the BM25 sub-searches send for a query: the local index's query terms
+/// ([`crate::lexical::query_terms`]), as the server's analyzer will split them.
 pub fn query_tokens(query: &str) -> String {
-    let toks = tokens_of(query);
-    let multi = query.split_whitespace().nth(1).is_some();
-    let mut seen = std::collections::HashSet::new();
-    let kept: Vec<&str> = toks
+    let toks: Vec<String> = query_terms(query)
         .iter()
-        .map(String::as_str)
-        .filter(|t| !(multi && crate::lexical::STOPWORDS.contains(t)))
-        .filter(|t| seen.insert(*t))
-        .take(128)
+        .flat_map(|t| word_pieces(t))
         .collect();
-    if kept.is_empty() {
-        // Only stop words: searched as they are.
-        let mut seen = std::collections::HashSet::new();
-        return toks
-            .iter()
-            .filter(|t| seen.insert(t.as_str()))
-            .take(128)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" ");
-    }
-    kept.join(" ")
+    toks.join(" ")
 }
 
 /// cseek's tokens of `text`, as the BM25 analyzer should see them (word characters only).
 fn tokens_of(text: &str) -> Vec<String> {
     code_tokens(text)
-        .into_iter()
-        .flat_map(|t| {
-            t.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .filter(|p| !p.is_empty())
-                .map(str::to_lowercase)
-                .collect::<Vec<_>>()
-        })
+        .iter()
+        .flat_map(|t| word_pieces(t))
+        .collect()
+}
+
+/// A token cut at anything but word characters, lowercased (what Milvus's standard
+/// analyzer would make of it).
+fn word_pieces(token: &str) -> Vec<String> {
+    token
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|p| !p.is_empty())
+        .map(str::to_lowercase)
         .collect()
 }
 

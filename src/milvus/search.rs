@@ -12,8 +12,9 @@ use super::{MilvusError, MilvusUrl};
 use crate::chunk::ChunkKind;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::fuse::{add_files, classify_query, rank_files, FileEvidence, Fused, QueryKind};
+use crate::fuse::{classify_query, fuse_lists, Lists, QueryKind};
 use crate::lang::Language;
+use crate::lexical::PATH_BOOST;
 use crate::rank::{rerank, Candidate};
 use crate::search::{
     embed_query, Mode, QueryTimings, Ranks, RequestFilter, SearchHit, SearchOptions, SearchRequest,
@@ -236,19 +237,24 @@ impl MilvusSearcher {
         }
         let text = schema::query_tokens(&req.query);
         let fusion = self.options.fusion.for_query(kind);
-        // A symbol lookup with no weight on vectors is answered in BM25 order (as the
-        // local search fuses it): the dense list would only fill in below.
-        let dense =
-            query_vector.filter(|_| !(mode == Mode::Hybrid && fusion.semantic_weight <= 0.0));
-        let text = Some(text).filter(|t| mode != Mode::Semantic && !t.is_empty());
-        let mut subs = Vec::new();
-        if let Some(v) = &dense {
-            subs.push(SubSearch::Dense(v.clone()));
+        // The lists the local search fuses, as deep: the dense one, and the lexical one
+        // from the body and path BM25 fields (summed here as the local index sums them).
+        let files_on = fusion.file_weight > 0.0;
+        let pool = if files_on {
+            depth.max(fusion.file_depth)
+        } else {
+            depth
+        };
+        let lexical_on = mode != Mode::Semantic && !text.is_empty();
+        let mut searches = Vec::new();
+        if let Some(v) = &query_vector {
+            searches.push((SubSearch::Dense(v.clone()), pool as i64));
         }
-        if let Some(t) = &text {
-            subs.push(SubSearch::Text(t.clone()));
+        if lexical_on {
+            searches.push((SubSearch::Text(text.clone()), pool as i64));
+            searches.push((SubSearch::Path(text), pool as i64));
         }
-        if subs.is_empty() {
+        if searches.is_empty() {
             return Ok(MilvusResults {
                 mode,
                 hits: Vec::new(),
@@ -256,95 +262,64 @@ impl MilvusSearcher {
                 timings,
             });
         }
-        let n_subs = subs.len();
-        // File evidence (as the local search adds it): files scored by their chunks in each
-        // retriever's deeper list, by score, each file's best chunk lifted. Those lists
-        // are searched beside the hybrid search, at the same time.
-        let files_on = fusion.file_weight > 0.0;
-        let pool = depth.max(fusion.file_depth) as i64;
-        let mut searches = vec![(subs, depth as i64)];
-        let mut weights = Vec::new();
-        if files_on {
-            if let Some(v) = dense {
-                searches.push((vec![SubSearch::Dense(v)], pool));
-                weights.push(fusion.semantic_weight);
-            }
-            if let Some(t) = text {
-                searches.push((vec![SubSearch::Text(t)], pool));
-                weights.push(fusion.lexical_weight);
-            }
-        }
         let mut found = self
             .client
-            .search_all(
-                &self.url.collection,
-                searches,
-                &expr,
-                fusion.k,
-                OUTPUT_FIELDS,
-            )?
+            .search_all(&self.url.collection, searches, &expr, OUTPUT_FIELDS)?
             .into_iter();
-        let rows = found.next().unwrap_or_default();
-        let lists: Vec<(Vec<(Row, f32)>, f32)> = found.zip(weights).collect();
+        let dense_rows = match query_vector {
+            Some(_) => found.next().unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let body_rows = found.next().unwrap_or_default();
+        let path_rows = found.next().unwrap_or_default();
         timings.vector_ms = t.elapsed().as_secs_f64() * 1e3;
 
         let t = Instant::now();
         // Rows by primary key, numbered for cseek's fusion functions.
         let mut ids: HashMap<String, u32> = HashMap::new();
         let mut hits: Vec<RepoHit> = Vec::new();
-        let mut intern = |row: &Row, hits: &mut Vec<RepoHit>| -> Option<u32> {
-            let key = row.get(schema::FIELD_ID)?.as_str()?.to_string();
-            if let Some(&id) = ids.get(&key) {
-                return Some(id);
+        let mut numbered = |rows: &[(Row, f32)]| -> Vec<(u32, f32)> {
+            let mut out = Vec::with_capacity(rows.len());
+            for (row, score) in rows {
+                let Some(key) = row.get(schema::FIELD_ID).and_then(|v| v.as_str()) else {
+                    continue;
+                };
+                if let Some(&id) = ids.get(key) {
+                    out.push((id, *score));
+                    continue;
+                }
+                let hit = hit_of(row, 0.0);
+                if !filter.admits(&hit.hit.path, hit.hit.language) {
+                    continue;
+                }
+                let id = hits.len() as u32;
+                hits.push(hit);
+                ids.insert(key.to_string(), id);
+                out.push((id, *score));
             }
-            let hit = hit_of(row, 0.0);
-            if !filter.admits(&hit.hit.path, hit.hit.language) {
-                return None;
-            }
-            let id = hits.len() as u32;
-            hits.push(hit);
-            ids.insert(key, id);
-            Some(id)
+            out
         };
-        let mut fused: Vec<Fused> = Vec::with_capacity(rows.len());
-        for (row, score) in &rows {
-            if let Some(id) = intern(row, &mut hits) {
-                fused.push(Fused {
-                    chunk_id: id,
-                    score: *score,
-                    lexical_rank: None,
-                    semantic_rank: None,
-                });
-            }
-        }
-        if files_on {
-            let mut numbered: Vec<(Vec<(u32, f32)>, f32)> = Vec::new();
-            for (list, weight) in &lists {
-                let l = list
-                    .iter()
-                    .filter_map(|(row, score)| intern(row, &mut hits).map(|id| (id, *score)))
-                    .collect();
-                numbered.push((l, *weight));
-            }
-            let file_of = |id: u32| {
+        let semantic = numbered(&dense_rows);
+        let body = numbered(&body_rows);
+        let path = numbered(&path_rows);
+        let order = |a: u32, b: u32| {
+            let key = |id: u32| {
                 hits.get(id as usize)
-                    .map(|h| (h.repo.clone(), h.hit.path.clone()))
-                    .unwrap_or_default()
+                    .map(|h| (h.repo.as_str(), h.hit.path.as_str(), h.hit.start_line))
             };
-            let ranked: Vec<(Vec<FileEvidence<(String, String)>>, f32)> = numbered
-                .iter()
-                .map(|(l, w)| (rank_files(l, file_of), *w))
-                .collect();
-            let refs: Vec<(&[FileEvidence<(String, String)>], f32)> =
-                ranked.iter().map(|(l, w)| (l.as_slice(), *w)).collect();
-            // What a chunk first in every list scores.
-            let scale = if n_subs == 2 {
-                (fusion.lexical_weight + fusion.semantic_weight) / (fusion.k + 1.0)
-            } else {
-                fused.first().map_or(0.0, |f| f.score)
-            };
-            add_files(&mut fused, &refs, file_of, fusion.file_weight, scale);
-        }
+            key(a).cmp(&key(b))
+        };
+        let lexical = sum_fields(&body, &path, PATH_BOOST, pool, order);
+        let lists = match mode {
+            Mode::Hybrid => Lists::Hybrid,
+            Mode::Semantic => Lists::Semantic,
+            _ => Lists::Lexical,
+        };
+        let fused = fuse_lists(&lexical, &semantic, lists, depth, &fusion, |id: u32| {
+            hits.get(id as usize)
+                .map(|h| (h.repo.clone(), h.hit.path.clone()))
+                .unwrap_or_default()
+        });
         for f in &fused {
             if let Some(h) = hits.get_mut(f.chunk_id as usize) {
                 h.hit.score = f.score;
@@ -398,6 +373,29 @@ impl MilvusSearcher {
             timings,
         })
     }
+}
+
+/// One lexical list from the body and path BM25 lists (`(id, score)`): each item scores
+/// `body + path_boost · path` (0 where a list lacks it, as a field that does not match
+/// adds nothing locally), best first, ties in `order`, at most `limit`.
+fn sum_fields(
+    body: &[(u32, f32)],
+    path: &[(u32, f32)],
+    path_boost: f32,
+    limit: usize,
+    order: impl Fn(u32, u32) -> std::cmp::Ordering,
+) -> Vec<(u32, f32)> {
+    let mut sum: HashMap<u32, f32> = HashMap::new();
+    for &(id, score) in body {
+        *sum.entry(id).or_default() += score;
+    }
+    for &(id, score) in path {
+        *sum.entry(id).or_default() += path_boost * score;
+    }
+    let mut out: Vec<(u32, f32)> = sum.into_iter().collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| order(a.0, b.0)));
+    out.truncate(limit);
+    out
 }
 
 /// A result row as a hit.

@@ -10,6 +10,7 @@
 mod multi;
 mod overlay;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
@@ -20,7 +21,7 @@ use serde::Serialize;
 use crate::chunk::ChunkKind;
 use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
-use crate::fuse::{classify_query, rrf, score_fusion, Fused, FusionMethod, QueryKind, RrfParams};
+use crate::fuse::{classify_query, fuse_lists, Fused, Lists, QueryKind, RrfParams};
 use crate::lang::Language;
 use crate::lexical::LexicalIndex;
 use crate::rank::{rerank, Candidate, RankParams};
@@ -633,57 +634,30 @@ impl Searcher {
         }
 
         let t = Instant::now();
-        let chunk_depth = |ids: &[u32]| ids.len().min(depth);
-        let mut fused: Vec<Fused> = match mode {
-            Mode::Hybrid if fusion.method == FusionMethod::Scores => {
-                let pairs = |ids: &[u32], scores: &[f32]| -> Vec<(u32, f32)> {
-                    let n = chunk_depth(ids);
-                    ids[..n]
-                        .iter()
-                        .copied()
-                        .zip(scores[..n].iter().copied())
-                        .collect()
-                };
-                score_fusion(
-                    &pairs(&lexical_ids, &lexical_scores),
-                    &pairs(&semantic_ids, &semantic_scores),
-                    &fusion,
-                )
-            }
-            Mode::Hybrid => rrf(
-                &lexical_ids[..chunk_depth(&lexical_ids)],
-                &semantic_ids[..chunk_depth(&semantic_ids)],
-                &fusion,
-            ),
-            Mode::Semantic => {
-                let n = chunk_depth(&semantic_ids);
-                single_list(&semantic_ids[..n], &semantic_scores[..n], false)
-            }
-            _ => {
-                let n = chunk_depth(&lexical_ids);
-                single_list(&lexical_ids[..n], &lexical_scores[..n], true)
-            }
+        let pairs = |ids: &[u32], scores: &[f32]| -> Vec<(u32, f32)> {
+            ids.iter().copied().zip(scores.iter().copied()).collect()
         };
+        let (lexical, semantic) = (
+            pairs(&lexical_ids, &lexical_scores),
+            pairs(&semantic_ids, &semantic_scores),
+        );
+        // Files by path (overlay chunks have no file id of the store), looked up once.
+        let mut paths: HashMap<u32, String> = HashMap::new();
         if files_on {
-            // What a chunk first in every list scores: file evidence is measured in it.
-            let scale = match mode {
-                Mode::Hybrid if fusion.method == FusionMethod::Rrf => {
-                    (fusion.lexical_weight + fusion.semantic_weight) / (fusion.k + 1.0)
+            for &(id, _) in lexical.iter().chain(&semantic) {
+                if let std::collections::hash_map::Entry::Vacant(e) = paths.entry(id) {
+                    e.insert(self.chunk(prepared, id)?.path.to_string());
                 }
-                // Scores: a standardised sum can be negative; evidence only ever lifts.
-                _ => fused.first().map_or(0.0, |f| f.score.max(0.0)),
-            };
-            self.add_file_list(
-                &mut fused,
-                prepared,
-                fusion.file_weight,
-                scale,
-                [
-                    (&lexical_ids, &lexical_scores, fusion.lexical_weight),
-                    (&semantic_ids, &semantic_scores, fusion.semantic_weight),
-                ],
-            )?;
+            }
         }
+        let lists = match mode {
+            Mode::Hybrid => Lists::Hybrid,
+            Mode::Semantic => Lists::Semantic,
+            _ => Lists::Lexical,
+        };
+        let fused = fuse_lists(&lexical, &semantic, lists, depth, &fusion, |id| {
+            paths.get(&id).cloned().unwrap_or_default()
+        });
         let mut candidates = Vec::with_capacity(fused.len());
         for (index, f) in fused.iter().enumerate() {
             let c = self.chunk(prepared, f.chunk_id)?;
@@ -720,42 +694,6 @@ impl Searcher {
             notes,
             timings,
         })
-    }
-
-    /// Add file evidence to `fused`: files scored by their chunks in each retriever's
-    /// (deeper) list, see [`crate::fuse::rank_files`] and [`crate::fuse::add_files`].
-    fn add_file_list(
-        &self,
-        fused: &mut Vec<Fused>,
-        overlays: Option<&Prepared>,
-        file_weight: f32,
-        scale: f32,
-        lists: [(&[u32], &[f32], f32); 2],
-    ) -> Result<()> {
-        // Files by path: overlay chunks have no file id of the store.
-        let mut paths: std::collections::HashMap<u32, String> = Default::default();
-        let ids = lists
-            .iter()
-            .flat_map(|(ids, _, _)| ids.iter().copied())
-            .chain(fused.iter().map(|f| f.chunk_id));
-        for id in ids {
-            if let std::collections::hash_map::Entry::Vacant(e) = paths.entry(id) {
-                e.insert(self.chunk(overlays, id)?.path.to_string());
-            }
-        }
-        let file_of = |id: u32| paths.get(&id).cloned().unwrap_or_default();
-        let ranked: Vec<(Vec<crate::fuse::FileEvidence<String>>, f32)> = lists
-            .iter()
-            .map(|(ids, scores, weight)| {
-                let list: Vec<(u32, f32)> =
-                    ids.iter().copied().zip(scores.iter().copied()).collect();
-                (crate::fuse::rank_files(&list, file_of), *weight)
-            })
-            .collect();
-        let lists: Vec<(&[crate::fuse::FileEvidence<String>], f32)> =
-            ranked.iter().map(|(l, w)| (l.as_slice(), *w)).collect();
-        crate::fuse::add_files(fused, &lists, file_of, file_weight, scale);
-        Ok(())
     }
 
     /// The best `depth` of a retriever's list (`fetch(n)`: its best `n`), equal scores in
@@ -1176,20 +1114,6 @@ fn identifiers(text: &str, n: usize) -> String {
         }
     }
     out.join(" ")
-}
-
-/// One retriever's list as results: its own scores, its ranks.
-fn single_list(ids: &[u32], scores: &[f32], lexical: bool) -> Vec<Fused> {
-    ids.iter()
-        .zip(scores)
-        .enumerate()
-        .map(|(i, (&chunk_id, &score))| Fused {
-            chunk_id,
-            score,
-            lexical_rank: lexical.then_some(i + 1),
-            semantic_rank: (!lexical).then_some(i + 1),
-        })
-        .collect()
 }
 
 /// Whether a model named at query time is the one the index was built with: the same
