@@ -445,6 +445,31 @@ fn summary_json(o: &std::process::Output) -> serde_json::Value {
     })
 }
 
+/// `DIR/repo` with one Python file of two functions, and a tiny model in `DIR/model`
+/// (returned as the `--model` argument).
+#[cfg(feature = "embed")]
+fn small_repo(dir: &Path) -> (PathBuf, String) {
+    let root = dir.join("repo");
+    fs::create_dir_all(&root).unwrap();
+    let model = tiny_model(&dir.join("model"));
+    fs::write(
+        root.join("a.py"),
+        "def alpha():\n    return 1\n\n\ndef beta():\n    return 2\n",
+    )
+    .unwrap();
+    (root, model.to_string_lossy().into_owned())
+}
+
+/// `cseek index . --json --model MODEL EXTRA…` in `root`, which must succeed: its summary.
+#[cfg(feature = "embed")]
+fn index_json(root: &Path, model: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["index", ".", "--json", "--model", model];
+    args.extend_from_slice(extra);
+    let o = cseek_cmd(root).args(&args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    summary_json(&o)
+}
+
 fn cseek_cmd(root: &Path) -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cseek"));
     c.current_dir(root)
@@ -688,23 +713,9 @@ fn a_second_writer_is_refused_with_the_holders_pid() {
 #[test]
 fn json_summary_and_no_change_runs() {
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("repo");
-    fs::create_dir_all(&root).unwrap();
-    let model = tiny_model(&tmp.path().join("model"));
-    let m = model.to_string_lossy().into_owned();
-    fs::write(
-        root.join("a.py"),
-        "def alpha():\n    return 1\n\n\ndef beta():\n    return 2\n",
-    )
-    .unwrap();
+    let (root, m) = small_repo(tmp.path());
     fs::write(root.join("b.py"), "def gamma():\n    return 3\n").unwrap();
-    let run = |extra: &[&str]| -> serde_json::Value {
-        let mut args = vec!["index", ".", "--json", "--model", &m];
-        args.extend_from_slice(extra);
-        let o = cseek_cmd(&root).args(&args).output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        summary_json(&o)
-    };
+    let run = |extra: &[&str]| index_json(&root, &m, extra);
     let first = run(&[]);
     for key in [
         "files",
@@ -760,23 +771,8 @@ fn json_summary_and_no_change_runs() {
 #[test]
 fn an_older_lexical_format_is_rebuilt_from_the_cache() {
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("repo");
-    fs::create_dir_all(&root).unwrap();
-    let model = tiny_model(&tmp.path().join("model"));
-    let m = model.to_string_lossy().into_owned();
-    fs::write(
-        root.join("a.py"),
-        "def alpha():\n    return 1\n\n\ndef beta():\n    return 2\n",
-    )
-    .unwrap();
-    let index = || {
-        let o = cseek_cmd(&root)
-            .args(["index", ".", "--json", "--model", &m])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        summary_json(&o)
-    };
+    let (root, m) = small_repo(tmp.path());
+    let index = || index_json(&root, &m, &[]);
     let query = || {
         cseek_cmd(&root)
             .args(["query", "alpha", "--format", "files"])
