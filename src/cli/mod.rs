@@ -298,8 +298,8 @@ struct QueryArgs {
     #[arg(long, value_name = "FILE")]
     workspace: Option<PathBuf>,
     /// Query a Milvus collection instead of local indexes:
-    /// milvus://HOST:PORT[/DATABASE][?collection=NAME] (hybrid search there, cseek's
-    /// re-ranking here). All its repositories are searched unless --repo is given.
+    /// milvus://HOST:PORT[/DATABASE][?collection=NAME] (vector and BM25 searches there,
+    /// cseek's fusion and re-ranking here). All its repositories are searched unless --repo is given.
     #[arg(long, env = "CSEEK_BACKEND", value_name = "URL", conflicts_with_all = ["related", "workspace"])]
     backend: Option<String>,
     /// With --backend: only this repository (repeatable).
@@ -784,7 +784,7 @@ fn sync_line(s: &cseek::milvus::SyncSummary) -> String {
     )
 }
 
-/// `cseek query --backend URL`: the collection's hybrid search, re-ranked here.
+/// `cseek query --backend URL`: the collection's searches, fused and re-ranked here.
 fn cmd_query_backend(url: &str, args: &QueryArgs) -> anyhow::Result<ExitCode> {
     let query = args.query.join(" ");
     if query.trim().is_empty() {

@@ -1,5 +1,5 @@
 //! Milvus as a backend: an index's chunks mirrored into a Milvus collection, and queries
-//! answered by Milvus's hybrid search followed by cseek's own re-ranking.
+//! answered by Milvus's searches, fused and re-ranked by cseek as the local index's are.
 //!
 //! `cseek index --backend milvus://HOST:PORT[/DATABASE]` builds (or updates) the local
 //! index as always, then mirrors it: [`sync_index`] sends the chunks of changed files,
@@ -11,17 +11,21 @@
 //!
 //! One collection holds many repositories (a `repo` field; the root's directory name by
 //! default): [`MilvusSearcher`] searches them together (org-wide) or filtered to some.
-//! A query runs Milvus's hybrid search, dense vectors (inner product of normalised
-//! vectors) and BM25 over a sparse field fed by cseek's code tokenizer (the text Milvus
-//! analyses is the split identifier tokens cseek's lexical index sees, so `parseConfig`
-//! matches `parse config`), fused by Milvus's RRF ranker, with `--lang`, `--path` and repo
-//! filters applied by the server; then the candidates go through cseek's code-aware
-//! re-ranking ([`crate::rank::rerank`]), as the local search does.
+//! A query runs three searches on the server at once, with `--lang`, `--path` and repo
+//! filters applied there: dense vectors (inner product of normalised vectors), and BM25
+//! over two sparse fields fed by cseek's code tokenizer — the chunk's body (symbol twice,
+//! container, text: what the local index's `body` field holds) and its path — so Milvus's
+//! BM25 sees the split identifier tokens cseek's lexical index sees (`parseConfig` matches
+//! `parse config`). cseek then sums the two BM25 lists as tantivy sums the fields, and
+//! fuses and re-ranks with the local search's own functions ([`crate::fuse::fuse_lists`],
+//! [`crate::rank::rerank`]), so a collection ranks as the embedded index does. (Milvus's
+//! hybrid-search rankers cannot: one ranker per search, and RRF or normalised weights
+//! where a weighted sum of two raw BM25 scores is needed.)
 //!
 //! Schema (see [`schema`]): `id` (primary key, a hash of repo, path and position),
 //! `repo`, `path`, `start_line`, `end_line`, `language`, `kind`, `symbol`, `container`,
-//! `text`, `file_hash`, `tokens` (analysed, input of the BM25 function), `dense` and
-//! `sparse` (output of the BM25 function). The collection's properties record the
+//! `text`, `file_hash`, `tokens` and `path_tokens` (analysed, inputs of the two BM25
+//! functions), `dense`, and `sparse` and `path_sparse` (their outputs). The collection's properties record the
 //! embedding model (`cseek.embedding`), so a query embeds with the model the vectors came
 //! from, without any local index.
 //!

@@ -193,7 +193,7 @@ pub(crate) fn chunk_key(repo: &str, path: &str, ordinal: u32) -> String {
 }
 
 /// What the body BM25 function analyses for a chunk: cseek's code tokens of what the
-/// local index's `body` field holds ([`crate::lexical::body_parts`]), separated by spaces
+/// local index's `body` field holds (the symbol twice, the container, the text), separated by spaces
 /// (Milvus's standard analyzer then splits on the spaces and lowercases, which leaves
 /// cseek's tokens as they are).
 pub fn body_tokens(chunk: &StoredChunk<'_>) -> String {

@@ -1,4 +1,5 @@
-//! Queries through Milvus: hybrid search on the server, cseek's re-ranking on the client.
+//! Queries through Milvus: the retrievers' searches on the server, cseek's fusion and
+//! re-ranking on the client.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -169,8 +170,8 @@ impl MilvusSearcher {
     }
 
     /// Run a query over these repositories (all of the collection's when empty): the
-    /// server's hybrid search (dense + BM25, RRF) with the filters, then cseek's
-    /// re-ranking of the candidates.
+    /// dense, body-BM25 and path-BM25 searches on the server with the filters, then
+    /// cseek's fusion, file evidence and re-ranking of their lists.
     pub fn search(&self, req: &SearchRequest, repos: &[String]) -> Result<MilvusResults> {
         if req.query.trim().is_empty() {
             return Err(Error::InvalidQuery(
