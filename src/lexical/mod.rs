@@ -845,7 +845,7 @@ fn analyze_query(query: &str) -> Vec<QueryIdent> {
 
 /// The distinct terms a query searches for, in query order: the analyzer's tokens of its
 /// identifiers, stop words dropped from a query that has other words, at most
-/// [`MAX_QUERY_TOKENS`]. Empty when the query has no words or identifiers.
+/// 128. Empty when the query has no words or identifiers.
 pub fn query_terms(query: &str) -> Vec<String> {
     let mut idents = analyze_query(query);
     if idents.len() > 1 {
