@@ -48,9 +48,7 @@ mod imp {
     use milvus::v2::prelude::*;
     use std::result::Result;
 
-    use super::super::schema::{
-        self, FIELD_DENSE, FIELD_PATH_SPARSE, FIELD_PATH_TOKENS, FIELD_SPARSE, FIELD_TOKENS,
-    };
+    use super::super::schema::{self, FIELD_DENSE, FIELD_PATH_SPARSE, FIELD_SPARSE};
     use super::{CollectionInfo, FieldInfo, Row, SubSearch};
     use crate::milvus::{MilvusError, MilvusUrl};
 
@@ -174,64 +172,54 @@ mod imp {
                 if f.primary {
                     field = field.primary_key(true);
                 }
-                if f.name == FIELD_TOKENS || f.name == FIELD_PATH_TOKENS {
+                if schema::BM25_FIELDS
+                    .iter()
+                    .any(|(_, input, _)| *input == f.name)
+                {
                     field = field
                         .enable_analyzer(true)
                         .analyzer_params(serde_json::json!({"tokenizer": "standard"}));
                 }
                 s = s.add_field(field);
             }
-            s = s
-                .add_field(
-                    sdk::FieldSchema::new()
-                        .name(FIELD_DENSE)
-                        .data_type(sdk::DataType::FloatVector)
-                        .dimension(dims as u32),
-                )
-                .add_field(
-                    sdk::FieldSchema::new()
-                        .name(FIELD_SPARSE)
-                        .data_type(sdk::DataType::SparseFloatVector),
-                )
-                .add_field(
-                    sdk::FieldSchema::new()
-                        .name(FIELD_PATH_SPARSE)
-                        .data_type(sdk::DataType::SparseFloatVector),
-                )
-                .add_function(
-                    Function::new()
-                        .name("cseek_bm25")
-                        .function_type(FunctionType::Bm25)
-                        .input_fields([FIELD_TOKENS])
-                        .output_fields([FIELD_SPARSE]),
-                )
-                .add_function(
-                    Function::new()
-                        .name("cseek_bm25_path")
-                        .function_type(FunctionType::Bm25)
-                        .input_fields([FIELD_PATH_TOKENS])
-                        .output_fields([FIELD_PATH_SPARSE]),
+            s = s.add_field(
+                sdk::FieldSchema::new()
+                    .name(FIELD_DENSE)
+                    .data_type(sdk::DataType::FloatVector)
+                    .dimension(dims as u32),
+            );
+            let mut index_params = vec![IndexParam::new()
+                .field_name(FIELD_DENSE)
+                .index_type(IndexType::AutoIndex)
+                .metric_type(MetricType::Ip)];
+            for (function, input, sparse) in schema::BM25_FIELDS {
+                s = s
+                    .add_field(
+                        sdk::FieldSchema::new()
+                            .name(sparse)
+                            .data_type(sdk::DataType::SparseFloatVector),
+                    )
+                    .add_function(
+                        Function::new()
+                            .name(function)
+                            .function_type(FunctionType::Bm25)
+                            .input_fields([input])
+                            .output_fields([sparse]),
+                    );
+                index_params.push(
+                    IndexParam::new()
+                        .field_name(sparse)
+                        .index_type(IndexType::SparseInvertedIndex)
+                        .metric_type(MetricType::Bm25),
                 );
+            }
             let c = self.client.clone();
             let n = name.to_string();
             self.block("creating the collection", async move {
                 let req = CreateCollectionRequest::builder()
                     .collection_name(n.clone())
                     .schema(s)
-                    .index_params(vec![
-                        IndexParam::new()
-                            .field_name(FIELD_DENSE)
-                            .index_type(IndexType::AutoIndex)
-                            .metric_type(MetricType::Ip),
-                        IndexParam::new()
-                            .field_name(FIELD_SPARSE)
-                            .index_type(IndexType::SparseInvertedIndex)
-                            .metric_type(MetricType::Bm25),
-                        IndexParam::new()
-                            .field_name(FIELD_PATH_SPARSE)
-                            .index_type(IndexType::SparseInvertedIndex)
-                            .metric_type(MetricType::Bm25),
-                    ])
+                    .index_params(index_params)
                     .consistency_level(ConsistencyLevel::Strong);
                 let req = req.properties(properties.into_iter().collect());
                 c.create_collection(req.build()?).await?;

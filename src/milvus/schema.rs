@@ -43,6 +43,12 @@ pub const FIELD_SPARSE: &str = "sparse";
 /// BM25 sparse vector, computed by the server from [`FIELD_PATH_TOKENS`].
 pub const FIELD_PATH_SPARSE: &str = "path_sparse";
 
+/// The BM25 functions: (function name, analysed VARCHAR input, sparse output).
+pub(crate) const BM25_FIELDS: [(&str, &str, &str); 2] = [
+    ("cseek_bm25", FIELD_TOKENS, FIELD_SPARSE),
+    ("cseek_bm25_path", FIELD_PATH_TOKENS, FIELD_PATH_SPARSE),
+];
+
 /// Longest VARCHAR Milvus stores, in bytes.
 pub const MAX_VARCHAR: usize = 65_535;
 
@@ -143,8 +149,9 @@ pub(crate) fn check(collection: &str, info: &CollectionInfo) -> Result<usize, Mi
             },
         )?;
     }
-    want_type(FIELD_SPARSE, "SparseFloatVector")?;
-    want_type(FIELD_PATH_SPARSE, "SparseFloatVector")?;
+    for (_, _, sparse) in BM25_FIELDS {
+        want_type(sparse, "SparseFloatVector")?;
+    }
     let dense = want_type(FIELD_DENSE, "FloatVector")?;
     let dims = dense
         .params
