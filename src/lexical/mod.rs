@@ -14,17 +14,19 @@
 //! A query is analyzed with the same code analyzer and becomes a disjunction of term
 //! queries over `body` and (with a lower boost) `path`, plus, when the whole query is a
 //! symbol name, exact-symbol term queries on `symbol_exact` that make its definition
-//! outrank its callers. Scores are BM25. `body` is how
-//! BM25F weighs fields (Robertson, Zaragoza and Taylor, "Simple BM25 extension to multiple
-//! weighted fields", CIKM 2004): a field's weight is how often its words are repeated, so
-//! a word's counts from the name and the text add up *before* BM25 saturates them, and one
-//! length normalisation covers the chunk. Scoring the name and the text as separate BM25
-//! fields instead counts a word's rarity once per field it occurs in, which let chunks
-//! that merely repeat the query's words in their name, container and path outrank the
-//! answer (measured in `benches/README.md`: lexical NDCG@10 0.813 → 0.845 on the dev
-//! suite). The path stays a field of its own: a file named after the query is a signal
-//! of its own, not more text. `symbol_exact` also answers
+//! outrank its callers. Scores are BM25.
+//!
+//! `body` is how BM25F weighs fields (Robertson, Zaragoza and Taylor, "Simple BM25
+//! extension to multiple weighted fields", CIKM 2004): a field's weight is how often its
+//! words are repeated, so a word's counts from the name and the text add up *before* BM25
+//! saturates them, and one length normalisation covers the chunk. Scoring the name and
+//! the text as separate BM25 fields instead counts a word's rarity once per field it
+//! occurs in, which let chunks that merely repeat one query word in their name, container
+//! and path outrank the answer (measured in `benches/README.md`: lexical NDCG@10 0.813 →
+//! 0.844 on the dev suite). The path stays a field of its own: a file named after the
+//! query is a signal of its own, not more text. `symbol_exact` also answers
 //! [`LexicalIndex::defines_symbol`].
+//!
 //! User text never goes through tantivy's query parser, so it has no syntax to get wrong.
 
 mod tokenize;
@@ -282,8 +284,6 @@ fn symbol_keys(symbol: &str, container: Option<&str>) -> Vec<String> {
     keys
 }
 
-/// The words of a path worth matching: the extension is dropped (`.rs` says nothing a
-/// query asks about and every file of the language has it).
 /// What `body` holds for a chunk, in order: the symbol [`SYMBOL_REPEAT`] times, the
 /// container, the text. (The Milvus backend feeds its BM25 field the same.)
 pub(crate) fn body_parts<'a>(
@@ -297,7 +297,8 @@ pub(crate) fn body_parts<'a>(
     symbol.chain(container).chain(std::iter::once(text))
 }
 
-/// The path as `path` indexes it: without the file's extension.
+/// The words of a path worth matching, as `path` indexes them: the extension is dropped
+/// (`.rs` says nothing a query asks about and every file of the language has it).
 pub(crate) fn path_words(path: &str) -> &str {
     let name_start = path.rfind('/').map_or(0, |i| i + 1);
     match path[name_start..].rfind('.') {
