@@ -443,6 +443,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fuse_lists_fuses_the_top_and_gathers_files_from_the_whole_lists() {
+        let lexical = [(1, 3.0), (2, 2.0)];
+        let semantic = [(2, 0.9), (3, 0.5)];
+        let file_of = |id: u32| if id == 3 { "b" } else { "a" };
+        let no_files = RrfParams {
+            file_weight: 0.0,
+            ..RrfParams::default()
+        };
+        // Hybrid without file evidence is plain RRF of the lists' tops.
+        let fused = fuse_lists(&lexical, &semantic, Lists::Hybrid, 10, &no_files, file_of);
+        assert_eq!(fused, rrf(&[1, 2], &[2, 3], &no_files));
+        // One list alone keeps its scores and ranks; depth cuts it.
+        let fused = fuse_lists(&lexical, &semantic, Lists::Lexical, 1, &no_files, file_of);
+        assert_eq!(
+            fused,
+            [Fused {
+                chunk_id: 1,
+                score: 3.0,
+                lexical_rank: Some(1),
+                semantic_rank: None
+            }]
+        );
+        // File evidence reads the whole lists: file b's only chunk (3, below the depth of
+        // 1) joins the candidates.
+        let fused = fuse_lists(
+            &lexical,
+            &semantic,
+            Lists::Hybrid,
+            1,
+            &RrfParams::default(),
+            file_of,
+        );
+        let ids: Vec<u32> = fused.iter().map(|f| f.chunk_id).collect();
+        assert_eq!(ids.len(), 3, "{fused:?}");
+        assert!(ids.contains(&3), "{fused:?}");
+    }
+
+    #[test]
     fn hand_computed_score_fusion() {
         // Lexical scores 3, 2, 1: mean 2, sd sqrt(2/3); semantic 0.9, 0.5: mean 0.7, sd 0.2.
         let lexical = [(1, 3.0), (2, 2.0), (3, 1.0)];

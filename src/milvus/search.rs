@@ -435,3 +435,19 @@ fn hit_of(row: &Row, score: f32) -> RepoHit {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_and_path_lists_sum_as_fields_do() {
+        let body = [(1, 4.0), (2, 3.0), (3, 1.0)];
+        let path = [(3, 5.0), (4, 1.0)];
+        // Ties (2 and 3 at 3.0) in the caller's order: the lower id here.
+        let out = sum_fields(&body, &path, 0.4, 10, |a, b| a.cmp(&b));
+        assert_eq!(out, [(1, 4.0), (2, 3.0), (3, 3.0), (4, 0.4)]);
+        let out = sum_fields(&body, &path, 0.4, 2, |a, b| b.cmp(&a));
+        assert_eq!(out, [(1, 4.0), (3, 3.0)]);
+    }
+}
