@@ -842,10 +842,10 @@ fn open_base(
         Err(Error::NoIndex { .. }) => return (None, Some("no index yet".into())),
         Err(e) => return (None, Some(format!("the previous index is unusable ({e})"))),
     };
-    // Its lexical index is continued in place, so it must be one this build reads (an
-    // older cseek's format, or damage, means a fresh one; the embedding cache keeps the
-    // vectors).
-    match LexicalIndex::open(&store.generation_dir().join(LEXICAL_DIR)) {
+    // Its lexical index is continued, so it must be of this build's format (an older
+    // cseek's, or no finished one, means a fresh generation; the embedding cache keeps
+    // the vectors). Only the version marker is read: the index is opened once, later.
+    match LexicalIndex::check_format(&store.generation_dir().join(LEXICAL_DIR)) {
         Ok(_) => {}
         Err(Error::FormatVersion { found, .. }) => {
             return (

@@ -553,6 +553,14 @@ impl LexicalIndex {
     /// [`Error::CorruptIndex`]; one written by another format version gives
     /// [`Error::FormatVersion`].
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::check_format(dir)?;
+        contained(dir, "cannot open", || Self::open_tantivy(dir))
+    }
+
+    /// Checks only the version marker in `dir` (it reads one small file): the errors of
+    /// [`open`](Self::open) for a missing or unfinished index and for another format
+    /// version, without opening the index itself.
+    pub fn check_format(dir: &Path) -> Result<()> {
         let marker = dir.join(MARKER_FILE);
         let content = match fs::read_to_string(&marker) {
             Ok(c) => c,
@@ -582,7 +590,7 @@ impl LexicalIndex {
                 hint: "rebuild it with `cseek index`",
             });
         }
-        contained(dir, "cannot open", || Self::open_tantivy(dir))
+        Ok(())
     }
 
     /// The tantivy part of [`open`](Self::open) (may panic on damaged files).
