@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Sources whose changes can change what an index's vectors contain (hashed separately:
 /// a lexical-only index does not depend on them).
-const EMBEDDING_SOURCES: &[&str] = &["src/embed", "src/vector"];
+const EMBEDDING_SOURCES: &[&str] = &["src/embed", "src/vector", "src/fuse/calibrate.rs"];
 
 /// Sources whose changes can change what any index contains.
 const INDEXING_SOURCES: &[&str] = &[

@@ -34,6 +34,8 @@ use crate::cache::{cache_key, EmbeddingCache};
 use crate::chunk::{chunk_file, Chunk, ChunkOptions};
 use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
+use crate::fuse::calibrate::{self, FusionCalibration, PairSampler};
+use crate::fuse::RrfParams;
 use crate::lang::Language;
 use crate::lexical::{LexicalDoc, LexicalIndex, LexicalWriter};
 use crate::store::{
@@ -215,6 +217,9 @@ pub struct IndexSummary {
     /// Why the run was full rather than incremental (no index yet, `--rebuild`, settings
     /// changed, compaction, an unreadable previous index).
     pub full_reason: Option<String>,
+    /// The fusion weights the index holds, fitted on its own doc comments (see
+    /// [`crate::fuse::calibrate`]); `None`: the default weights.
+    pub fusion: Option<FusionCalibration>,
 }
 
 impl IndexSummary {
@@ -234,6 +239,7 @@ impl IndexSummary {
             "generation": self.generation,
             "kind": self.kind.name(),
             "stage_seconds": self.stage_seconds,
+            "fusion": self.fusion,
         });
         match v {
             serde_json::Value::Object(map) => map,
@@ -601,6 +607,7 @@ fn run_index(
                 generation: b.generation().to_string(),
                 kind: RunKind::Unchanged,
                 full_reason: None,
+                fusion: b.meta().fusion.clone(),
             });
         }
     }
@@ -1076,6 +1083,10 @@ struct EmbedStage {
     pending: Vec<EmbedJob>,
     meta: EmbeddingMeta,
     identity: String,
+    /// The model, kept for fitting the fusion weights after the last chunk.
+    model: Arc<Embedder>,
+    /// Documented definitions the fusion weights are fitted on (fresh generations only).
+    pairs: PairSampler,
     sent: u64,
     /// Chunks done (embedded or cached) so far, counted by the thread.
     done: Arc<AtomicU64>,
@@ -1225,6 +1236,8 @@ pub struct IndexBuilder {
     files_removed: u64,
     kind: RunKind,
     full_reason: Option<String>,
+    /// The fusion weights of the base generation (kept by an incremental update).
+    fusion: Option<FusionCalibration>,
 }
 
 impl IndexBuilder {
@@ -1271,6 +1284,7 @@ impl IndexBuilder {
                 RunKind::Full
             },
             full_reason: None,
+            fusion: base.and_then(|b| b.meta().fusion.clone()),
         })
     }
 
@@ -1337,7 +1351,10 @@ impl IndexBuilder {
         );
         let handle = std::thread::Builder::new()
             .name("cseek-embed".into())
-            .spawn(move || embed_loop(rx, embedder, writer, cache, d, e, a))
+            .spawn({
+                let embedder = Arc::clone(&embedder);
+                move || embed_loop(rx, embedder, writer, cache, d, e, a)
+            })
             .map_err(|e| Error::io("starting the embedding thread", &dir, e))?;
         self.embed = Some(EmbedStage {
             sender: Some(tx),
@@ -1345,6 +1362,8 @@ impl IndexBuilder {
             pending: Vec::with_capacity(EMBED_GROUP),
             meta,
             identity,
+            model: embedder,
+            pairs: PairSampler::default(),
             sent: 0,
             done,
             embedded,
@@ -1393,6 +1412,9 @@ impl IndexBuilder {
                 text: &chunk.text,
             })?;
             if let Some(stage) = &mut self.embed {
+                if self.kind == RunKind::Full {
+                    stage.pairs.offer(first + i as u32, chunk);
+                }
                 let text = embedding_text(
                     path,
                     chunk.container.as_deref(),
@@ -1475,6 +1497,8 @@ impl IndexBuilder {
         let mut chunks_embedded = 0;
         let mut cache = None;
         let mut vectors_seconds = None;
+        let mut fusion_seconds = None;
+        let mut fitted = None;
         let embedding = match self.embed.take() {
             None => None,
             Some(mut stage) => {
@@ -1493,10 +1517,25 @@ impl IndexBuilder {
                 meta.seconds = done.seconds;
                 vectors_seconds = Some(done.stats.build_seconds);
                 cache = Some((done.cache, stage.identity.clone()));
+                fitted = Some((std::mem::take(&mut stage.pairs), Arc::clone(&stage.model)));
                 Some(meta)
             }
         };
         self.lexical.finish()?;
+        let fusion = match (fitted, self.kind) {
+            (Some((pairs, model)), RunKind::Full) => {
+                let t = Instant::now();
+                // The fit only improves ranking: should it fail (a served model gone
+                // meanwhile), the complete index is committed with the default weights.
+                let fusion = fit_fusion(self.generation.dir(), pairs, &model).unwrap_or(None);
+                fusion_seconds = Some(t.elapsed().as_secs_f64());
+                fusion
+            }
+            // An incremental update keeps the base's fit; an index without vectors has
+            // nothing to fit.
+            (Some(_), _) => self.fusion.take(),
+            (None, _) => None,
+        };
         // Counts from the file table: what is live now, whatever the run did.
         let mut languages: BTreeMap<Language, LanguageCounts> = BTreeMap::new();
         let (mut files, mut chunks, mut dead, mut lossy) = (0u64, 0u64, 0u64, 0u64);
@@ -1534,6 +1573,7 @@ impl IndexBuilder {
             chunker_version: crate::chunk::CHUNKER_VERSION,
             embedding,
             semantic_off_reason: self.semantic_off_reason,
+            fusion,
         };
         let generation = self.generation.commit(&meta)?;
         self.lock.collect_garbage();
@@ -1565,7 +1605,9 @@ impl IndexBuilder {
             stage_seconds: vectors_seconds
                 .map(|s| ("vectors".to_string(), s))
                 .into_iter()
+                .chain(fusion_seconds.map(|s| ("fit-fusion".to_string(), s)))
                 .collect(),
+            fusion: meta.fusion,
             embedding: meta.embedding,
             semantic_off_reason: meta.semantic_off_reason,
             model_reason: None,
@@ -1578,6 +1620,29 @@ impl IndexBuilder {
             full_reason: self.full_reason,
         })
     }
+}
+
+/// Fit the fusion weights on the documented definitions of a fresh generation in `dir`
+/// (see [`crate::fuse::calibrate`]), reading its finished lexical index and vectors.
+fn fit_fusion(
+    dir: &Path,
+    pairs: PairSampler,
+    model: &Embedder,
+) -> Result<Option<FusionCalibration>> {
+    if pairs.len() < calibrate::MIN_PAIRS {
+        return Ok(None);
+    }
+    let lexical = LexicalIndex::open(&dir.join(LEXICAL_DIR))?;
+    let vectors = VectorIndex::open(&dir.join(VECTORS_DIR))?;
+    let (pairs, others) = pairs.into_parts();
+    calibrate::calibrate(
+        &pairs,
+        &others,
+        &lexical,
+        &vectors,
+        model,
+        RrfParams::default().k,
+    )
 }
 
 /// Cache keys of every live chunk of `store` (what the cache's garbage collection keeps).

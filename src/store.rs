@@ -133,6 +133,10 @@ pub struct IndexMeta {
     pub embedding: Option<EmbeddingMeta>,
     /// Why the index has no vectors (no model available, turned off), for `cseek status`.
     pub semantic_off_reason: Option<String>,
+    /// The lexical:semantic weights fitted on the index's own doc comments (absent: not
+    /// fitted, the defaults apply). See [`crate::fuse::calibrate`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fusion: Option<crate::fuse::calibrate::FusionCalibration>,
 }
 
 /// How the chunks of an index were embedded. Queries must use the same model, prefixes

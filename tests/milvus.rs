@@ -234,6 +234,54 @@ fn two_repos_searched_org_wide_and_filtered() {
 }
 
 #[test]
+fn fitted_fusion_weights_travel_with_the_rows() {
+    let Some(base) = server() else { return };
+    let url = backend(&base, "fit");
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(&dir.path().join("model"), 32);
+    // A repository with enough doc comments to fit on (a random-weight model: BM25 gets
+    // the most say allowed), and one with too few.
+    let docs = dir.path().join("documented");
+    let word = |i: usize| {
+        format!(
+            "kv{}{}",
+            char::from(b'a' + (i / 26) as u8),
+            char::from(b'a' + (i % 26) as u8)
+        )
+    };
+    for i in 0..25 {
+        let (a, b) = (word(2 * i), word(2 * i + 1));
+        write(
+            &docs,
+            &format!("src/m{i}.rs"),
+            &format!("/// Opens the {a} and flushes every {b} it holds.\npub fn open_{a}() {{\n    {a}.flush_{b}();\n}}\n"),
+        );
+    }
+    let (billing, _) = two_repos(dir.path());
+    let fitted = index(&docs, &model, &url, &[]);
+    assert_eq!(fitted["fusion"]["pairs"], 25, "{fitted}");
+    let share = fitted["fusion"]["lexical_share"].as_f64().unwrap();
+    let unfitted = index(&billing, &model, &url, &[]);
+    assert!(unfitted["fusion"].is_null(), "{unfitted}");
+
+    use cseek::fuse::{calibrate::share_weights, QueryKind};
+    use cseek::milvus::{MilvusSearcher, MilvusUrl};
+    let s = MilvusSearcher::open(&MilvusUrl::parse(&url).unwrap(), Default::default()).unwrap();
+    let weights = |repos: &[&str]| {
+        let repos: Vec<String> = repos.iter().map(|r| r.to_string()).collect();
+        let f = s.fusion_for(QueryKind::NaturalLanguage, &repos);
+        (f.lexical_weight, f.semantic_weight)
+    };
+    // The documented repository's own fit, alone or org-wide (the only fit there is);
+    // the other repository keeps 1 : 1; symbol lookups are untouched.
+    assert_eq!(weights(&["documented"]), share_weights(share));
+    assert_eq!(weights(&[]), share_weights(share));
+    assert_eq!(weights(&["billing"]), (1.0, 1.0));
+    let symbol = s.fusion_for(QueryKind::Symbol, &[]);
+    assert_eq!((symbol.lexical_weight, symbol.semantic_weight), (1.0, 0.0));
+}
+
+#[test]
 fn edits_and_deletions_are_mirrored() {
     let Some(base) = server() else { return };
     let url = backend(&base, "edit");

@@ -86,6 +86,8 @@ fn hybrid_search_with_a_model() {
     let v = json(&cseek(&repo, &["status", "--json"], &[]));
     assert_eq!(v["meta"]["embedding"]["dims"], 32);
     assert_eq!(v["meta"]["embedding"]["model"], m);
+    // Two doc comments are too few to fit fusion weights on: the defaults apply.
+    assert!(v["meta"]["fusion"].is_null(), "{v}");
 
     // Auto mode is hybrid on an index with vectors; every hit reports both ranks' source.
     let o = cseek(&repo, &["query", "read_file", "--json"], &[]);
@@ -128,6 +130,99 @@ fn hybrid_search_with_a_model() {
     ));
     assert_eq!(v["mode"], "lexical");
     assert_eq!(v["results"][0]["path"], "src/net.py");
+}
+
+/// A distinct made-up word per number (the analyzer keeps it whole).
+fn word(i: usize) -> String {
+    let letter = |n: usize| char::from(b'a' + (n % 26) as u8);
+    format!("kv{}{}", letter(i / 26), letter(i))
+}
+
+#[test]
+fn fusion_weights_are_fitted_on_the_repos_own_doc_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    // Documented functions whose code uses the words of their doc sentence, and a few
+    // without docs. A random-weight model's vectors know nothing of the words, so the
+    // fit must give BM25 all the say it may.
+    for i in 0..30 {
+        let (a, b) = (word(2 * i), word(2 * i + 1));
+        write(
+            &repo,
+            &format!("src/m{i}.rs"),
+            &format!(
+                "/// Opens the {a} and flushes every {b} it holds.\npub fn open_{a}() {{\n    \
+                 let {a} = {b}_store();\n    {a}.flush_{b}();\n}}\n"
+            ),
+        );
+    }
+    for i in 0..10 {
+        write(
+            &repo,
+            &format!("src/h{i}.rs"),
+            &format!("pub fn helper_{}() -> u32 {{\n    {i}\n}}\n", word(100 + i)),
+        );
+    }
+    let model = tiny_model(&dir.path().join("model"), Arch::Bert, 32);
+    let m = model.to_str().unwrap();
+    let o = cseek(&repo, &["index", ".", "--model", m, "--json"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fit = json(&o)["fusion"].clone();
+    assert_eq!(fit["pairs"], 30, "{fit}");
+    let curve = fit["curve"].as_array().unwrap();
+    assert_eq!(curve.len(), 11);
+    let (semantic_only, lexical_only) = (
+        curve[0][1].as_f64().unwrap(),
+        curve[10][1].as_f64().unwrap(),
+    );
+    assert!(lexical_only > semantic_only + 0.3, "{fit}");
+    assert_eq!(fit["lexical_share"].as_f64(), Some(0.7), "{fit}");
+    let v = json(&cseek(&repo, &["status", "--json"], &[]));
+    assert_eq!(v["meta"]["fusion"], fit);
+    let o = cseek(&repo, &["status"], &[]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("fusion     lexical 1.4 : semantic 0.6 for questions in words, fitted on 30 doc comments"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    // Questions in words run with the fitted weights; symbol lookups keep their own, and
+    // weights given by the caller win.
+    use cseek::fuse::QueryKind;
+    use cseek::search::{SearchOptions, Searcher};
+    let index = repo.join(".cseek");
+    let s = Searcher::open(&index).unwrap();
+    let words = s.fusion_for(QueryKind::NaturalLanguage);
+    assert!(
+        (words.lexical_weight - 1.4).abs() < 1e-5 && (words.semantic_weight - 0.6).abs() < 1e-5
+    );
+    let symbol = s.fusion_for(QueryKind::Symbol);
+    assert_eq!((symbol.lexical_weight, symbol.semantic_weight), (1.0, 0.0));
+    let mut fixed = SearchOptions::default();
+    fixed.fusion.fitted_weights = false;
+    let s = Searcher::open_with(&index, fixed).unwrap();
+    let words = s.fusion_for(QueryKind::NaturalLanguage);
+    assert_eq!((words.lexical_weight, words.semantic_weight), (1.0, 1.0));
+    drop(s);
+
+    // An incremental update keeps the fit; a rebuild fits again, to the same weights.
+    write(
+        &repo,
+        "src/h0.rs",
+        "pub fn helper_changed() -> u32 {\n    7\n}\n",
+    );
+    let o = cseek(&repo, &["index", ".", "--model", m, "--json"], &[]);
+    let v = json(&o);
+    assert_eq!(v["kind"], "incremental", "{v}");
+    assert_eq!(v["fusion"], fit);
+    let v = json(&cseek(
+        &repo,
+        &["index", ".", "--model", m, "--json", "--rebuild"],
+        &[],
+    ));
+    assert_eq!(v["kind"], "full", "{v}");
+    assert_eq!(v["fusion"]["lexical_share"], fit["lexical_share"]);
 }
 
 #[test]

@@ -42,6 +42,7 @@
 //! what it belongs to, while the ranges cover only the part itself. All parts keep the
 //! definition's kind, symbol and container.
 
+pub mod doc;
 mod lines;
 mod markdown;
 mod syntax;

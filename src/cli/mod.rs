@@ -315,12 +315,15 @@ struct FusionArgs {
     /// RRF constant k: larger flattens the difference between top ranks.
     #[arg(long, default_value_t = RrfParams::default().k, value_parser = non_negative_f32)]
     rrf_k: f32,
-    /// Weight of the lexical (BM25) list in fusion.
-    #[arg(long, default_value_t = RrfParams::default().lexical_weight, value_parser = finite_f32)]
-    lexical_weight: f32,
-    /// Weight of the semantic (vector) list in fusion.
-    #[arg(long, default_value_t = RrfParams::default().semantic_weight, value_parser = finite_f32)]
-    semantic_weight: f32,
+    /// Weight of the lexical (BM25) list in fusion [default: the index's fitted weight for
+    /// natural-language queries (`cseek status` shows it), else 1]. Giving this or
+    /// --semantic-weight fixes both.
+    #[arg(long, value_parser = finite_f32)]
+    lexical_weight: Option<f32>,
+    /// Weight of the semantic (vector) list in fusion [default: the index's fitted weight,
+    /// else 1].
+    #[arg(long, value_parser = finite_f32)]
+    semantic_weight: Option<f32>,
     /// Weight of the semantic list for symbol-like queries (`parseConfig`, `Foo::bar`).
     #[arg(long, default_value_t = RrfParams::default().symbol_semantic_weight, value_parser = finite_f32)]
     symbol_semantic_weight: f32,
@@ -385,8 +388,13 @@ impl FusionArgs {
     fn params(&self) -> RrfParams {
         RrfParams {
             k: self.rrf_k,
-            lexical_weight: self.lexical_weight,
-            semantic_weight: self.semantic_weight,
+            lexical_weight: self
+                .lexical_weight
+                .unwrap_or(RrfParams::default().lexical_weight),
+            semantic_weight: self
+                .semantic_weight
+                .unwrap_or(RrfParams::default().semantic_weight),
+            fitted_weights: self.lexical_weight.is_none() && self.semantic_weight.is_none(),
             symbol_semantic_weight: self.symbol_semantic_weight,
             file_weight: self.file_weight,
             file_depth: self.file_depth,
@@ -1675,6 +1683,14 @@ fn cmd_status(index: Option<&Path>, args: StatusArgs) -> anyhow::Result<ExitCode
         ),
         (None, Some(reason)) => println!("semantic   off: {reason}"),
         (None, None) => println!("semantic   off"),
+    }
+    if let Some(fit) = &meta.fusion {
+        let (l, s) = fit.weights();
+        println!(
+            "fusion     lexical {l:.1} : semantic {s:.1} for questions in words, fitted on {} \
+             doc comments",
+            fit.pairs
+        );
     }
     if !meta.languages.is_empty() {
         println!("languages");

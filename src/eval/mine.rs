@@ -22,11 +22,11 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+pub use crate::chunk::doc::doc_sentence;
 use crate::chunk::ChunkKind;
 use crate::error::Result;
 use crate::eval::report::Latency;
 use crate::eval::score::{mean, score_query, QueryScore, RankedChunk, Target};
-use crate::lang::Language;
 use crate::rank::is_noise_path;
 use crate::search::{Mode, SearchOptions, SearchRequest, Searcher};
 use crate::store::Store;
@@ -65,9 +65,6 @@ pub struct MinedQuery {
     /// Last line of the answer (inclusive).
     pub end_line: u32,
 }
-
-/// Fewest and most words a doc sentence may have to be used as a query.
-const DOC_WORDS: (usize, usize) = (3, 24);
 
 /// Shortest symbol name used as a query: shorter ones (`get`, `run`) are ambiguous even
 /// when defined once.
@@ -143,137 +140,6 @@ pub fn mine_queries(store: &Store, per_kind: usize) -> Result<Vec<MinedQuery>> {
     }
     out.sort_by(|a, b| (a.kind, &a.path, a.start_line).cmp(&(b.kind, &b.path, b.start_line)));
     Ok(out)
-}
-
-/// The first sentence of the doc comment or docstring of a definition chunk, cleaned of
-/// comment markers and markup, if it has one of a usable length.
-pub fn doc_sentence(text: &str, language: Language) -> Option<String> {
-    let raw = if language == Language::Python {
-        python_docstring(text)
-    } else {
-        None
-    }
-    .or_else(|| leading_comment(text))?;
-    first_sentence(&raw)
-}
-
-/// The docstring of a Python `def`/`class` chunk: the string literal that opens its body.
-fn python_docstring(text: &str) -> Option<String> {
-    let mut lines = text.lines().skip_while(|l| {
-        let t = l.trim_start();
-        !(t.starts_with("def ") || t.starts_with("async def ") || t.starts_with("class "))
-    });
-    // Skip the (possibly multi-line) signature up to the line ending with `:`.
-    for l in lines.by_ref() {
-        if l.trim_end().ends_with(':') {
-            break;
-        }
-    }
-    let first = lines.next()?.trim();
-    let body = first.trim_start_matches(['r', 'R', 'u', 'U', 'b', 'B']);
-    let quote = ["\"\"\"", "'''", "\"", "'"]
-        .into_iter()
-        .find(|q| body.starts_with(q))?;
-    let mut doc = body[quote.len()..].to_string();
-    if let Some(end) = doc.find(quote) {
-        doc.truncate(end);
-        return Some(doc);
-    }
-    for l in lines.take(20) {
-        if let Some(end) = l.find(quote) {
-            doc.push(' ');
-            doc.push_str(&l[..end]);
-            return Some(doc);
-        }
-        doc.push(' ');
-        doc.push_str(l.trim());
-    }
-    Some(doc)
-}
-
-/// Comment lines at the start of a chunk (doc comments the chunker kept with their
-/// definition): `///`, `//`, `/** … */`, `*`, `#` (not `#[` / `#!`), `--`.
-fn leading_comment(text: &str) -> Option<String> {
-    let mut doc = String::new();
-    for line in text.lines() {
-        let t = line.trim();
-        if t.is_empty() && doc.is_empty() {
-            continue;
-        }
-        let stripped = if let Some(r) = t.strip_prefix("///").or_else(|| t.strip_prefix("//!")) {
-            r
-        } else if let Some(r) = t.strip_prefix("//") {
-            r
-        } else if let Some(r) = t.strip_prefix("/**").or_else(|| t.strip_prefix("/*")) {
-            r.trim_end_matches("*/")
-        } else if t.starts_with("*/") {
-            continue;
-        } else if let Some(r) = t.strip_prefix('*') {
-            r.trim_end_matches("*/")
-        } else if t.starts_with("#[") || t.starts_with("#!") {
-            // Rust attributes between the doc comment and the item.
-            if doc.is_empty() {
-                continue;
-            }
-            break;
-        } else if let Some(r) = t.strip_prefix('#').or_else(|| t.strip_prefix("--")) {
-            r
-        } else {
-            break;
-        };
-        doc.push(' ');
-        doc.push_str(stripped.trim());
-    }
-    (!doc.trim().is_empty()).then_some(doc)
-}
-
-/// The first sentence of `doc`, without markup, when it has a usable number of words and
-/// is prose (not a license, a lint directive or a parameter list).
-fn first_sentence(doc: &str) -> Option<String> {
-    let doc = doc.trim();
-    let mut end = doc.len();
-    for pat in [
-        ". ",
-        ".\n",
-        "\n\n",
-        " @",
-        " :param",
-        " Args:",
-        " Returns:",
-        " # ",
-    ] {
-        if let Some(i) = doc.find(pat) {
-            end = end.min(i);
-        }
-    }
-    let sentence: String = doc[..end]
-        .trim_end_matches('.')
-        .chars()
-        .filter(|c| !matches!(c, '`' | '[' | ']' | '*'))
-        .collect();
-    const NOT_PROSE: &[&str] = &[
-        "copyright",
-        "license",
-        "noqa",
-        "pylint",
-        "eslint",
-        "todo",
-        "fixme",
-        "safety:",
-        "type:",
-        "deprecated",
-        "http://",
-        "https://",
-    ];
-    let lower = sentence.to_lowercase();
-    if NOT_PROSE.iter().any(|w| lower.contains(w)) {
-        return None;
-    }
-    let words: Vec<&str> = sentence.split_whitespace().collect();
-    if words.len() < DOC_WORDS.0 || words.len() > DOC_WORDS.1 {
-        return None;
-    }
-    Some(words.join(" "))
 }
 
 /// Settings of a self-evaluation run.
@@ -578,54 +444,4 @@ pub fn fit(opts: &SelfEvalOptions, log: &mut dyn FnMut(&str)) -> Result<FitRepor
         ranking,
         steps,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn python_docstrings() {
-        let f = "def read_file(path):\n    \"\"\"Read the whole file into a string.\n\n    More.\n    \"\"\"\n    return open(path).read()\n";
-        assert_eq!(
-            doc_sentence(f, Language::Python).as_deref(),
-            Some("Read the whole file into a string")
-        );
-        let f = "@app.route('/')\ndef index(\n    a,\n    b,\n):\n    '''Render the `index` page for the user'''\n    pass\n";
-        assert_eq!(
-            doc_sentence(f, Language::Python).as_deref(),
-            Some("Render the index page for the user")
-        );
-        assert_eq!(
-            doc_sentence("def f():\n    return 1\n", Language::Python),
-            None
-        );
-    }
-
-    #[test]
-    fn comment_docs() {
-        let f = "/// Parses the configuration file\n/// at `path`.\n#[inline]\npub fn parse_config() {}\n";
-        assert_eq!(
-            doc_sentence(f, Language::Rust).as_deref(),
-            Some("Parses the configuration file at path")
-        );
-        let f = "/**\n * Create a new router. Another sentence.\n * @param x\n */\nfunction Router() {}\n";
-        assert_eq!(
-            doc_sentence(f, Language::JavaScript).as_deref(),
-            Some("Create a new router")
-        );
-        // Too short, or not prose.
-        assert_eq!(doc_sentence("// Helper.\nfn f() {}", Language::Rust), None);
-        assert_eq!(
-            doc_sentence(
-                "// TODO: make this faster later on\nfn f() {}",
-                Language::Rust
-            ),
-            None
-        );
-        assert_eq!(
-            doc_sentence("fn f() {}\n// trailing words here ok", Language::Rust),
-            None
-        );
-    }
 }

@@ -248,6 +248,23 @@ mod imp {
             })
         }
 
+        /// Set these properties of the collection (the others are kept).
+        pub(crate) fn set_properties(
+            &self,
+            name: &str,
+            properties: std::collections::HashMap<String, String>,
+        ) -> Result<(), MilvusError> {
+            let c = self.client.clone();
+            let n = name.to_string();
+            self.block("setting the collection's properties", async move {
+                let req = AlterCollectionPropertiesRequest::builder()
+                    .collection_name(n)
+                    .properties(properties)
+                    .build()?;
+                c.alter_collection_properties(req).await
+            })
+        }
+
         /// Rows matching `filter`.
         pub(crate) fn count(&self, name: &str, filter: &str) -> Result<u64, MilvusError> {
             let c = self.client.clone();
@@ -497,6 +514,13 @@ mod imp {
             Err(MilvusError::FeatureDisabled)
         }
         pub(crate) fn load(&self, _: &str) -> Result<(), MilvusError> {
+            Err(MilvusError::FeatureDisabled)
+        }
+        pub(crate) fn set_properties(
+            &self,
+            _: &str,
+            _: std::collections::HashMap<String, String>,
+        ) -> Result<(), MilvusError> {
             Err(MilvusError::FeatureDisabled)
         }
         pub(crate) fn count(&self, _: &str, _: &str) -> Result<u64, MilvusError> {

@@ -59,6 +59,20 @@ pub const PROP_FORMAT: &str = "cseek.format";
 pub const PROP_EMBEDDING: &str = "cseek.embedding";
 /// Collection property with the model's identity (what must match to share vectors).
 pub const PROP_MODEL: &str = "cseek.model";
+
+/// Collection property: the fusion weights fitted on each repository's doc comments
+/// (`fuse::calibrate`), a JSON object of repository name → share of the lexical list.
+pub const PROP_FUSION: &str = "cseek.fusion";
+
+/// The fitted shares recorded in a collection's properties, by repository.
+pub fn fusion_shares(
+    properties: &std::collections::HashMap<String, String>,
+) -> std::collections::BTreeMap<String, f64> {
+    properties
+        .get(PROP_FUSION)
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default()
+}
 /// Version of this schema (2: the body and path BM25 fields of the local index's format 2).
 pub const FORMAT: &str = "2";
 
@@ -325,9 +339,7 @@ pub fn path_prefix_filter(glob: &str) -> String {
     if !glob.contains('/') {
         return String::new();
     }
-    let literal_end = glob
-        .find(|c: char| matches!(c, '*' | '?' | '[' | '{' | '\\'))
-        .unwrap_or(glob.len());
+    let literal_end = glob.find(['*', '?', '[', '{', '\\']).unwrap_or(glob.len());
     let literal = &glob[..literal_end];
     // Up to the last '/': a whole directory (`src/cli` also selects `src/cli/...`, and
     // `src/cl*` must not be cut to `src/cl`).

@@ -13,7 +13,8 @@ use super::{MilvusError, MilvusUrl};
 use crate::chunk::ChunkKind;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::fuse::{classify_query, fuse_lists, Lists, QueryKind};
+use crate::fuse::calibrate;
+use crate::fuse::{classify_query, fuse_lists, Lists, QueryKind, RrfParams};
 use crate::lang::Language;
 use crate::lexical::PATH_BOOST;
 use crate::rank::{rerank, Candidate};
@@ -70,6 +71,8 @@ pub struct MilvusSearcher {
     embedding: EmbeddingMeta,
     options: SearchOptions,
     embedder: OnceLock<std::result::Result<Embedder, String>>,
+    /// Fitted shares of the lexical list, by repository (see `fuse::calibrate`).
+    shares: std::collections::BTreeMap<String, f64>,
 }
 
 impl MilvusSearcher {
@@ -102,7 +105,9 @@ impl MilvusSearcher {
             .into());
         }
         client.load(&url.collection)?;
+        let shares = schema::fusion_shares(&info.properties);
         Ok(MilvusSearcher {
+            shares,
             client,
             url: url.clone(),
             dims,
@@ -167,6 +172,26 @@ impl MilvusSearcher {
         });
         timings.model_load_ms += t.elapsed().as_secs_f64() * 1e3;
         loaded.as_ref().map_err(Clone::clone)
+    }
+
+    /// The fusion parameters a query of `kind` over `repos` (all when empty) runs with:
+    /// the options', with the mean of the searched repositories' fitted shares for
+    /// natural-language queries (as a local search uses its index's fit).
+    pub fn fusion_for(&self, kind: QueryKind, repos: &[String]) -> RrfParams {
+        let mut fusion = self.options.fusion;
+        let shares: Vec<f64> = if repos.is_empty() {
+            self.shares.values().copied().collect()
+        } else {
+            repos
+                .iter()
+                .filter_map(|r| self.shares.get(r).copied())
+                .collect()
+        };
+        if kind == QueryKind::NaturalLanguage && fusion.fitted_weights && !shares.is_empty() {
+            let share = shares.iter().sum::<f64>() / shares.len() as f64;
+            (fusion.lexical_weight, fusion.semantic_weight) = calibrate::share_weights(share);
+        }
+        fusion.for_query(kind)
     }
 
     /// Run a query over these repositories (all of the collection's when empty): the
@@ -237,7 +262,7 @@ impl MilvusSearcher {
             }
         }
         let text = schema::query_tokens(&req.query);
-        let fusion = self.options.fusion.for_query(kind);
+        let fusion = self.fusion_for(kind, repos);
         // The lists the local search fuses, as deep: the dense one, and the lexical one
         // from the body and path BM25 fields (summed here as the local index sums them).
         let files_on = fusion.file_weight > 0.0;

@@ -79,6 +79,7 @@ pub fn sync_index(index_dir: &Path, url: &MilvusUrl, repo: &str) -> Result<SyncS
     let vectors = VectorIndex::open(&store.generation_dir().join(VECTORS_DIR))?;
     let client = Client::connect(url)?;
     let identity = crate::index::model_identity(embedding);
+    let mut shares = std::collections::BTreeMap::new();
     match client.describe(&url.collection)? {
         None => {
             let embedding_json = serde_json::to_string(embedding)
@@ -114,6 +115,7 @@ pub fn sync_index(index_dir: &Path, url: &MilvusUrl, repo: &str) -> Result<SyncS
                     .into());
                 }
             }
+            shares = schema::fusion_shares(&info.properties);
             client.load(&url.collection)?;
         }
     }
@@ -193,6 +195,20 @@ pub fn sync_index(index_dir: &Path, url: &MilvusUrl, repo: &str) -> Result<SyncS
     }
     if !rows.is_empty() {
         client.insert(&url.collection, rows)?;
+    }
+    // The repository's fitted fusion weight goes with its rows, for searches there.
+    let before = shares.clone();
+    match &meta.fusion {
+        Some(fit) => shares.insert(repo.to_string(), fit.lexical_share),
+        None => shares.remove(repo),
+    };
+    if shares != before {
+        let json = serde_json::to_string(&shares)
+            .map_err(|e| Error::InvalidOption(format!("serializing the fusion weights: {e}")))?;
+        client.set_properties(
+            &url.collection,
+            std::collections::HashMap::from([(schema::PROP_FUSION.to_string(), json)]),
+        )?;
     }
 
     let chunks = store.live_len() as u64;

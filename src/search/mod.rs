@@ -388,6 +388,21 @@ impl Searcher {
         self.vectors.is_some()
     }
 
+    /// The fusion parameters a query of `kind` runs with: the options', with the
+    /// weights fitted on the index's doc comments for natural-language queries (unless
+    /// [`RrfParams::fitted_weights`] is off, or the index has no fit).
+    pub fn fusion_for(&self, kind: QueryKind) -> RrfParams {
+        let mut fusion = self.options.fusion;
+        if let (QueryKind::NaturalLanguage, true, Some(fit)) = (
+            kind,
+            fusion.fitted_weights,
+            self.store.meta().fusion.as_ref(),
+        ) {
+            (fusion.lexical_weight, fusion.semantic_weight) = fit.weights();
+        }
+        fusion.for_query(kind)
+    }
+
     /// The query embedder, loaded on first use. Errors are remembered: a model that
     /// failed to load is not retried for every query.
     fn embedder(&self, timings: &mut QueryTimings) -> std::result::Result<&Embedder, String> {
@@ -571,7 +586,7 @@ impl Searcher {
         {
             kind = QueryKind::Symbol;
         }
-        let fusion = self.options.fusion.for_query(kind);
+        let fusion = self.fusion_for(kind);
         // File evidence comes from deeper lists than chunk fusion takes.
         let files_on = fusion.file_weight > 0.0;
         let pool = if files_on {

@@ -4,6 +4,9 @@
 //! outperforms Condorcet and individual Rank Learning Methods", SIGIR 2009): an item's
 //! fused score is `Σ weight / (k + rank)` over the lists it appears in. Only ranks are
 //! used, so BM25 scores and cosine similarities need no calibration against each other.
+//! How much each list weighs is fitted per index ([`calibrate`]).
+
+pub mod calibrate;
 
 /// What a query looks like, which decides how much each retriever is trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -75,6 +78,11 @@ pub struct RrfParams {
     pub file_depth: usize,
     /// How the two lists are combined: by rank ([`rrf`]) or by score ([`score_fusion`]).
     pub method: FusionMethod,
+    /// For natural-language queries, use the lexical and semantic weights fitted on the
+    /// index's own doc comments ([`calibrate`]) instead of `lexical_weight` and
+    /// `semantic_weight`, when the index has them (default true; searches of an index
+    /// without a fit, or of no index, use the two weights as given).
+    pub fitted_weights: bool,
 }
 
 /// How a lexical and a semantic list are combined.
@@ -100,6 +108,7 @@ impl Default for RrfParams {
             file_weight: 4.0,
             file_depth: 200,
             method: FusionMethod::Rrf,
+            fitted_weights: true,
         }
     }
 }

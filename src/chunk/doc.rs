@@ -1,0 +1,264 @@
+//! Doc comments of a definition chunk: where they are and their first sentence.
+//!
+//! A definition's doc comment says in words what its code does, which makes it the one
+//! (question, answer) pair every codebase carries: `cseek eval self` scores search on
+//! these pairs, and the indexer fits the weight of lexical against semantic search on
+//! them ([`crate::fuse::calibrate`]). Both need the sentence, and the indexer also needs
+//! the chunk without it (a question is asked of code that does not already hold its
+//! words).
+
+use std::ops::Range;
+
+use crate::lang::Language;
+
+/// Fewest and most words a doc sentence may have to be used as a query.
+const DOC_WORDS: (usize, usize) = (3, 24);
+
+/// A doc comment found in a chunk's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocComment {
+    /// The comment's words, markers (`///`, `*`, quotes) removed.
+    pub text: String,
+    /// The lines of the chunk's text it occupies (0-based, end exclusive).
+    pub lines: Range<usize>,
+}
+
+impl DocComment {
+    /// Its first sentence, cleaned of markup, when it is prose of a usable length.
+    pub fn sentence(&self) -> Option<String> {
+        first_sentence(&self.text)
+    }
+
+    /// `text` (the chunk it was found in) without the comment's lines.
+    pub fn remove_from(&self, text: &str) -> String {
+        let kept: Vec<&str> = text
+            .lines()
+            .enumerate()
+            .filter(|(i, _)| !self.lines.contains(i))
+            .map(|(_, l)| l)
+            .collect();
+        kept.join("\n")
+    }
+}
+
+/// The doc comment or docstring of a definition chunk: a Python docstring, else the
+/// comment lines the chunker kept above the definition.
+pub fn doc_comment(text: &str, language: Language) -> Option<DocComment> {
+    if language == Language::Python {
+        if let Some(doc) = python_docstring(text) {
+            return Some(doc);
+        }
+    }
+    leading_comment(text)
+}
+
+/// The first sentence of the doc comment or docstring of a definition chunk, cleaned of
+/// comment markers and markup, if it has one of a usable length.
+pub fn doc_sentence(text: &str, language: Language) -> Option<String> {
+    doc_comment(text, language)?.sentence()
+}
+
+/// The docstring of a Python `def`/`class` chunk: the string literal that opens its body.
+fn python_docstring(text: &str) -> Option<DocComment> {
+    let mut lines = text.lines().enumerate().skip_while(|(_, l)| {
+        let t = l.trim_start();
+        !(t.starts_with("def ") || t.starts_with("async def ") || t.starts_with("class "))
+    });
+    // Skip the (possibly multi-line) signature up to the line ending with `:`.
+    for (_, l) in lines.by_ref() {
+        if l.trim_end().ends_with(':') {
+            break;
+        }
+    }
+    let (start, first) = lines.next()?;
+    let body = first
+        .trim()
+        .trim_start_matches(['r', 'R', 'u', 'U', 'b', 'B']);
+    let quote = ["\"\"\"", "'''", "\"", "'"]
+        .into_iter()
+        .find(|q| body.starts_with(q))?;
+    let mut doc = body[quote.len()..].to_string();
+    if let Some(end) = doc.find(quote) {
+        doc.truncate(end);
+        return Some(DocComment {
+            text: doc,
+            lines: start..start + 1,
+        });
+    }
+    let mut end = start + 1;
+    for (i, l) in lines.take(20) {
+        end = i + 1;
+        if let Some(close) = l.find(quote) {
+            doc.push(' ');
+            doc.push_str(&l[..close]);
+            return Some(DocComment {
+                text: doc,
+                lines: start..end,
+            });
+        }
+        doc.push(' ');
+        doc.push_str(l.trim());
+    }
+    Some(DocComment {
+        text: doc,
+        lines: start..end,
+    })
+}
+
+/// Comment lines at the start of a chunk (doc comments the chunker kept with their
+/// definition): `///`, `//`, `/** … */`, `*`, `#` (not `#[` / `#!`), `--`.
+fn leading_comment(text: &str) -> Option<DocComment> {
+    let mut doc = String::new();
+    let (mut start, mut end) = (None, 0);
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() && doc.is_empty() {
+            continue;
+        }
+        let stripped = if let Some(r) = t.strip_prefix("///").or_else(|| t.strip_prefix("//!")) {
+            r
+        } else if let Some(r) = t.strip_prefix("//") {
+            r
+        } else if let Some(r) = t.strip_prefix("/**").or_else(|| t.strip_prefix("/*")) {
+            r.trim_end_matches("*/")
+        } else if t.starts_with("*/") {
+            end = i + 1;
+            continue;
+        } else if let Some(r) = t.strip_prefix('*') {
+            r.trim_end_matches("*/")
+        } else if t.starts_with("#[") || t.starts_with("#!") {
+            // Rust attributes between the doc comment and the item.
+            if doc.is_empty() {
+                continue;
+            }
+            break;
+        } else if let Some(r) = t.strip_prefix('#').or_else(|| t.strip_prefix("--")) {
+            r
+        } else {
+            break;
+        };
+        start.get_or_insert(i);
+        end = i + 1;
+        doc.push(' ');
+        doc.push_str(stripped.trim());
+    }
+    let start = start?;
+    (!doc.trim().is_empty()).then_some(DocComment {
+        text: doc,
+        lines: start..end,
+    })
+}
+
+/// The first sentence of `doc`, without markup, when it has a usable number of words and
+/// is prose (not a license, a lint directive or a parameter list).
+fn first_sentence(doc: &str) -> Option<String> {
+    let doc = doc.trim();
+    let mut end = doc.len();
+    for pat in [
+        ". ",
+        ".\n",
+        "\n\n",
+        " @",
+        " :param",
+        " Args:",
+        " Returns:",
+        " # ",
+    ] {
+        if let Some(i) = doc.find(pat) {
+            end = end.min(i);
+        }
+    }
+    let sentence: String = doc[..end]
+        .trim_end_matches('.')
+        .chars()
+        .filter(|c| !matches!(c, '`' | '[' | ']' | '*'))
+        .collect();
+    const NOT_PROSE: &[&str] = &[
+        "copyright",
+        "license",
+        "noqa",
+        "pylint",
+        "eslint",
+        "todo",
+        "fixme",
+        "safety:",
+        "type:",
+        "deprecated",
+        "http://",
+        "https://",
+    ];
+    let lower = sentence.to_lowercase();
+    if NOT_PROSE.iter().any(|w| lower.contains(w)) {
+        return None;
+    }
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    if words.len() < DOC_WORDS.0 || words.len() > DOC_WORDS.1 {
+        return None;
+    }
+    Some(words.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_docstrings() {
+        let f = "def read_file(path):\n    \"\"\"Read the whole file into a string.\n\n    More.\n    \"\"\"\n    return open(path).read()\n";
+        assert_eq!(
+            doc_sentence(f, Language::Python).as_deref(),
+            Some("Read the whole file into a string")
+        );
+        let doc = doc_comment(f, Language::Python).unwrap();
+        assert_eq!(doc.lines, 1..5);
+        assert_eq!(
+            doc.remove_from(f),
+            "def read_file(path):\n    return open(path).read()"
+        );
+        let f = "@app.route('/')\ndef index(\n    a,\n    b,\n):\n    '''Render the `index` page for the user'''\n    pass\n";
+        assert_eq!(
+            doc_sentence(f, Language::Python).as_deref(),
+            Some("Render the index page for the user")
+        );
+        assert_eq!(doc_comment(f, Language::Python).unwrap().lines, 5..6);
+        assert_eq!(
+            doc_sentence("def f():\n    return 1\n", Language::Python),
+            None
+        );
+    }
+
+    #[test]
+    fn comment_docs() {
+        let f = "/// Parses the configuration file\n/// at `path`.\n#[inline]\npub fn parse_config() {}\n";
+        assert_eq!(
+            doc_sentence(f, Language::Rust).as_deref(),
+            Some("Parses the configuration file at path")
+        );
+        assert_eq!(
+            doc_comment(f, Language::Rust).unwrap().remove_from(f),
+            "#[inline]\npub fn parse_config() {}"
+        );
+        let f = "/**\n * Create a new router. Another sentence.\n * @param x\n */\nfunction Router() {}\n";
+        assert_eq!(
+            doc_sentence(f, Language::JavaScript).as_deref(),
+            Some("Create a new router")
+        );
+        assert_eq!(
+            doc_comment(f, Language::JavaScript).unwrap().remove_from(f),
+            "function Router() {}"
+        );
+        // Too short, or not prose.
+        assert_eq!(doc_sentence("// Helper.\nfn f() {}", Language::Rust), None);
+        assert_eq!(
+            doc_sentence(
+                "// TODO: make this faster later on\nfn f() {}",
+                Language::Rust
+            ),
+            None
+        );
+        assert_eq!(
+            doc_sentence("fn f() {}\n// trailing words here ok", Language::Rust),
+            None
+        );
+    }
+}

@@ -1,0 +1,584 @@
+//! Fitting the lexical:semantic weight of fusion to the corpus, at index time.
+//!
+//! Which retriever deserves more say depends on the model and on the corpus, not on the
+//! query: on repositories whose questions name what files are about, BM25 carries
+//! (measured: the dev suite prefers 1.4 : 0.6), while with a transformer model on
+//! single-function corpora the vectors do (cosqa-dev with MiniLM: the best share of
+//! BM25 is ≤ 0.3). Per-query evidence (score gaps, agreement of the lists) does not tell
+//! these apart (benches/README.md, "Fusion by standardised score"), but the corpus does:
+//! its doc comments are questions answered by the code below them.
+//!
+//! So the indexer builds a small test from the corpus it has just indexed. It samples,
+//! deterministically (by a hash of path and line, so a rebuild picks the same ones), up
+//! to [`MAX_PAIRS`] definitions that open with a doc sentence ([`crate::chunk::doc`]) and
+//! up to [`MAX_OTHERS`] other chunks, and removes every doc comment from them: a corpus
+//! as if no code were documented, since a question must be answered by code that does not
+//! already hold its words. Each doc sentence is a query whose answer is its definition.
+//! Both retrievers rank that corpus: BM25 with the index's statistics, and the model's
+//! vectors (the index's own for chunks that had no doc comment, one embedding for each
+//! that had). Reciprocal rank fusion then runs at every share of the lexical list in
+//! [`SHARES`], and the share within [`CHOSEN_SHARES`] whose fused lists rank the answers
+//! best (NDCG@10, one relevant answer) is recorded in the index (`meta.json`, `fusion`).
+//! Natural-language queries use it; symbol lookups keep their own weights.
+//!
+//! Fewer than [`MIN_PAIRS`] pairs (a corpus without doc comments) fit nothing, and the
+//! default 1 : 1 stays. Only a fresh generation is fitted; an incremental update keeps
+//! the previous fit (a few changed files do not move it).
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::chunk::{doc::doc_comment, Chunk};
+use crate::embed::Embedder;
+use crate::error::Result;
+use crate::lang::Language;
+use crate::lexical::{LexicalDoc, LexicalIndex};
+use crate::vector::{normalize, VectorIndex};
+
+/// Most pairs sampled: enough that the fitted share is stable to about ±0.1 (the grid's
+/// step), few enough that a transformer model embeds them in seconds.
+pub const MAX_PAIRS: usize = 200;
+
+/// Fewest pairs a fit is made from; below, the default weights stay.
+pub const MIN_PAIRS: usize = 20;
+
+/// Shares of the lexical list scored: lexical weight `2s`, semantic weight `2(1 − s)`,
+/// so 0.5 is the default 1 : 1. The whole range is scored and recorded; the choice is
+/// made within [`CHOSEN_SHARES`].
+pub const SHARES: [f64; 11] = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+
+/// The shares a fit may choose. Neither list is ever turned off (0.1 at the least), and
+/// the lexical side is capped at 0.7: doc sentences are written by the code's author in
+/// the code's own words, so mined pairs overstate BM25 (on the dev repositories they
+/// choose 0.9–1.0, where the repositories' own questions are best near 0.7). Chosen by
+/// 2-fold cross-validation over the dev repositories among caps 0.6, 0.7, 0.8 and none
+/// (benches/README.md, "Fusion weights fitted per index").
+pub const CHOSEN_SHARES: std::ops::RangeInclusive<f64> = 0.1..=0.7;
+
+/// Other chunks sampled as the corpus the answers compete in.
+pub const MAX_OTHERS: usize = 2000;
+
+/// Candidates per retriever the answer is ranked among (the search's fusion depth).
+const DEPTH: usize = 100;
+
+/// The fusion weights fitted on an index's own doc comments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FusionCalibration {
+    /// Share of the lexical list for natural-language queries: lexical weight `2s`,
+    /// semantic weight `2(1 − s)`.
+    pub lexical_share: f64,
+    /// Pairs it was fitted on.
+    pub pairs: usize,
+    /// The RRF `k` it was fitted with.
+    pub k: f32,
+    /// NDCG@10 of the pairs' answers at each share tried, `(share, ndcg)`.
+    pub curve: Vec<(f64, f64)>,
+}
+
+impl FusionCalibration {
+    /// `(lexical_weight, semantic_weight)` for natural-language queries.
+    pub fn weights(&self) -> (f32, f32) {
+        share_weights(self.lexical_share)
+    }
+}
+
+/// `(lexical_weight, semantic_weight)` for a share `s` of the lexical list: `2s` and
+/// `2(1 − s)`, so 0.5 is 1 : 1 and the two always sum to 2.
+pub fn share_weights(s: f64) -> (f32, f32) {
+    let s = if s.is_finite() {
+        s.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    ((2.0 * s) as f32, (2.0 * (1.0 - s)) as f32)
+}
+
+/// A chunk of the calibration corpus, its doc comment removed when it had one.
+#[derive(Debug, Clone)]
+pub struct Sampled {
+    /// The chunk's id in the index.
+    pub chunk_id: u32,
+    path: String,
+    language: Language,
+    kind: crate::chunk::ChunkKind,
+    symbol: Option<String>,
+    container: Option<String>,
+    /// The chunk's text without its doc comment.
+    text: String,
+    /// Whether a doc comment was removed (the index's vector is then not this text's).
+    had_doc: bool,
+}
+
+/// A doc sentence and the definition it documents.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    /// The doc sentence: the query.
+    pub query: String,
+    /// The definition, without its doc comment: the answer.
+    pub answer: Sampled,
+}
+
+/// Chooses the calibration corpus while chunks stream through the indexer: the `pairs`
+/// documented definitions and the `others` chunks with the smallest hashes of path and
+/// line, so the choice does not depend on the order files arrive in.
+#[derive(Debug)]
+pub struct PairSampler {
+    pairs: Smallest<Pair>,
+    others: Smallest<Sampled>,
+}
+
+/// The `cap` items with the smallest keys.
+#[derive(Debug)]
+struct Smallest<T> {
+    cap: usize,
+    heap: BinaryHeap<Keyed<T>>,
+}
+
+#[derive(Debug)]
+struct Keyed<T>([u8; 32], T);
+
+impl<T> PartialEq for Keyed<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl<T> Eq for Keyed<T> {}
+impl<T> PartialOrd for Keyed<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for Keyed<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+impl<T> Smallest<T> {
+    fn new(cap: usize) -> Self {
+        Smallest {
+            cap,
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// Whether an item of this key would be kept.
+    fn admits(&self, key: &[u8; 32]) -> bool {
+        self.cap > 0 && (self.heap.len() < self.cap || self.heap.peek().is_some_and(|t| *key < t.0))
+    }
+
+    fn push(&mut self, key: [u8; 32], item: T) {
+        self.heap.push(Keyed(key, item));
+        if self.heap.len() > self.cap {
+            self.heap.pop();
+        }
+    }
+
+    fn into_sorted(self) -> Vec<T> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|k| k.1)
+            .collect()
+    }
+}
+
+impl Default for PairSampler {
+    fn default() -> Self {
+        PairSampler::new(MAX_PAIRS, MAX_OTHERS)
+    }
+}
+
+impl PairSampler {
+    /// A sampler keeping at most `pairs` pairs and `others` other chunks.
+    pub fn new(pairs: usize, others: usize) -> Self {
+        PairSampler {
+            pairs: Smallest::new(pairs),
+            others: Smallest::new(others),
+        }
+    }
+
+    /// Consider chunk `chunk_id` (every chunk of the index is offered).
+    pub fn offer(&mut self, chunk_id: u32, chunk: &Chunk) {
+        let key =
+            *blake3::hash(format!("{}:{}", chunk.path, chunk.start_line).as_bytes()).as_bytes();
+        let (pair, other) = (self.pairs.admits(&key), self.others.admits(&key));
+        if !pair && !other {
+            return;
+        }
+        let doc = doc_comment(&chunk.text, chunk.language);
+        let sampled = |text: String| Sampled {
+            chunk_id,
+            path: chunk.path.clone(),
+            language: chunk.language,
+            kind: chunk.kind,
+            symbol: chunk.symbol.clone(),
+            container: chunk.container.clone(),
+            had_doc: doc.is_some(),
+            text,
+        };
+        let text = doc
+            .as_ref()
+            .map_or_else(|| chunk.text.clone(), |d| d.remove_from(&chunk.text));
+        if text.trim().is_empty() {
+            return;
+        }
+        let query = doc
+            .as_ref()
+            .filter(|_| pair && chunk.kind.is_definition())
+            .and_then(|d| d.sentence());
+        match query {
+            Some(query) => self.pairs.push(
+                key,
+                Pair {
+                    query,
+                    answer: sampled(text),
+                },
+            ),
+            None if other => self.others.push(key, sampled(text)),
+            None => {}
+        }
+    }
+
+    /// Pairs kept so far.
+    pub fn len(&self) -> usize {
+        self.pairs.heap.len()
+    }
+
+    /// Whether no pair was kept.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.heap.is_empty()
+    }
+
+    /// The pairs and the other chunks, each in key order.
+    pub fn into_parts(self) -> (Vec<Pair>, Vec<Sampled>) {
+        (self.pairs.into_sorted(), self.others.into_sorted())
+    }
+}
+
+/// Where one pair's answer lands in each retriever's list, and the other chunks there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    /// 1-based rank of the answer in the lexical list (`None`: below the depth).
+    pub lexical_rank: Option<usize>,
+    /// 1-based rank of the answer in the semantic list.
+    pub semantic_rank: Option<usize>,
+    /// The other chunks of the lexical list, best first.
+    pub lexical_others: Vec<u32>,
+    /// The other chunks of the semantic list, best first.
+    pub semantic_others: Vec<u32>,
+}
+
+/// Fit the lexical share on `pairs` (see the module docs), with `others` as the rest of
+/// the calibration corpus. `lexical` gives the BM25 statistics and `vectors` the stored
+/// vectors of chunks that had no doc comment. `None` when there are fewer than
+/// [`MIN_PAIRS`] pairs.
+pub fn calibrate(
+    pairs: &[Pair],
+    others: &[Sampled],
+    lexical: &LexicalIndex,
+    vectors: &VectorIndex,
+    embedder: &Embedder,
+    k: f32,
+) -> Result<Option<FusionCalibration>> {
+    if pairs.len() < MIN_PAIRS {
+        return Ok(None);
+    }
+    // The corpus: the answers first (corpus id = pair index), then the others.
+    let corpus: Vec<&Sampled> = pairs.iter().map(|p| &p.answer).chain(others).collect();
+    let bm25 = LexicalIndex::in_memory(corpus.iter().enumerate().map(|(i, c)| LexicalDoc {
+        chunk_id: i as u32,
+        file_id: 0,
+        path: &c.path,
+        language: c.language,
+        kind: c.kind,
+        symbol: c.symbol.as_deref(),
+        container: c.container.as_deref(),
+        text: &c.text,
+    }))?;
+    // Vectors: the index's where the text is the indexed one, else embedded now.
+    let mut dense: Vec<Option<Vec<f32>>> = corpus
+        .iter()
+        .map(|c| (!c.had_doc).then(|| vectors.vector(c.chunk_id)).flatten())
+        .collect();
+    let missing: Vec<usize> = (0..corpus.len()).filter(|&i| dense[i].is_none()).collect();
+    let texts: Vec<String> = missing
+        .iter()
+        .map(|&i| {
+            let c = corpus[i];
+            crate::index::embedding_text(
+                &c.path,
+                c.container.as_deref(),
+                c.symbol.as_deref(),
+                &c.text,
+            )
+        })
+        .collect();
+    for batch in missing.chunks(EMBED_BATCH).zip(texts.chunks(EMBED_BATCH)) {
+        let refs: Vec<&str> = batch.1.iter().map(String::as_str).collect();
+        for (&i, v) in batch.0.iter().zip(embedder.embed_documents(&refs)?) {
+            dense[i] = Some(v);
+        }
+    }
+    let dense: Vec<Vec<f32>> = dense
+        .into_iter()
+        .map(|v| {
+            let mut v = v.unwrap_or_default();
+            normalize(&mut v);
+            v
+        })
+        .collect();
+    let mut queries =
+        embedder.embed_queries(&pairs.iter().map(|p| p.query.as_str()).collect::<Vec<_>>())?;
+    let mut placements = Vec::with_capacity(pairs.len());
+    for (i, (p, q)) in pairs.iter().zip(queries.iter_mut()).enumerate() {
+        normalize(q);
+        let answer = i as u32;
+        let lexical_list: Vec<u32> = bm25
+            .search_with(&p.query, corpus.len(), None, &[], Some(lexical))
+            .or_else(|e| match e {
+                // A sentence of nothing but stop words or punctuation.
+                crate::Error::InvalidQuery(_) => Ok(Vec::new()),
+                e => Err(e),
+            })?
+            .into_iter()
+            .map(|h| h.chunk_id)
+            .collect();
+        let mut semantic: Vec<(u32, f32)> = dense
+            .iter()
+            .enumerate()
+            .map(|(j, v)| (j as u32, v.iter().zip(q.iter()).map(|(a, b)| a * b).sum()))
+            .collect();
+        semantic.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let semantic_list: Vec<u32> = semantic.into_iter().map(|h| h.0).collect();
+        placements.push(placement(answer, &lexical_list, &semantic_list));
+    }
+    Ok(Some(fit(&placements, k)))
+}
+
+/// Texts embedded per call.
+const EMBED_BATCH: usize = 64;
+
+/// The answer's ranks in the two lists (cut at [`DEPTH`]) and the others above the cut.
+fn placement(answer: u32, lexical: &[u32], semantic: &[u32]) -> Placement {
+    let split = |list: &[u32]| {
+        let top = &list[..list.len().min(DEPTH)];
+        (
+            top.iter().position(|&id| id == answer).map(|r| r + 1),
+            top.iter().copied().filter(|&id| id != answer).collect(),
+        )
+    };
+    let (lexical_rank, lexical_others) = split(lexical);
+    let (semantic_rank, semantic_others) = split(semantic);
+    Placement {
+        lexical_rank,
+        semantic_rank,
+        lexical_others,
+        semantic_others,
+    }
+}
+
+/// Score every share in [`SHARES`] and choose one within [`CHOSEN_SHARES`] by the
+/// one-standard-error rule (Breiman et al., *Classification and Regression Trees*,
+/// 1984): of the shares whose mean NDCG@10 is within one standard error of the best
+/// share's (the error of the pairs' paired differences), the one nearest 1 : 1. A
+/// retriever gets more say only when the pairs show it clearly, not by the noise of a
+/// few pairs.
+pub fn fit(placements: &[Placement], k: f32) -> FusionCalibration {
+    let per_pair: Vec<Vec<f64>> = SHARES
+        .iter()
+        .map(|&s| {
+            placements
+                .iter()
+                .map(|p| {
+                    let (wl, ws) = share_weights(s);
+                    ndcg_at_10(fused_rank(p, wl, ws, k))
+                })
+                .collect()
+        })
+        .collect();
+    let n = placements.len().max(1) as f64;
+    let curve: Vec<(f64, f64)> = SHARES
+        .iter()
+        .zip(&per_pair)
+        .map(|(&s, v)| (s, v.iter().sum::<f64>() / n))
+        .collect();
+    // (A small tolerance: shares are grid values, 0.7 must not fall out by rounding.)
+    let allowed = |s: f64| *CHOSEN_SHARES.start() - 1e-6 <= s && s <= *CHOSEN_SHARES.end() + 1e-6;
+    let candidates: Vec<usize> = (0..SHARES.len()).filter(|&i| allowed(SHARES[i])).collect();
+    let nearest_even = |a: usize, b: usize| (SHARES[a] - 0.5).abs() < (SHARES[b] - 0.5).abs();
+    let mut best = candidates[0];
+    for &i in &candidates {
+        if curve[i].1 > curve[best].1 + 1e-12
+            || ((curve[i].1 - curve[best].1).abs() <= 1e-12 && nearest_even(i, best))
+        {
+            best = i;
+        }
+    }
+    let mut chosen = best;
+    for &i in &candidates {
+        let diffs: Vec<f64> = per_pair[best]
+            .iter()
+            .zip(&per_pair[i])
+            .map(|(b, x)| b - x)
+            .collect();
+        let mean = diffs.iter().sum::<f64>() / n;
+        let var = diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+        let se = (var / n).sqrt();
+        if mean <= se + 1e-12 && nearest_even(i, chosen) {
+            chosen = i;
+        }
+    }
+    FusionCalibration {
+        lexical_share: SHARES[chosen],
+        pairs: placements.len(),
+        k,
+        curve,
+    }
+}
+
+/// The answer's 1-based rank in the fused list (`None`: in neither list).
+fn fused_rank(p: &Placement, wl: f32, ws: f32, k: f32) -> Option<usize> {
+    let rrf = |w: f32, rank: Option<usize>| rank.map_or(0.0, |r| w / (k + r as f32));
+    let answer = rrf(wl, p.lexical_rank) + rrf(ws, p.semantic_rank);
+    if p.lexical_rank.is_none() && p.semantic_rank.is_none() {
+        return None;
+    }
+    // The others' ranks, shifted below the answer where it was inserted above them.
+    let mut scores: HashMap<u32, f32> = HashMap::new();
+    for (list, own, w) in [
+        (&p.lexical_others, p.lexical_rank, wl),
+        (&p.semantic_others, p.semantic_rank, ws),
+    ] {
+        for (i, &id) in list.iter().enumerate() {
+            let mut rank = i + 1;
+            if own.is_some_and(|r| r <= rank) {
+                rank += 1;
+            }
+            *scores.entry(id).or_default() += rrf(w, Some(rank));
+        }
+    }
+    Some(1 + scores.values().filter(|&&s| s > answer).count())
+}
+
+fn ndcg_at_10(rank: Option<usize>) -> f64 {
+    match rank {
+        Some(r) if r <= 10 => 1.0 / ((r + 1) as f64).log2(),
+        _ => 0.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placement(lexical: Option<usize>, semantic: Option<usize>) -> Placement {
+        // Ten other chunks in each list, some in both.
+        Placement {
+            lexical_rank: lexical,
+            semantic_rank: semantic,
+            lexical_others: (100..110).collect(),
+            semantic_others: (105..115).collect(),
+        }
+    }
+
+    /// The answer second in one list and in neither list's top otherwise; the lists'
+    /// other chunks are distinct.
+    fn second_in(lexical: bool) -> Placement {
+        let (l, s) = if lexical {
+            (Some(2), None)
+        } else {
+            (None, Some(2))
+        };
+        Placement {
+            lexical_rank: l,
+            semantic_rank: s,
+            lexical_others: (100..110).collect(),
+            semantic_others: (200..210).collect(),
+        }
+    }
+
+    #[test]
+    fn answers_found_by_one_retriever_pull_the_share_its_way() {
+        // BM25 finds every answer, the vectors none: 1 : 1 ranks each third, more BM25
+        // second.
+        let fit_l = fit(&vec![second_in(true); 30], 60.0);
+        assert!(fit_l.lexical_share > 0.5, "{fit_l:?}");
+        assert!(fit_l.lexical_share <= *CHOSEN_SHARES.end() + 1e-6);
+        let fit_s = fit(&vec![second_in(false); 30], 60.0);
+        assert!(fit_s.lexical_share < 0.5, "{fit_s:?}");
+        assert!(fit_s.lexical_share >= *CHOSEN_SHARES.start() - 1e-6);
+        // First in both lists: every share ranks it first, and 1 : 1 stays.
+        assert_eq!(
+            fit(&vec![placement(Some(1), Some(1)); 30], 60.0).lexical_share,
+            0.5
+        );
+        // Evidence both ways in equal measure is no evidence: 1 : 1 stays.
+        let mixed: Vec<Placement> = (0..30).map(|i| second_in(i % 2 == 0)).collect();
+        let fit_m = fit(&mixed, 60.0);
+        assert_eq!(fit_m.lexical_share, 0.5, "{fit_m:?}");
+        // A curve point per share scored.
+        assert_eq!(fit_m.curve.len(), SHARES.len());
+    }
+
+    #[test]
+    fn fused_rank_counts_the_others_above_the_answer() {
+        let p = placement(Some(3), None);
+        // Lexical only: the answer keeps its lexical rank.
+        assert_eq!(fused_rank(&p, 2.0, 0.0, 60.0), Some(3));
+        // Semantic only: it is in no list that counts, so the ten semantic others are
+        // above it (the lexical others, at zero like it, are not).
+        assert_eq!(fused_rank(&p, 0.0, 2.0, 60.0), Some(11));
+        assert_eq!(fused_rank(&placement(None, None), 1.0, 1.0, 60.0), None);
+    }
+
+    #[test]
+    fn sampler_keeps_documented_definitions_whatever_the_order() {
+        let chunk = |i: u32| Chunk {
+            path: format!("src/f{i}.rs"),
+            language: Language::Rust,
+            kind: crate::chunk::ChunkKind::Function,
+            symbol: Some(format!("f{i}")),
+            container: None,
+            start_byte: 0,
+            end_byte: 0,
+            start_line: 1,
+            end_line: 2,
+            text: if i.is_multiple_of(2) {
+                format!("/// Reads the whole file number {i} into memory.\nfn f{i}() {{}}")
+            } else {
+                format!("fn f{i}() {{}}")
+            },
+        };
+        let mut a = PairSampler::new(5, 3);
+        let mut b = PairSampler::new(5, 3);
+        for i in 0..40 {
+            a.offer(i, &chunk(i));
+            b.offer(39 - i, &chunk(39 - i));
+        }
+        let ((pa, oa), (pb, ob)) = (a.into_parts(), b.into_parts());
+        assert_eq!(pa.len(), 5);
+        assert_eq!(oa.len(), 3);
+        let ids = |s: Vec<&Sampled>| s.iter().map(|s| s.chunk_id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(pa.iter().map(|p| &p.answer).collect()),
+            ids(pb.iter().map(|p| &p.answer).collect())
+        );
+        assert_eq!(ids(oa.iter().collect()), ids(ob.iter().collect()));
+        let first = &pa[0].answer;
+        assert!(first.chunk_id.is_multiple_of(2));
+        assert_eq!(
+            pa[0].query,
+            format!("Reads the whole file number {} into memory", first.chunk_id)
+        );
+        // The answer is the code without its doc comment.
+        assert_eq!(first.text, format!("fn f{}() {{}}", first.chunk_id));
+        assert!(first.had_doc);
+        // Undocumented chunks are only ever others.
+        assert!(oa
+            .iter()
+            .all(|o| !o.chunk_id.is_multiple_of(2) && !o.had_doc));
+    }
+}
