@@ -18,6 +18,10 @@
 (type_synonym name: (name) @name) @definition.type
 (type_family name: (name) @name) @definition.type
 (class name: (name) @name) @definition.trait
-; `instance Class Type` is named after the type, like a Rust `impl Trait for Type`.
+; `instance Class Type` is named after the type, like a Rust `impl Trait for Type`; an
+; applied type, `instance C a => Class (Tree a b)`, after its constructor (`Tree`).
 (instance patterns: (type_patterns (name) @name)) @definition.impl
+(instance patterns: (type_patterns (parens (apply constructor: (name) @name)))) @definition.impl
+(instance patterns: (type_patterns (parens (apply constructor: (apply constructor: (name) @name))))) @definition.impl
+(instance patterns: (type_patterns (parens (apply constructor: (apply constructor: (apply constructor: (name) @name)))))) @definition.impl
 (instance name: (_) @name) @definition.impl

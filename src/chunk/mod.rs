@@ -20,7 +20,8 @@
 //! * A container with member definitions yields a header chunk (its start up to its first
 //!   member), the members, and `TopLevel` chunks (with `container` set) for code between
 //!   and after members; chunks with nothing but braces or `end` are dropped.
-//! * Comments and attributes directly above a definition (no blank line) belong to it.
+//! * Comments and attributes directly above a definition (no blank line) belong to it, and
+//!   so does a `/** … */` doc block one blank line above it.
 //! * A licence header (comment paragraphs at the top of the file naming a copyright or
 //!   licence, followed by a blank line) belongs to no chunk.
 //! * Code between top-level definitions becomes `TopLevel` chunks; blank-only gaps vanish.
@@ -56,7 +57,7 @@ use crate::lang::Language;
 /// Version of the chunking rules, recorded in every index. Bumped by any change that
 /// alters the chunks of some file, so an index written by another version is re-chunked
 /// on its next update (vectors of unchanged chunk texts still come from the cache).
-pub const CHUNKER_VERSION: u32 = 2;
+pub const CHUNKER_VERSION: u32 = 3;
 
 /// Knobs of [`chunk_file`].
 #[derive(Debug, Clone, PartialEq, Eq)]

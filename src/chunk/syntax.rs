@@ -457,7 +457,9 @@ fn leading_nodes<'t>(
 
 /// First row of a definition, extended upward over comments and attributes directly
 /// above it (no blank line between, each alone on its lines), so doc comments, Rust
-/// `#[...]`, Haskell signatures and Elixir `@doc` travel with the definition.
+/// `#[...]`, Haskell signatures and Elixir `@doc` travel with the definition. A `/** … */`
+/// doc block right above the definition may stand one blank line off (the Javadoc and
+/// JSDoc habit of many projects, express among them): it still documents what follows.
 fn leading_start(
     node: Node,
     name: Option<&str>,
@@ -468,7 +470,16 @@ fn leading_start(
     let mut row = node.start_position().row;
     while row > 0 {
         let prev = row - 1;
-        let Some(&f) = leading.get(&prev) else { break };
+        let f = match leading.get(&prev) {
+            Some(&f) => f,
+            None if row == node.start_position().row && prev > 0 && lines.is_blank(prev) => {
+                match leading.get(&(prev - 1)) {
+                    Some(&f) if lines.text[f.byte_range()].starts_with("/**") => f,
+                    _ => break,
+                }
+            }
+            None => break,
+        };
         if f.start_byte() >= node.start_byte() || !attaches(f, name, lines, language) {
             break;
         }
