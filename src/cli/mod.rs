@@ -346,6 +346,9 @@ struct FusionArgs {
     /// Strength of query words found in the file path (0 = off).
     #[arg(long, default_value_t = RankParams::default().path_boost, value_parser = finite_f32)]
     path_boost: f32,
+    /// Extra weight of a file whose name is spelled entirely by query words (0 = off).
+    #[arg(long, default_value_t = RankParams::default().name_boost, value_parser = finite_f32)]
+    name_boost: f32,
     /// Strength of query words found in the chunk's symbol and container names (0 = off).
     #[arg(long, default_value_t = RankParams::default().identifier_boost, value_parser = finite_f32)]
     identifier_boost: f32,
@@ -379,6 +382,7 @@ impl FusionArgs {
             file_decay: self.file_decay,
             noise_penalty: self.noise_penalty,
             path_boost: self.path_boost,
+            name_boost: self.name_boost,
             identifier_boost: self.identifier_boost,
             definition_boost: self.definition_boost,
             coherence: self.coherence,
