@@ -33,7 +33,6 @@ use serde::{Deserialize, Serialize};
 use crate::chunk::{doc::doc_comment, Chunk};
 use crate::embed::Embedder;
 use crate::error::Result;
-use crate::lang::Language;
 use crate::lexical::{LexicalDoc, LexicalIndex};
 use crate::vector::{normalize, VectorIndex};
 
@@ -100,13 +99,8 @@ pub fn share_weights(s: f64) -> (f32, f32) {
 pub struct Sampled {
     /// The chunk's id in the index.
     pub chunk_id: u32,
-    path: String,
-    language: Language,
-    kind: crate::chunk::ChunkKind,
-    symbol: Option<String>,
-    container: Option<String>,
-    /// The chunk's text without its doc comment.
-    text: String,
+    /// The chunk, its text without its doc comment.
+    chunk: Chunk,
     /// Whether a doc comment was removed (the index's vector is then not this text's).
     had_doc: bool,
 }
@@ -211,13 +205,11 @@ impl PairSampler {
         let doc = doc_comment(&chunk.text, chunk.language);
         let sampled = |text: String| Sampled {
             chunk_id,
-            path: chunk.path.clone(),
-            language: chunk.language,
-            kind: chunk.kind,
-            symbol: chunk.symbol.clone(),
-            container: chunk.container.clone(),
+            chunk: Chunk {
+                text,
+                ..chunk.clone()
+            },
             had_doc: doc.is_some(),
-            text,
         };
         let text = doc
             .as_ref()
@@ -288,16 +280,12 @@ pub fn calibrate(
     }
     // The corpus: the answers first (corpus id = pair index), then the others.
     let corpus: Vec<&Sampled> = pairs.iter().map(|p| &p.answer).chain(others).collect();
-    let bm25 = LexicalIndex::in_memory(corpus.iter().enumerate().map(|(i, c)| LexicalDoc {
-        chunk_id: i as u32,
-        file_id: 0,
-        path: &c.path,
-        language: c.language,
-        kind: c.kind,
-        symbol: c.symbol.as_deref(),
-        container: c.container.as_deref(),
-        text: &c.text,
-    }))?;
+    let bm25 = LexicalIndex::in_memory(
+        corpus
+            .iter()
+            .enumerate()
+            .map(|(i, c)| LexicalDoc::of_chunk(i as u32, 0, &c.chunk)),
+    )?;
     // Vectors: the index's where the text is the indexed one, else embedded now.
     let mut dense: Vec<Option<Vec<f32>>> = corpus
         .iter()
@@ -307,7 +295,7 @@ pub fn calibrate(
     let texts: Vec<String> = missing
         .iter()
         .map(|&i| {
-            let c = corpus[i];
+            let c = &corpus[i].chunk;
             crate::index::embedding_text(
                 &c.path,
                 c.container.as_deref(),
@@ -473,6 +461,7 @@ fn ndcg_at_10(rank: Option<usize>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lang::Language;
 
     fn placement(lexical: Option<usize>, semantic: Option<usize>) -> Placement {
         // Ten other chunks in each list, some in both.
@@ -574,7 +563,7 @@ mod tests {
             format!("Reads the whole file number {} into memory", first.chunk_id)
         );
         // The answer is the code without its doc comment.
-        assert_eq!(first.text, format!("fn f{}() {{}}", first.chunk_id));
+        assert_eq!(first.chunk.text, format!("fn f{}() {{}}", first.chunk_id));
         assert!(first.had_doc);
         // Undocumented chunks are only ever others.
         assert!(oa

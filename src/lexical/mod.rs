@@ -124,6 +124,22 @@ pub struct LexicalDoc<'a> {
     pub text: &'a str,
 }
 
+impl<'a> LexicalDoc<'a> {
+    /// The document of `chunk`, under these ids.
+    pub fn of_chunk(chunk_id: u32, file_id: u32, chunk: &'a crate::chunk::Chunk) -> Self {
+        LexicalDoc {
+            chunk_id,
+            file_id,
+            path: &chunk.path,
+            language: chunk.language,
+            kind: chunk.kind,
+            symbol: chunk.symbol.as_deref(),
+            container: chunk.container.as_deref(),
+            text: &chunk.text,
+        }
+    }
+}
+
 /// One search result.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LexicalHit {

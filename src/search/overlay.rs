@@ -165,17 +165,12 @@ impl Prepared {
             }
             mask
         });
-        let lexical =
-            LexicalIndex::in_memory(chunks.iter().enumerate().map(|(i, c)| LexicalDoc {
-                chunk_id: base + i as u32,
-                file_id: 0,
-                path: &c.path,
-                language: c.language,
-                kind: c.kind,
-                symbol: c.symbol.as_deref(),
-                container: c.container.as_deref(),
-                text: &c.text,
-            }))?;
+        let lexical = LexicalIndex::in_memory(
+            chunks
+                .iter()
+                .enumerate()
+                .map(|(i, c)| LexicalDoc::of_chunk(base + i as u32, 0, c)),
+        )?;
         Ok(Prepared {
             base,
             chunks,
