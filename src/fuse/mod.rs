@@ -114,6 +114,19 @@ impl Default for RrfParams {
 }
 
 impl RrfParams {
+    /// The parameters for a query of `kind` on an index whose fitted share of the lexical
+    /// list is `fitted` ([`calibrate`]): a natural-language query takes the fit's weights
+    /// unless [`fitted_weights`](Self::fitted_weights) is off; then as
+    /// [`for_query`](Self::for_query).
+    pub fn for_query_fitted(&self, kind: QueryKind, fitted: Option<f64>) -> RrfParams {
+        let mut params = *self;
+        if let (QueryKind::NaturalLanguage, true, Some(share)) = (kind, self.fitted_weights, fitted)
+        {
+            (params.lexical_weight, params.semantic_weight) = calibrate::share_weights(share);
+        }
+        params.for_query(kind)
+    }
+
     /// The parameters to use for a query of this kind.
     pub fn for_query(&self, kind: QueryKind) -> RrfParams {
         match kind {

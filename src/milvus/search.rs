@@ -13,7 +13,6 @@ use super::{MilvusError, MilvusUrl};
 use crate::chunk::ChunkKind;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::fuse::calibrate;
 use crate::fuse::{classify_query, fuse_lists, Lists, QueryKind, RrfParams};
 use crate::lang::Language;
 use crate::lexical::PATH_BOOST;
@@ -178,7 +177,6 @@ impl MilvusSearcher {
     /// the options', with the mean of the searched repositories' fitted shares for
     /// natural-language queries (as a local search uses its index's fit).
     pub fn fusion_for(&self, kind: QueryKind, repos: &[String]) -> RrfParams {
-        let mut fusion = self.options.fusion;
         let shares: Vec<f64> = if repos.is_empty() {
             self.shares.values().copied().collect()
         } else {
@@ -187,11 +185,8 @@ impl MilvusSearcher {
                 .filter_map(|r| self.shares.get(r).copied())
                 .collect()
         };
-        if kind == QueryKind::NaturalLanguage && fusion.fitted_weights && !shares.is_empty() {
-            let share = shares.iter().sum::<f64>() / shares.len() as f64;
-            (fusion.lexical_weight, fusion.semantic_weight) = calibrate::share_weights(share);
-        }
-        fusion.for_query(kind)
+        let mean = (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64);
+        self.options.fusion.for_query_fitted(kind, mean)
     }
 
     /// Run a query over these repositories (all of the collection's when empty): the

@@ -392,15 +392,8 @@ impl Searcher {
     /// weights fitted on the index's doc comments for natural-language queries (unless
     /// [`RrfParams::fitted_weights`] is off, or the index has no fit).
     pub fn fusion_for(&self, kind: QueryKind) -> RrfParams {
-        let mut fusion = self.options.fusion;
-        if let (QueryKind::NaturalLanguage, true, Some(fit)) = (
-            kind,
-            fusion.fitted_weights,
-            self.store.meta().fusion.as_ref(),
-        ) {
-            (fusion.lexical_weight, fusion.semantic_weight) = fit.weights();
-        }
-        fusion.for_query(kind)
+        let fitted = self.store.meta().fusion.as_ref().map(|f| f.lexical_share);
+        self.options.fusion.for_query_fitted(kind, fitted)
     }
 
     /// The query embedder, loaded on first use. Errors are remembered: a model that
