@@ -220,6 +220,9 @@ pub struct IndexSummary {
     /// The fusion weights the index holds, fitted on its own doc comments (see
     /// [`crate::fuse::calibrate`]); `None`: the default weights.
     pub fusion: Option<FusionCalibration>,
+    /// Why an index with vectors has no fitted weights (too few doc comments, or the
+    /// fit's error); `None` when fitted or when there was nothing to fit.
+    pub fusion_note: Option<String>,
 }
 
 impl IndexSummary {
@@ -240,6 +243,7 @@ impl IndexSummary {
             "kind": self.kind.name(),
             "stage_seconds": self.stage_seconds,
             "fusion": self.fusion,
+            "fusion_note": self.fusion_note,
         });
         match v {
             serde_json::Value::Object(map) => map,
@@ -608,6 +612,7 @@ fn run_index(
                 kind: RunKind::Unchanged,
                 full_reason: None,
                 fusion: b.meta().fusion.clone(),
+                fusion_note: b.meta().fusion_note.clone(),
             });
         }
     }
@@ -1238,6 +1243,8 @@ pub struct IndexBuilder {
     full_reason: Option<String>,
     /// The fusion weights of the base generation (kept by an incremental update).
     fusion: Option<FusionCalibration>,
+    /// Why the base generation has no fitted weights (kept with them).
+    fusion_note: Option<String>,
 }
 
 impl IndexBuilder {
@@ -1285,6 +1292,7 @@ impl IndexBuilder {
             },
             full_reason: None,
             fusion: base.and_then(|b| b.meta().fusion.clone()),
+            fusion_note: base.and_then(|b| b.meta().fusion_note.clone()),
         })
     }
 
@@ -1522,19 +1530,31 @@ impl IndexBuilder {
             }
         };
         self.lexical.finish()?;
-        let fusion = match (fitted, self.kind) {
+        let (fusion, fusion_note) = match (fitted, self.kind) {
             (Some((pairs, model)), RunKind::Full) => {
                 let t = Instant::now();
+                let found = pairs.len();
                 // The fit only improves ranking: should it fail (a served model gone
-                // meanwhile), the complete index is committed with the default weights.
-                let fusion = fit_fusion(self.generation.dir(), pairs, &model).unwrap_or(None);
+                // meanwhile), the complete index is committed with the default weights,
+                // and the note says why (`cseek status`, `index --json`).
+                let fit = match fit_fusion(self.generation.dir(), pairs, &model) {
+                    Ok(Some(f)) => (Some(f), None),
+                    Ok(None) => (
+                        None,
+                        Some(format!(
+                            "not fitted: {found} documented definitions, at least {} needed",
+                            calibrate::MIN_PAIRS
+                        )),
+                    ),
+                    Err(e) => (None, Some(format!("{FUSION_FIT_FAILED}: {e}"))),
+                };
                 fusion_seconds = Some(t.elapsed().as_secs_f64());
-                fusion
+                fit
             }
             // An incremental update keeps the base's fit; an index without vectors has
             // nothing to fit.
-            (Some(_), _) => self.fusion.take(),
-            (None, _) => None,
+            (Some(_), _) => (self.fusion.take(), self.fusion_note.take()),
+            (None, _) => (None, None),
         };
         // Counts from the file table: what is live now, whatever the run did.
         let mut languages: BTreeMap<Language, LanguageCounts> = BTreeMap::new();
@@ -1574,6 +1594,7 @@ impl IndexBuilder {
             embedding,
             semantic_off_reason: self.semantic_off_reason,
             fusion,
+            fusion_note,
         };
         let generation = self.generation.commit(&meta)?;
         self.lock.collect_garbage();
@@ -1608,6 +1629,7 @@ impl IndexBuilder {
                 .chain(fusion_seconds.map(|s| ("fit-fusion".to_string(), s)))
                 .collect(),
             fusion: meta.fusion,
+            fusion_note: meta.fusion_note,
             embedding: meta.embedding,
             semantic_off_reason: meta.semantic_off_reason,
             model_reason: None,
@@ -1621,6 +1643,10 @@ impl IndexBuilder {
         })
     }
 }
+
+/// How [`IndexSummary::fusion_note`] starts when fitting the fusion weights failed (as
+/// opposed to finding too few doc comments to fit on, which is no error).
+pub const FUSION_FIT_FAILED: &str = "the fit failed";
 
 /// Fit the fusion weights on the documented definitions of a fresh generation in `dir`
 /// (see [`crate::fuse::calibrate`]), reading its finished lexical index and vectors.

@@ -137,6 +137,10 @@ pub struct IndexMeta {
     /// fitted, the defaults apply). See [`crate::fuse::calibrate`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fusion: Option<crate::fuse::calibrate::FusionCalibration>,
+    /// Why `fusion` is absent from an index with vectors: too few documented definitions
+    /// to fit on, or what made the fit fail (absent: fitted, or nothing to fit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fusion_note: Option<String>,
 }
 
 /// How the chunks of an index were embedded. Queries must use the same model, prefixes

@@ -86,8 +86,21 @@ fn hybrid_search_with_a_model() {
     let v = json(&cseek(&repo, &["status", "--json"], &[]));
     assert_eq!(v["meta"]["embedding"]["dims"], 32);
     assert_eq!(v["meta"]["embedding"]["model"], m);
-    // Two doc comments are too few to fit fusion weights on: the defaults apply.
+    // Two doc comments are too few to fit fusion weights on: the defaults apply, and
+    // status says why.
     assert!(v["meta"]["fusion"].is_null(), "{v}");
+    assert_eq!(
+        v["meta"]["fusion_note"], "not fitted: 2 documented definitions, at least 20 needed",
+        "{v}"
+    );
+    let o = cseek(&repo, &["status"], &[]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(
+            "fusion     lexical 1.0 : semantic 1.0 (the default; not fitted: 2 documented"
+        ),
+        "{out}"
+    );
 
     // Auto mode is hybrid on an index with vectors; every hit reports both ranks' source.
     let o = cseek(&repo, &["query", "read_file", "--json"], &[]);
@@ -167,7 +180,9 @@ fn fusion_weights_are_fitted_on_the_repos_own_doc_comments() {
     let m = model.to_str().unwrap();
     let o = cseek(&repo, &["index", ".", "--model", m, "--json"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let fit = json(&o)["fusion"].clone();
+    let summary = json(&o);
+    assert!(summary["fusion_note"].is_null(), "{summary}");
+    let fit = summary["fusion"].clone();
     assert_eq!(fit["pairs"], 30, "{fit}");
     let curve = fit["curve"].as_array().unwrap();
     assert_eq!(curve.len(), 11);

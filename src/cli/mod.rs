@@ -916,6 +916,14 @@ fn report_index(summary: &IndexSummary, quiet: bool, timings: bool) {
             ),
             None => eprintln!("semantic search off: lexical (BM25) index only"),
         }
+        // Too few doc comments is normal (`cseek status` says so); a failed fit is news.
+        if let Some(note) = summary
+            .fusion_note
+            .as_deref()
+            .filter(|n| n.starts_with(cseek::index::FUSION_FIT_FAILED))
+        {
+            eprintln!("warning: fusion weights left at 1 : 1, {note}");
+        }
     }
     if timings {
         eprintln!("stages: {}", stages_line(summary));
@@ -1695,6 +1703,8 @@ fn cmd_status(index: Option<&Path>, args: StatusArgs) -> anyhow::Result<ExitCode
              doc comments",
             fit.pairs
         );
+    } else if let Some(note) = &meta.fusion_note {
+        println!("fusion     lexical 1.0 : semantic 1.0 (the default; {note})");
     }
     if !meta.languages.is_empty() {
         println!("languages");
