@@ -14,7 +14,9 @@
 //! A query is analyzed with the same code analyzer and becomes a disjunction of term
 //! queries over `body` and (with a lower boost) `path`, plus, when the whole query is a
 //! symbol name, exact-symbol term queries on `symbol_exact` that make its definition
-//! outrank its callers. Scores are BM25.
+//! outrank its callers. A question of several words also asks, at half weight, for the
+//! abbreviations code writes for its words (`file system` → `fs`, `address` → `addr`;
+//! `abbrev`). Scores are BM25.
 //!
 //! `body` is how BM25F weighs fields (Robertson, Zaragoza and Taylor, "Simple BM25
 //! extension to multiple weighted fields", CIKM 2004): a field's weight is how often its
@@ -29,6 +31,7 @@
 //!
 //! User text never goes through tantivy's query parser, so it has no syntax to get wrong.
 
+mod abbrev;
 mod tokenize;
 
 use std::fs;
@@ -91,6 +94,11 @@ pub const PATH_BOOST: f32 = 0.6;
 // symbol), in its own spelling or in normalised (snake) form. Being BM25 term scores
 // they scale with how rare the symbol is, like everything else in the query.
 const BOOST_EXACT_FULL: f32 = 6.0;
+/// Weight of an abbreviation of a query word (`addr` for `address`, see `abbrev`)
+/// against the word's own: half, a prior (an abbreviation may stand for other words
+/// too). Measured at 0, ¼, ½ and 1 (`benches/README.md`, "Abbreviations"): ½ gains or
+/// ties in both folds of the dev suite, lexical and hybrid, and on both BEIR sets.
+const ABBREVIATION_BOOST: f32 = 0.5;
 const BOOST_NORM_FULL: f32 = 3.0;
 
 /// Small English function words dropped from multi-word queries (`where are retries
@@ -919,6 +927,14 @@ fn build_query(fields: &Fields, query: &str) -> Result<Box<dyn Query>> {
             ]
         })
         .collect();
+    // A question in words also asks for the abbreviations code writes for its words
+    // (`file system` → `fs`), weighted below the words themselves.
+    if query.split_whitespace().nth(1).is_some() {
+        for a in abbrev::expansions(&terms) {
+            clauses.push(term_query(fields.body, &a, ABBREVIATION_BOOST));
+            clauses.push(term_query(fields.path, &a, PATH_BOOST * ABBREVIATION_BOOST));
+        }
+    }
     // The whole query names a symbol (`parse_config`, `Foo::bar`): its definition must
     // outrank the chunks that call it many times.
     let (exact, norm) = key_forms(query);
@@ -969,6 +985,33 @@ mod tests {
             ]
         );
         assert!(symbol_keys("()", None).is_empty());
+    }
+
+    #[test]
+    fn questions_find_code_written_in_abbreviations() {
+        let doc = |chunk_id: u32, text: &'static str| LexicalDoc {
+            chunk_id,
+            file_id: chunk_id,
+            path: "src/x.c",
+            language: Language::C,
+            kind: ChunkKind::Function,
+            symbol: None,
+            container: None,
+            text,
+        };
+        let index = LexicalIndex::in_memory([
+            doc(0, "int read_all(int x) { read(x); read(x); }"),
+            doc(1, "int uv_fs_read(uv_req_t* req) { return 0; }"),
+        ])
+        .unwrap();
+        // Without the abbreviation the chunk that reads twice wins on `read` alone.
+        let hits = index.search("read", 2, None).unwrap();
+        assert_eq!(hits[0].chunk_id, 0);
+        let hits = index.search("file system read", 2, None).unwrap();
+        assert_eq!(hits[0].chunk_id, 1, "{hits:?}");
+        // A one-word query is not expanded: `system` alone does not ask for `sys`.
+        let sys = LexicalIndex::in_memory([doc(0, "int sys_call(void) {}")]).unwrap();
+        assert!(sys.search("system", 1, None).unwrap().is_empty());
     }
 
     #[test]
