@@ -7,8 +7,9 @@
 //! Pollock and Vijay-Shanker, "AMAP: automatically mining abbreviation expansions in
 //! programs", ICSE 2008, go the other way, from code to words; the pairs are the same).
 //! The table is of general programming vocabulary, not of any one codebase. It leaves
-//! out abbreviations that are keywords or everyday words in some language (`if`, `fn`,
-//! `def`, `int`, `str`, `var`, `val`, `go`, `do`), which would match everywhere.
+//! out abbreviations that some language writes on every line whatever the code is about:
+//! keywords and built-in types (`fn`, `func`, `def`, `impl`, `var`, `val`, `char`, `int`,
+//! `if`) and Go's `err`.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -27,7 +28,6 @@ const TABLE: &[(&str, &[&str])] = &[
     ("authorization", &["auth"]),
     ("buffer", &["buf"]),
     ("callback", &["cb"]),
-    ("character", &["char"]),
     ("command", &["cmd"]),
     ("configuration", &["config", "cfg", "conf"]),
     ("connection", &["conn"]),
@@ -45,12 +45,9 @@ const TABLE: &[(&str, &[&str])] = &[
     ("documentation", &["doc", "docs"]),
     ("element", &["elem"]),
     ("environment", &["env"]),
-    ("error", &["err"]),
     ("expression", &["expr"]),
     ("extension", &["ext"]),
-    ("function", &["func"]),
     ("identifier", &["id"]),
-    ("implementation", &["impl"]),
     ("index", &["idx"]),
     ("information", &["info"]),
     ("initialize", &["init"]),
@@ -91,14 +88,12 @@ const TABLE: &[(&str, &[&str])] = &[
     ("temporary", &["tmp", "temp"]),
     ("utility", &["util"]),
     ("utilities", &["utils"]),
-    ("value", &["val"]),
-    ("variable", &["var"]),
     ("window", &["win"]),
     ("dynamic library", &["dl"]),
     ("dynamic loading", &["dl"]),
     ("file descriptor", &["fd"]),
     ("file system", &["fs"]),
-    ("regular expression", &["regex", "re"]),
+    ("regular expression", &["regex"]),
     ("thread pool", &["threadpool"]),
 ];
 
