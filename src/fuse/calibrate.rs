@@ -368,12 +368,8 @@ fn placement(answer: u32, lexical: &[u32], semantic: &[u32]) -> Placement {
     }
 }
 
-/// Score every share in [`SHARES`] and choose one within [`CHOSEN_SHARES`] by the
-/// one-standard-error rule (Breiman et al., *Classification and Regression Trees*,
-/// 1984): of the shares whose mean NDCG@10 is within one standard error of the best
-/// share's (the error of the pairs' paired differences), the one nearest 1 : 1. A
-/// retriever gets more say only when the pairs show it clearly, not by the noise of a
-/// few pairs.
+/// Score every share in [`SHARES`] and choose one within [`CHOSEN_SHARES`] (see
+/// [`choose`]).
 pub fn fit(placements: &[Placement], k: f32) -> FusionCalibration {
     let per_pair: Vec<Vec<f64>> = SHARES
         .iter()
@@ -393,38 +389,69 @@ pub fn fit(placements: &[Placement], k: f32) -> FusionCalibration {
         .zip(&per_pair)
         .map(|(&s, v)| (s, v.iter().sum::<f64>() / n))
         .collect();
-    // (A small tolerance: shares are grid values, 0.7 must not fall out by rounding.)
-    let allowed = |s: f64| *CHOSEN_SHARES.start() - 1e-6 <= s && s <= *CHOSEN_SHARES.end() + 1e-6;
-    let candidates: Vec<usize> = (0..SHARES.len()).filter(|&i| allowed(SHARES[i])).collect();
-    let nearest_even = |a: usize, b: usize| (SHARES[a] - 0.5).abs() < (SHARES[b] - 0.5).abs();
-    let mut best = candidates[0];
-    for &i in &candidates {
-        if curve[i].1 > curve[best].1 + 1e-12
-            || ((curve[i].1 - curve[best].1).abs() <= 1e-12 && nearest_even(i, best))
-        {
-            best = i;
-        }
-    }
-    let mut chosen = best;
-    for &i in &candidates {
-        let diffs: Vec<f64> = per_pair[best]
-            .iter()
-            .zip(&per_pair[i])
-            .map(|(b, x)| b - x)
-            .collect();
-        let mean = diffs.iter().sum::<f64>() / n;
-        let var = diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
-        let se = (var / n).sqrt();
-        if mean <= se + 1e-12 && nearest_even(i, chosen) {
-            chosen = i;
-        }
-    }
     FusionCalibration {
-        lexical_share: SHARES[chosen],
+        lexical_share: SHARES[choose(&per_pair)],
         pairs: placements.len(),
         k,
         curve,
     }
+}
+
+/// Which share to keep, given each share's NDCG@10 per pair (indexed as [`SHARES`]): of
+/// the shares in [`CHOSEN_SHARES`] whose mean is within one standard error of the best
+/// share's (the error of the pairs' paired differences; the one-standard-error rule of
+/// Breiman et al., *Classification and Regression Trees*, 1984), 1 : 1 when it is among
+/// them, else the one in their middle. A retriever gets more say only when the pairs show
+/// it clearly; and when they do, the middle of the shares that are as good as the best is
+/// the choice least at the mercy of noise (the one nearest 1 : 1 sits at the edge of that
+/// plateau, next to where the pairs say fusion gets worse: measured in
+/// `benches/README.md`, "Abbreviations").
+pub fn choose(per_pair: &[Vec<f64>]) -> usize {
+    let n = per_pair.first().map_or(0, Vec::len).max(1) as f64;
+    let mean = |i: usize| per_pair[i].iter().sum::<f64>() / n;
+    // (A small tolerance: shares are grid values, 0.7 must not fall out by rounding.)
+    let allowed = |s: f64| *CHOSEN_SHARES.start() - 1e-6 <= s && s <= *CHOSEN_SHARES.end() + 1e-6;
+    let candidates: Vec<usize> = (0..SHARES.len().min(per_pair.len()))
+        .filter(|&i| allowed(SHARES[i]))
+        .collect();
+    let Some(&first) = candidates.first() else {
+        return SHARES.iter().position(|s| (s - 0.5).abs() < 1e-9).unwrap_or(0);
+    };
+    let nearest_even = |a: usize, b: usize| (SHARES[a] - 0.5).abs() < (SHARES[b] - 0.5).abs();
+    let mut best = first;
+    for &i in &candidates {
+        if mean(i) > mean(best) + 1e-12
+            || ((mean(i) - mean(best)).abs() <= 1e-12 && nearest_even(i, best))
+        {
+            best = i;
+        }
+    }
+    let within: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let diffs: Vec<f64> = per_pair[best]
+                .iter()
+                .zip(&per_pair[i])
+                .map(|(b, x)| b - x)
+                .collect();
+            let m = diffs.iter().sum::<f64>() / n;
+            let var = diffs.iter().map(|d| (d - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+            m <= (var / n).sqrt() + 1e-12
+        })
+        .collect();
+    if let Some(&even) = within.iter().find(|&&i| (SHARES[i] - 0.5).abs() < 1e-9) {
+        return even;
+    }
+    let center = within.iter().map(|&i| SHARES[i]).sum::<f64>() / within.len().max(1) as f64;
+    let off = |i: usize| (SHARES[i] - center).abs();
+    within.iter().copied().fold(best, |c, i| {
+        if off(i) < off(c) - 1e-9 || ((off(i) - off(c)).abs() <= 1e-9 && nearest_even(i, c)) {
+            i
+        } else {
+            c
+        }
+    })
 }
 
 /// The answer's 1-based rank in the fused list (`None`: in neither list).
@@ -510,6 +537,29 @@ mod tests {
         assert_eq!(fit_m.lexical_share, 0.5, "{fit_m:?}");
         // A curve point per share scored.
         assert_eq!(fit_m.curve.len(), SHARES.len());
+    }
+
+    #[test]
+    fn the_middle_of_the_plateau_is_chosen_when_one_to_one_is_off_it() {
+        // 40 pairs; shares 0.1–0.3 tie at the top (each pair scores the same), the rest
+        // are clearly worse: the middle, 0.2, not the edge nearest 1 : 1.
+        let row = |v: f64| vec![v; 40];
+        let mut per_pair: Vec<Vec<f64>> = SHARES
+            .iter()
+            .map(|&s| if (0.05..0.35).contains(&s) { row(0.8) } else { row(0.5) })
+            .collect();
+        assert_eq!(SHARES[choose(&per_pair)], 0.2);
+        // 1 : 1 as good as the best: it stays.
+        per_pair[5] = row(0.8);
+        assert_eq!(SHARES[choose(&per_pair)], 0.5);
+        // A plateau of one share is that share.
+        let only: Vec<Vec<f64>> = SHARES
+            .iter()
+            .map(|&s| row(if (s - 0.7).abs() < 1e-9 { 0.9 } else { 0.4 }))
+            .collect();
+        assert_eq!(SHARES[choose(&only)], 0.7);
+        // No pairs, no evidence: 1 : 1.
+        assert_eq!(SHARES[choose(&[])], 0.5);
     }
 
     #[test]
