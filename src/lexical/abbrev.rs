@@ -9,7 +9,7 @@
 //! The table is of general programming vocabulary, not of any one codebase. It leaves
 //! out abbreviations that some language writes on every line whatever the code is about:
 //! keywords and built-in types (`fn`, `func`, `def`, `impl`, `var`, `val`, `char`, `int`,
-//! `if`) and Go's `err`.
+//! `if`) and Go's `err`; and `win`, which names Windows code more often than a window.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -88,7 +88,6 @@ const TABLE: &[(&str, &[&str])] = &[
     ("temporary", &["tmp", "temp"]),
     ("utility", &["util"]),
     ("utilities", &["utils"]),
-    ("window", &["win"]),
     ("dynamic library", &["dl"]),
     ("dynamic loading", &["dl"]),
     ("file descriptor", &["fd"]),
