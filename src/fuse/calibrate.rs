@@ -17,9 +17,10 @@
 //! Both retrievers rank that corpus: BM25 with the index's statistics, and the model's
 //! vectors (the index's own for chunks that had no doc comment, one embedding for each
 //! that had). Reciprocal rank fusion then runs at every share of the lexical list in
-//! [`SHARES`], and the share within [`CHOSEN_SHARES`] whose fused lists rank the answers
-//! best (NDCG@10, one relevant answer) is recorded in the index (`meta.json`, `fusion`).
-//! Natural-language queries use it; symbol lookups keep their own weights.
+//! [`SHARES`], and a share within [`CHOSEN_SHARES`] among those whose fused lists rank
+//! the answers as well as the best one (NDCG@10, one relevant answer; [`choose`] says
+//! which) is recorded in the index (`meta.json`, `fusion`). Natural-language queries use
+//! it; symbol lookups keep their own weights.
 //!
 //! Fewer than [`MIN_PAIRS`] pairs (a corpus without doc comments) fit nothing, and the
 //! default 1 : 1 stays. Only a fresh generation is fitted; an incremental update keeps
