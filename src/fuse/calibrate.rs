@@ -416,7 +416,10 @@ pub fn choose(per_pair: &[Vec<f64>]) -> usize {
         .filter(|&i| allowed(SHARES[i]))
         .collect();
     let Some(&first) = candidates.first() else {
-        return SHARES.iter().position(|s| (s - 0.5).abs() < 1e-9).unwrap_or(0);
+        return SHARES
+            .iter()
+            .position(|s| (s - 0.5).abs() < 1e-9)
+            .unwrap_or(0);
     };
     let nearest_even = |a: usize, b: usize| (SHARES[a] - 0.5).abs() < (SHARES[b] - 0.5).abs();
     let mut best = first;
@@ -547,7 +550,13 @@ mod tests {
         let row = |v: f64| vec![v; 40];
         let mut per_pair: Vec<Vec<f64>> = SHARES
             .iter()
-            .map(|&s| if (0.05..0.35).contains(&s) { row(0.8) } else { row(0.5) })
+            .map(|&s| {
+                if (0.05..0.35).contains(&s) {
+                    row(0.8)
+                } else {
+                    row(0.5)
+                }
+            })
             .collect();
         assert_eq!(SHARES[choose(&per_pair)], 0.2);
         // 1 : 1 as good as the best: it stays.

@@ -158,7 +158,10 @@ mod tests {
             expansions(&terms("file system operations")),
             ["fs", "sys", "op"]
         );
-        assert_eq!(expansions(&terms("network interface address")), ["ifac", "addr"]);
+        assert_eq!(
+            expansions(&terms("network interface address")),
+            ["ifac", "addr"]
+        );
     }
 
     #[test]
