@@ -308,6 +308,24 @@ fn methods_know_their_container() {
     );
 }
 
+#[test]
+fn items_inside_rust_macro_bodies_are_chunks() {
+    // tokio-style feature gates: the items inside are ordinary code a reader looks for.
+    let text = "cfg_rt! {\n    /// Spawns a task.\n    pub fn spawn() {}\n\n    impl Handle {\n        #[inline]\n        pub fn enter(&self) {}\n    }\n}\n\nimpl Builder {\n    cfg_io! {\n        /// Enables I/O.\n        pub fn enable_io(&mut self) {}\n    }\n}\n\ncfg_if::cfg_if! {\n    if #[cfg(unix)] { fn unix() {} }\n}\n\nfn main() {\n    println! {\n        \"{}\", 1\n    }\n}\n";
+    assert_eq!(
+        listing("m.rs", text, Language::Rust),
+        "2-3 function spawn -\n5-5 impl Handle -\n6-7 method enter Handle\n11-12 impl Builder -\n13-14 method enable_io Builder\n18-19 top_level - -\n22-26 function main -\n",
+        "doc comments and attributes inside the body travel with their items; a body that is \
+         not items (`cfg_if!`) stays text, and macros inside functions stay part of them"
+    );
+    // Nested gates, and a body that does not parse as items (`lazy_static!`).
+    let text = "cfg_a! {\n    cfg_b! {\n        struct Deep;\n    }\n}\n\nlazy_static! {\n    static ref X: u8 = 1;\n}\n";
+    assert_eq!(
+        listing("n.rs", text, Language::Rust),
+        "3-3 struct Deep -\n7-8 top_level - -\n"
+    );
+}
+
 /// Chunks of `text` as `start-end kind symbol` lines.
 fn listing(path: &str, text: &str, lang: Language) -> String {
     let chunks = chunk_file(path, text, lang, &ChunkOptions::default());

@@ -70,34 +70,60 @@ impl<'a> Lines<'a> {
 pub(crate) fn meaningful(text: &str) -> bool {
     text.lines().any(|line| {
         let t = line.trim();
-        if is_conditional_directive(t) {
+        if is_conditional_directive(t) || is_macro_opener(t) {
             return false;
         }
-        let mut rest = t;
-        // Closers, then a trailing comment (`}  // namespace geo`, `end # module`).
-        loop {
-            let r = rest.trim_start_matches(['}', ')', ']', ';', ',', ' ', '\t']);
-            let r = r
-                .strip_prefix("end")
-                .filter(|r| !r.starts_with(is_word))
-                .unwrap_or(r);
-            if r.len() == rest.len() {
-                break;
-            }
-            rest = r;
-        }
-        let closed = rest.len() < t.len();
-        let comment = ["//", "#", "--", "/*", "%"]
-            .iter()
-            .any(|c| rest.starts_with(c));
+        let (rest, closed) = strip_closers(t);
         let has_word = rest.split(|c: char| !is_word(c)).any(|w| !w.is_empty());
-        has_word && !(closed && comment)
+        has_word && !(closed && is_comment(rest))
     })
+}
+
+/// Whether a line is blank or only closes blocks (`}`, `end`, `};`, with at most a
+/// trailing comment). Preprocessor conditionals are not: their conditions
+/// (`#if canImport(UIKit)`) say what the code is for.
+fn is_closer(line: &str) -> bool {
+    let t = line.trim();
+    let (rest, closed) = strip_closers(t);
+    t.is_empty() || (closed && (rest.is_empty() || is_comment(rest)))
+}
+
+/// `line` without its leading closers (`}`, `)`, `]`, `;`, `,`, `end`), and whether there
+/// were any (`}  // namespace geo`, `end # module`).
+fn strip_closers(t: &str) -> (&str, bool) {
+    let mut rest = t;
+    loop {
+        let r = rest.trim_start_matches(['}', ')', ']', ';', ',', ' ', '\t']);
+        let r = r
+            .strip_prefix("end")
+            .filter(|r| !r.starts_with(is_word))
+            .unwrap_or(r);
+        if r.len() == rest.len() {
+            break;
+        }
+        rest = r;
+    }
+    (rest, rest.len() < t.len())
+}
+
+fn is_comment(text: &str) -> bool {
+    ["//", "#", "--", "/*", "%"]
+        .iter()
+        .any(|c| text.starts_with(c))
 }
 
 /// A preprocessor conditional (`#ifdef X`, `# if defined(Y)`, `#else`, `#endif /* X */`):
 /// structure around code, not code; alone between two definitions it is no answer to
 /// any question (C, C++, Objective-C, C#, Swift share the syntax).
+/// A line that only opens a macro's body (`cfg_rt! {`), whose items are chunked on their
+/// own: structure, like `#ifdef`.
+fn is_macro_opener(line: &str) -> bool {
+    line.strip_suffix('{')
+        .map(str::trim_end)
+        .and_then(|l| l.strip_suffix('!'))
+        .is_some_and(|name| !name.is_empty() && name.chars().all(|c| is_word(c) || c == ':'))
+}
+
 fn is_conditional_directive(line: &str) -> bool {
     let Some(rest) = line.strip_prefix('#') else {
         return false;
@@ -324,10 +350,13 @@ impl<'a> Sink<'a> {
         cuts: &dyn Fn() -> Vec<usize>,
         opts: &ChunkOptions,
     ) {
-        while a < b && self.lines.is_blank(a) {
+        // Blank lines and closers (`}`) at either end belong to no one: without them the
+        // chunk starts and ends on content.
+        let filler = |r: usize| is_closer(self.lines.line(r));
+        while a < b && filler(a) {
             a += 1;
         }
-        while b > a && self.lines.is_blank(b - 1) {
+        while b > a && filler(b - 1) {
             b -= 1;
         }
         if a >= b {
@@ -400,6 +429,10 @@ mod tests {
         assert!(meaningful("#include <stdio.h>\n"));
         assert!(meaningful("#define IFDEF 1\n"));
         assert!(meaningful("# iffy comment\n"));
+        // So is a line that only opens a macro body whose items are chunks of their own.
+        assert!(!meaningful("cfg_rt! {\n}\n"));
+        assert!(!meaningful("tokio::cfg_net! {\n"));
+        assert!(meaningful("thread_local! { static X: u8 = 1; }\n"));
     }
 
     #[test]

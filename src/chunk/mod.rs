@@ -24,7 +24,11 @@
 //!   so does a `/** … */` doc block one blank line above it.
 //! * A licence header (comment paragraphs at the top of the file naming a copyright or
 //!   licence, followed by a blank line) belongs to no chunk.
-//! * Code between top-level definitions becomes `TopLevel` chunks; blank-only gaps vanish.
+//! * Items inside the `{ … }` body of a Rust macro invocation written as an item
+//!   (`cfg_rt! { impl Handle { … } }`, `pin_project! { struct … }`) are chunked like any
+//!   others when the body parses as items; other bodies stay text.
+//! * Code between top-level definitions becomes `TopLevel` chunks, without the blank and
+//!   closer-only (`}`) lines at their ends; blank-only gaps vanish.
 //! * A chunk over [`ChunkOptions::max_chunk_bytes`] is split at syntactic boundaries
 //!   (children of its node, recursing into over-budget children), then whole lines, then
 //!   byte windows on char boundaries for a single over-long line.
@@ -57,7 +61,7 @@ use crate::lang::Language;
 /// Version of the chunking rules, recorded in every index. Bumped by any change that
 /// alters the chunks of some file, so an index written by another version is re-chunked
 /// on its next update (vectors of unchanged chunk texts still come from the cache).
-pub const CHUNKER_VERSION: u32 = 3;
+pub const CHUNKER_VERSION: u32 = 4;
 
 /// Knobs of [`chunk_file`].
 #[derive(Debug, Clone, PartialEq, Eq)]

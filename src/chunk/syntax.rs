@@ -7,7 +7,9 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use tree_sitter::StreamingIterator;
-use tree_sitter::{Node, ParseOptions, Parser, Query, QueryCursor, QueryCursorOptions};
+use tree_sitter::{
+    Node, ParseOptions, Parser, Query, QueryCursor, QueryCursorOptions, Range, Tree,
+};
 
 use super::lines::{Lines, Sink};
 use super::{ChunkKind, ChunkOptions};
@@ -156,12 +158,20 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
         Some(ParseOptions::new().progress_callback(&mut progress)),
     )?;
     let root = tree.root_node();
+    let inner = macro_body_trees(compiled, sink.language, &tree, bytes, deadline);
 
     let mut defs = collect_defs(compiled, root, bytes, deadline)?;
+    for t in &inner {
+        defs.extend(collect_defs(compiled, t.root_node(), bytes, deadline)?);
+    }
+    order_defs(&mut defs);
     if defs.is_empty() {
         return None;
     }
-    build_tree(&mut defs, root, lines, sink.language);
+    let roots: Vec<Node> = std::iter::once(root)
+        .chain(inner.iter().map(Tree::root_node))
+        .collect();
+    build_tree(&mut defs, &roots, lines, sink.language);
 
     let tops: Vec<usize> = (0..defs.len())
         .filter(|&i| defs[i].parent.is_none())
@@ -302,9 +312,13 @@ fn collect_defs<'t>(
     if timed_out {
         return None;
     }
-    let mut defs: Vec<Def<'t>> = by_name.into_values().chain(unnamed).collect();
-    // One definition per node (two patterns naming different parts of it): keep the
-    // earlier pattern, so files list specific patterns before catch-alls.
+    Some(by_name.into_values().chain(unnamed).collect())
+}
+
+/// Sort definitions by position (outer before inner) and keep one per node: when two
+/// patterns name different parts of one node, the earlier pattern wins, so files list
+/// specific patterns before catch-alls.
+fn order_defs(defs: &mut Vec<Def>) {
     defs.sort_by_key(|d| {
         (
             d.node.start_byte(),
@@ -313,7 +327,107 @@ fn collect_defs<'t>(
         )
     });
     defs.dedup_by(|b, a| a.node.id() == b.node.id());
-    Some(defs)
+}
+
+/// How many macro bodies deep definitions are still looked for.
+const MACRO_DEPTH: usize = 4;
+
+/// Trees of the `{ … }` bodies of item-level macro invocations, in languages whose macros
+/// wrap whole items: Rust crates gate modules of code behind `cfg_rt! { impl … }`,
+/// `cfg_if! { … }` or `pin_project! { struct … }`, and tree-sitter sees only tokens there,
+/// so every function inside would be one nameless chunk. Each body is parsed again, alone,
+/// through tree-sitter's included ranges, which keeps the file's byte and row coordinates;
+/// a body that does not parse cleanly as items (an expression macro, `lazy_static!`'s
+/// `static ref`) stays text. Bodies inside bodies are followed [`MACRO_DEPTH`] deep.
+fn macro_body_trees(
+    c: &Compiled,
+    language: Language,
+    tree: &Tree,
+    bytes: &[u8],
+    deadline: Instant,
+) -> Vec<Tree> {
+    let mut out = Vec::new();
+    if language != Language::Rust {
+        return out;
+    }
+    let mut pending: Vec<(Range, usize)> = item_macro_bodies(tree.root_node())
+        .into_iter()
+        .map(|r| (r, 1))
+        .collect();
+    let mut parser = Parser::new();
+    if pending.is_empty() || parser.set_language(&c.grammar).is_err() {
+        return out;
+    }
+    let mut progress = |_: &tree_sitter::ParseState| {
+        if Instant::now() > deadline {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    while let Some((range, depth)) = pending.pop() {
+        if parser.set_included_ranges(&[range]).is_err() {
+            continue;
+        }
+        let parsed = parser.parse_with_options(
+            &mut |i, _| bytes.get(i..).unwrap_or_default(),
+            None,
+            Some(ParseOptions::new().progress_callback(&mut progress)),
+        );
+        let Some(t) = parsed else {
+            // Out of time: what was parsed so far is kept.
+            break;
+        };
+        if t.root_node().has_error() {
+            continue;
+        }
+        if depth < MACRO_DEPTH {
+            pending.extend(
+                item_macro_bodies(t.root_node())
+                    .into_iter()
+                    .map(|r| (r, depth + 1)),
+            );
+        }
+        out.push(t);
+    }
+    out
+}
+
+/// Inner ranges (between the braces) of Rust macro invocations written as items: at the
+/// top of a file or in an `impl`, `trait` or `mod` body, not inside a function.
+fn item_macro_bodies(root: Node) -> Vec<Range> {
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        let mut walker = n.walk();
+        for child in n.children(&mut walker) {
+            match child.kind() {
+                "macro_invocation" => out.extend(brace_body(child)),
+                "mod_item" | "impl_item" | "trait_item" | "declaration_list" => stack.push(child),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The range between `{` and `}` of a macro invocation's token tree, if braced and not
+/// blank.
+fn brace_body(invocation: Node) -> Option<Range> {
+    let mut walker = invocation.walk();
+    let tokens = invocation
+        .children(&mut walker)
+        .find(|c| c.kind() == "token_tree")?;
+    let open = tokens.child(0).filter(|c| c.kind() == "{")?;
+    let close = tokens
+        .child(tokens.child_count().checked_sub(1)?)
+        .filter(|c| c.kind() == "}")?;
+    (close.start_byte() > open.end_byte()).then(|| Range {
+        start_byte: open.end_byte(),
+        end_byte: close.start_byte(),
+        start_point: open.end_position(),
+        end_point: close.start_position(),
+    })
 }
 
 /// Collapse whitespace (multi-line generic types) and cap the length of a symbol name.
@@ -333,8 +447,11 @@ fn clean_name(raw: &str) -> String {
 
 /// Nest definitions by containment, drop those inside functions (they stay part of their
 /// function's chunk), fix kinds and containers, and compute each definition's rows.
-fn build_tree<'t>(defs: &mut Vec<Def<'t>>, root: Node<'t>, lines: &Lines, language: Language) {
-    let leading = leading_nodes(root, lines, language);
+fn build_tree<'t>(defs: &mut Vec<Def<'t>>, roots: &[Node<'t>], lines: &Lines, language: Language) {
+    let mut leading = HashMap::new();
+    for &root in roots {
+        leading_nodes(root, lines, language, &mut leading);
+    }
     // Parents by containment; defs are sorted by (start asc, end desc).
     let mut stack: Vec<usize> = Vec::new();
     let mut parent = vec![None; defs.len()];
@@ -414,16 +531,16 @@ fn end_row(node: Node) -> usize {
     }
 }
 
-/// Comments and attributes that start their line, by the row they end on (the largest
-/// one when several end there). Found in one walk of the tree: asking tree-sitter for
+/// Comments and attributes that start their line, added to `out` by the row they end on
+/// (the largest one when several end there). Found in one walk of the tree: asking tree-sitter for
 /// parents or descendants per definition scans sibling lists and goes quadratic on
 /// files with thousands of top-level items.
 fn leading_nodes<'t>(
     root: Node<'t>,
     lines: &Lines,
     language: Language,
-) -> HashMap<usize, Node<'t>> {
-    let mut out: HashMap<usize, Node<'t>> = HashMap::new();
+    out: &mut HashMap<usize, Node<'t>>,
+) {
     let mut cursor = root.walk();
     'walk: loop {
         let n = cursor.node();
@@ -452,7 +569,6 @@ fn leading_nodes<'t>(
             }
         }
     }
-    out
 }
 
 /// First row of a definition, extended upward over comments and attributes directly
