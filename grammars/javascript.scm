@@ -42,3 +42,8 @@
     (variable_declarator
       name: (identifier) @name
       value: [(arrow_function) (function_expression) (generator_function)]))) @definition.function
+
+; A named function expression wherever it stands outside a function: `export default
+; supported && function httpAdapter(config) {…}`, `forEach(list, function each(x) {…})`.
+(function_expression name: (identifier) @name) @definition.function
+

@@ -50,3 +50,14 @@
     (variable_declarator
       name: (identifier) @name
       value: [(arrow_function) (function_expression) (generator_function)]))) @definition.function
+
+; `Foo.prototype.bar = function () {}`, `exports.parse = (s) => …`
+(expression_statement
+  (assignment_expression
+    left: (member_expression property: (property_identifier) @name)
+    right: [(arrow_function) (function_expression)])) @definition.function
+
+; A named function expression wherever it stands outside a function: `export default
+; supported && function httpAdapter(config) {…}`, `forEach(list, function each(x) {…})`.
+(function_expression name: (identifier) @name) @definition.function
+
