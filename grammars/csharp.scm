@@ -20,3 +20,13 @@
 (constructor_declaration name: (identifier) @name) @definition.method
 (destructor_declaration name: (identifier) @name) @definition.method
 (operator_declaration operator: _ @name) @definition.method
+
+; A property with code in its accessors (`get { return … }`, `get => …`) or an expression
+; body (`=> …`) is a member like a method; auto-properties (`{ get; set; }`) stay with
+; the code around them.
+(property_declaration
+  name: (identifier) @name
+  accessors: (accessor_list (accessor_declaration body: (_)))) @definition.method
+(property_declaration
+  name: (identifier) @name
+  value: (arrow_expression_clause)) @definition.method

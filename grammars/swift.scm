@@ -24,3 +24,8 @@
 (deinit_declaration) @definition.method
 (subscript_declaration) @definition.method
 (typealias_declaration name: (_) @name) @definition.type
+
+; A computed property (`var width: CGFloat { get { … } set { … } }`) is code, like a method.
+(property_declaration
+  name: (pattern bound_identifier: (simple_identifier) @name)
+  computed_value: (computed_property)) @definition.function
