@@ -487,6 +487,17 @@ fn chunks_shows_how_a_file_is_cut() {
     let out = cseek(root, &["chunks", "logo.png"]);
     assert!(out.status.success() && stderr(&out).contains("not a file type"));
     assert!(!cseek(root, &["chunks", "missing.py"]).status.success());
+    // A directory is walked as `cseek index` walks it: the binary file is left out.
+    let out = cseek(root, &["chunks", "."]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains("config.py:4-7  function  parse_config")
+            && text.contains("net.rs:1-4  function  retry_request")
+            && !text.contains("logo.png")
+            && !stderr(&out).contains("not a file type"),
+        "{text}"
+    );
 }
 
 #[test]

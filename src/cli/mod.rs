@@ -424,7 +424,8 @@ struct StatusArgs {
 
 #[derive(Args)]
 struct ChunksArgs {
-    /// Files to chunk.
+    /// Files to chunk; a directory is walked as `cseek index` walks it (ignore files,
+    /// hidden and excluded directories, size and type checks).
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Print each chunk's text too.
@@ -1748,7 +1749,17 @@ fn human_duration(secs: u64) -> String {
 fn cmd_chunks(args: ChunksArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let opts = cseek::chunk::ChunkOptions::default();
+    let mut files: Vec<PathBuf> = Vec::new();
     for path in &args.files {
+        if path.is_dir() {
+            let (found, _) = cseek::walk::walk(path, &cseek::walk::WalkOptions::default(), None)
+                .with_context(|| format!("walking {}", path.display()))?;
+            files.extend(found.into_iter().map(|c| c.abs_path));
+        } else {
+            files.push(path.clone());
+        }
+    }
+    for path in &files {
         let Some(language) = cseek::walk::language_of(path) else {
             eprintln!(
                 "{} {}: not a file type cseek indexes",
