@@ -899,6 +899,17 @@ pub fn query_terms(query: &str) -> Vec<String> {
     terms
 }
 
+/// The abbreviations code writes for the words of a question of several words
+/// (`file system` → `fs`, `address` → `addr`), given its [`query_terms`]; none for a
+/// single word, which is a name to look up, not words to paraphrase. Shared by every
+/// BM25 backend, so the embedded index and Milvus expand a query alike.
+pub(crate) fn abbreviation_terms(query: &str, terms: &[String]) -> Vec<String> {
+    if query.split_whitespace().nth(1).is_none() {
+        return Vec::new();
+    }
+    abbrev::expansions(terms)
+}
+
 /// Builds the scoring query for `query` (see the module docs).
 fn build_query(fields: &Fields, query: &str) -> Result<Box<dyn Query>> {
     if query.trim().is_empty() {
@@ -929,11 +940,9 @@ fn build_query(fields: &Fields, query: &str) -> Result<Box<dyn Query>> {
         .collect();
     // A question in words also asks for the abbreviations code writes for its words
     // (`file system` → `fs`), weighted below the words themselves.
-    if query.split_whitespace().nth(1).is_some() {
-        for a in abbrev::expansions(&terms) {
-            clauses.push(term_query(fields.body, &a, ABBREVIATION_BOOST));
-            clauses.push(term_query(fields.path, &a, PATH_BOOST * ABBREVIATION_BOOST));
-        }
+    for a in abbreviation_terms(query, &terms) {
+        clauses.push(term_query(fields.body, &a, ABBREVIATION_BOOST));
+        clauses.push(term_query(fields.path, &a, PATH_BOOST * ABBREVIATION_BOOST));
     }
     // The whole query names a symbol (`parse_config`, `Foo::bar`): its definition must
     // outrank the chunks that call it many times.
