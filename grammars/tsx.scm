@@ -61,3 +61,16 @@
 ; supported && function httpAdapter(config) {…}`, `forEach(list, function each(x) {…})`.
 (function_expression name: (identifier) @name) @definition.function
 
+; A function handed to a wrapper and kept under a name: `export const Button =
+; forwardRef((props, ref) => …)`, `const onResize = debounce(function () {…}, 100)`.
+(lexical_declaration
+  (variable_declarator
+    name: (identifier) @name
+    value: (call_expression
+      arguments: (arguments [(arrow_function) (function_expression)])))) @definition.function
+(export_statement
+  declaration: (lexical_declaration
+    (variable_declarator
+      name: (identifier) @name
+      value: (call_expression
+        arguments: (arguments [(arrow_function) (function_expression)]))))) @definition.function
