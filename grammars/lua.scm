@@ -26,3 +26,13 @@
 (assignment_statement
   (variable_list name: (dot_index_expression table: (_) @container field: (identifier) @name))
   (expression_list value: (function_definition))) @definition.function
+
+; A table of functions kept under a name (`M.clone = { skip = function … end, run = … }`,
+; `local handlers = { … }`) is one definition: a task, a handler set, a small module.
+(assignment_statement
+  (variable_list name: (dot_index_expression table: (_) @container field: (identifier) @name))
+  (expression_list value: (table_constructor (field value: (function_definition))))) @definition.module
+(variable_declaration
+  (assignment_statement
+    (variable_list name: (identifier) @name)
+    (expression_list value: (table_constructor (field value: (function_definition)))))) @definition.module
