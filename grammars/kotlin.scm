@@ -18,3 +18,8 @@
 (function_declaration name: (identifier) @name) @definition.function
 (secondary_constructor) @definition.method
 (type_alias type: (identifier) @name) @definition.type
+
+; A property with a getter or setter body is code, like a method.
+(property_declaration
+  (variable_declaration . (identifier) @name)
+  [(getter (function_body)) (setter (function_body))]) @definition.function

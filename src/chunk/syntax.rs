@@ -286,8 +286,11 @@ fn collect_defs<'t>(
             kind,
             name,
             name_row: name_node.unwrap_or(node).start_position().row,
-            container: container
-                .map(|n| clean_name(&String::from_utf8_lossy(&bytes[n.byte_range()]))),
+            container: container.map(|n| {
+                container_name(&clean_name(&String::from_utf8_lossy(
+                    &bytes[n.byte_range()],
+                )))
+            }),
             start_row: 0,
             end_row: 0,
             parent: None,
@@ -443,6 +446,15 @@ fn clean_name(raw: &str) -> String {
     };
     let cut = super::lines::floor_boundary(&s, 200);
     s[..cut].to_string()
+}
+
+/// A container as its class is named: C++ `Matrix<T>::at` belongs to `Matrix`, as the
+/// methods written inside the class do.
+fn container_name(raw: &str) -> String {
+    match raw.find('<') {
+        Some(i) if i > 0 && raw.ends_with('>') => raw[..i].trim_end().to_string(),
+        _ => raw.to_string(),
+    }
 }
 
 /// Nest definitions by containment, drop those inside functions (they stay part of their
@@ -791,6 +803,14 @@ mod tests {
                 assert!(!kinds(lang).is_empty(), "{lang}");
             }
         }
+    }
+
+    #[test]
+    fn containers_drop_template_arguments() {
+        assert_eq!(container_name("Matrix<T>"), "Matrix");
+        assert_eq!(container_name("std::map<K, V>"), "std::map");
+        assert_eq!(container_name("Point"), "Point");
+        assert_eq!(container_name("operator<"), "operator<");
     }
 
     #[test]
