@@ -649,6 +649,9 @@ fn attaches(n: Node, name: Option<&str>, lines: &Lines, language: Language) -> b
         }
         Language::Elixir => kind == "unary_operator" && lines.text[n.byte_range()].starts_with('@'),
         Language::Java | Language::Kotlin => kind == "annotation",
+        // Decorators on class members (`@Get(':id')`, `@Input()`): those on a class come
+        // with its `export` statement already.
+        Language::TypeScript | Language::Tsx | Language::JavaScript => kind == "decorator",
         // A string statement right above a definition is its docstring.
         Language::Julia => kind == "string_literal",
         _ => false,
