@@ -518,10 +518,11 @@ mod tests {
         let z = |id: u32| out.iter().find(|f| f.chunk_id == id).map(|f| f.score);
         // Missing from a list = that list's lowest standardised score.
         let close = |a: Option<f32>, b: f32| a.is_some_and(|a| (a - b).abs() < 1e-4);
-        assert!(close(z(1), 1.0 / sd + 2.0 * -1.0));
-        assert!(close(z(2), 0.0 + 2.0 * -1.0));
-        assert!(close(z(3), -1.0 / sd + 2.0 * 1.0));
-        assert!(close(z(4), -1.0 / sd + 2.0 * -1.0));
+        // Each is lexical z + 2 × semantic z; a semantic z of -1 is written `- 2.0`.
+        assert!(close(z(1), 1.0 / sd - 2.0));
+        assert!(close(z(2), 0.0 - 2.0));
+        assert!(close(z(3), -1.0 / sd + 2.0));
+        assert!(close(z(4), -1.0 / sd - 2.0));
         assert_eq!(
             out.iter().map(|f| f.chunk_id).collect::<Vec<_>>(),
             vec![3, 1, 2, 4]
