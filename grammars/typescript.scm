@@ -1,4 +1,4 @@
-; cseek chunk query for TypeScript (tsx.scm holds the same patterns).
+; cseek chunk query for TypeScript and TSX (JSX adds no definitions).
 ;
 ; Convention (shared by every grammars/*.scm): capture a definition's whole node as
 ; @definition.<kind> (function, method, class, struct, enum, trait, interface, impl,

@@ -199,9 +199,9 @@ impl Language {
         Some(f.into())
     }
 
-    /// The chunk query (`grammars/<name>.scm`) for this language's grammar, or `None` when
-    /// [`Language::grammar`] is `None`. See the module docs of [`crate::chunk`] for the
-    /// capture convention.
+    /// The chunk query (`grammars/<name>.scm`; TSX shares `typescript.scm`) for this
+    /// language's grammar, or `None` when [`Language::grammar`] is `None`. See the module
+    /// docs of [`crate::chunk`] for the capture convention.
     pub fn chunk_query_source(self) -> Option<&'static str> {
         Some(match self {
             Language::Python => include_str!("../grammars/python.scm"),
@@ -210,7 +210,8 @@ impl Language {
             Language::Java => include_str!("../grammars/java.scm"),
             Language::JavaScript => include_str!("../grammars/javascript.scm"),
             Language::TypeScript => include_str!("../grammars/typescript.scm"),
-            Language::Tsx => include_str!("../grammars/tsx.scm"),
+            // TSX is TypeScript with JSX, which holds no definitions of its own.
+            Language::Tsx => include_str!("../grammars/typescript.scm"),
             Language::C => include_str!("../grammars/c.scm"),
             Language::Cpp => include_str!("../grammars/cpp.scm"),
             Language::CSharp => include_str!("../grammars/csharp.scm"),
