@@ -365,6 +365,12 @@ fn licence_headers_belong_to_no_chunk() {
         listing("m.rs", rs, Language::Rust),
         "1-1 top_level - -\n3-3 function parse -\n"
     );
+    // PHP's opening tag and `declare` come before the licence and go with it.
+    let php = "<?php\n\ndeclare(strict_types=1);\n\n/*\n * (c) A. Author\n *\n * For the full copyright and license information, see LICENSE.\n */\n\nnamespace App;\n\nfunction f() { return 1; }\n";
+    assert_eq!(
+        listing("m.php", php, Language::Php),
+        "11-11 top_level - -\n13-13 function f -\n"
+    );
     // A licence below the first code is an ordinary comment.
     let late = "#include <a.h>\n\n/* Copyright A. */\n\nint x(void) { return 1; }\n";
     assert_eq!(

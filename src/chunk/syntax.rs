@@ -207,6 +207,10 @@ fn licence_end(root: Node, lines: &Lines) -> usize {
     let mut paragraphs: Vec<(usize, usize, bool)> = Vec::new();
     let mut cursor = root.walk();
     for n in root.children(&mut cursor) {
+        // PHP files open with `<?php` and often `declare(strict_types=1);` before it.
+        if paragraphs.is_empty() && matches!(n.kind(), "php_tag" | "declare_statement") {
+            continue;
+        }
         if !n.kind().contains("comment") {
             break;
         }
