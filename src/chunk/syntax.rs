@@ -382,7 +382,7 @@ fn macro_body_trees(
             Some(ParseOptions::new().progress_callback(&mut progress)),
         );
         let Some(t) = parsed else {
-            // Out of time: what was parsed so far is kept.
+            // Out of time; the query over the file will find that out too.
             break;
         };
         if t.root_node().has_error() {
@@ -548,9 +548,9 @@ fn end_row(node: Node) -> usize {
 }
 
 /// Comments and attributes that start their line, added to `out` by the row they end on
-/// (the largest one when several end there). Found in one walk of the tree: asking tree-sitter for
-/// parents or descendants per definition scans sibling lists and goes quadratic on
-/// files with thousands of top-level items.
+/// (the largest one when several end there). Found in one walk of the tree: asking
+/// tree-sitter for parents or descendants per definition scans sibling lists and goes
+/// quadratic on files with thousands of top-level items.
 fn leading_nodes<'t>(
     root: Node<'t>,
     lines: &Lines,
