@@ -179,7 +179,12 @@ pub fn is_noise_path(path: &str) -> bool {
     let mut components = lower.split('/').peekable();
     while let Some(c) = components.next() {
         let is_file = components.peek().is_none();
-        if !is_file && NOISE_DIRS.contains(&c) {
+        // A directory named by a noise word alone or as one of its parts: `tests`,
+        // `Dapper.Tests` (a C# test project), `_examples` (Go), `test-utils`.
+        if !is_file
+            && c.split(['.', '-', '_'])
+                .any(|part| NOISE_DIRS.contains(&part))
+        {
             return true;
         }
         if is_file {
@@ -193,6 +198,21 @@ pub fn is_noise_path(path: &str) -> bool {
                 || c.ends_with(".d.ts")
                 || c.ends_with(".pyi")
                 || PROSE_EXTENSIONS.iter().any(|e| c.ends_with(e))
+            {
+                return true;
+            }
+        }
+    }
+    // `FooTest.java`, `RouterTests.cs`, `ParserSpec.scala`: a capitalised suffix after a
+    // lowercase letter or digit (`Latest.java` and `Contest.kt` have none).
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = name.split('.').next().unwrap_or(name);
+    for suffix in ["Test", "Tests", "Spec", "Specs"] {
+        if let Some(head) = stem.strip_suffix(suffix) {
+            if head
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
             {
                 return true;
             }
@@ -570,6 +590,11 @@ mod tests {
             "src/conftest.py",
             "README.md",
             "guide/middleware.md",
+            "Dapper.Tests/QueryTests.cs",
+            "_examples/rest/main.go",
+            "src/test-utils/server.ts",
+            "src/main/java/com/acme/RouterTest.java",
+            "Sources/ParserSpec.swift",
         ] {
             assert!(is_noise_path(p), "{p}");
         }
@@ -579,6 +604,9 @@ mod tests {
             "src/testing_utils_impl.rs",
             "contest.py",
             "latest/x.py",
+            "src/Latest.java",
+            "src/ContestTest/Manifest.kt",
+            "workbench/app.py",
         ] {
             assert!(!is_noise_path(p), "{p}");
         }
