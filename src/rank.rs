@@ -20,9 +20,10 @@
 //!   path; this counts the name's words found in the query.
 //! - **Identifier match**: the same for the chunk's own symbol name (fully) and its
 //!   container (half): `parse config` ↔ `parseConfig`, `ConfigParser`, `config_parser`.
-//! - **Noise penalty**: tests, examples, benchmarks, docs, vendored/compat code and
-//!   declaration stubs (`.d.ts`) rank below the implementation they mirror — unless the
-//!   query asks for them (`test`, `example`, `bench`, `doc` …).
+//! - **Noise penalty**: tests, examples, benchmarks, docs, vendored/compat code,
+//!   declaration stubs (`.d.ts`) and generated files (`.pb.go`, `_pb2.py`) rank below the
+//!   implementation they mirror — unless the query asks for them (`test`, `example`,
+//!   `bench`, `doc`, `generated` …).
 //! - **File coherence**: several good chunks in one file are evidence for the file: each
 //!   chunk gains `coherence ×` the sum of the file's other best (up to two) scores.
 //! - **Diversity**: the n-th chunk of the same file is worth less than the first (its
@@ -169,6 +170,7 @@ const NOISE_WORDS: &[&str] = &[
     "deprecated",
     "stub",
     "stubs",
+    "generated",
     "typing",
     "types",
 ];
@@ -197,6 +199,7 @@ pub fn is_noise_path(path: &str) -> bool {
                 || c.contains(".spec.")
                 || c.ends_with(".d.ts")
                 || c.ends_with(".pyi")
+                || is_generated_name(c, stem)
                 || PROSE_EXTENSIONS.iter().any(|e| c.ends_with(e))
             {
                 return true;
@@ -219,6 +222,20 @@ pub fn is_noise_path(path: &str) -> bool {
         }
     }
     false
+}
+
+/// File names code generators give their output (lowercased): protobuf/gRPC stubs
+/// (`api.pb.go`, `api_pb2.py`, `api.pb.h`), `*.generated.*`, `*_generated.*`, Windows
+/// Forms designers (`Form1.Designer.cs`), minified bundles. Readers look for the source
+/// they are generated from.
+fn is_generated_name(name: &str, stem: &str) -> bool {
+    name.contains(".pb.")
+        || stem.ends_with("_pb2")
+        || stem.ends_with("_pb2_grpc")
+        || stem.ends_with("_generated")
+        || name.contains(".generated.")
+        || name.contains(".designer.")
+        || name.ends_with(".min.js")
 }
 
 /// Whether the query asks for tests, examples, docs … itself.
@@ -595,6 +612,11 @@ mod tests {
             "src/test-utils/server.ts",
             "src/main/java/com/acme/RouterTest.java",
             "Sources/ParserSpec.swift",
+            "api/v1/service.pb.go",
+            "proto/service_pb2.py",
+            "src/schema_generated.rs",
+            "App/Form1.Designer.cs",
+            "static/app.min.js",
         ] {
             assert!(is_noise_path(p), "{p}");
         }
