@@ -412,6 +412,9 @@ fn file_without_definitions_is_windowed() {
     let text = "import os\nprint(os.getcwd())\n";
     let chunks = chunk_file("s.py", text, Language::Python, &ChunkOptions::default());
     assert_eq!(render(&chunks), "1-2 window - -\n");
+    // Its licence header belongs to no chunk all the same (Go's `doc.go`).
+    let go = "// Copyright 2012 The Authors. All rights reserved.\n// Use of this source code is governed by a BSD-style license.\n\n// Package mux routes requests.\npackage mux\n";
+    assert_eq!(listing("doc.go", go, Language::Go), "4-5 window - -\n");
 }
 
 #[test]

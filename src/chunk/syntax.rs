@@ -135,7 +135,8 @@ struct Def<'t> {
 }
 
 /// Chunk `text` with tree-sitter. `None` means "use line windows": no grammar, a broken
-/// query, a failed or timed-out parse, or no definitions found.
+/// query, a failed or timed-out parse. A file without definitions is cut into windows
+/// here, after its licence header.
 pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
     let lines = sink.lines;
     let text = lines.text;
@@ -166,7 +167,14 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
     }
     order_defs(&mut defs);
     if defs.is_empty() {
-        return None;
+        // Nothing to chunk by (Go's `doc.go`, Java's `package-info.java`, an `__init__.py`
+        // of imports): line windows, still without the licence header.
+        let mut start = licence_end(root, lines);
+        while start < lines.count() && lines.is_blank(start) {
+            start += 1;
+        }
+        sink.windows(start, lines.count(), opts);
+        return Some(());
     }
     let roots: Vec<Node> = std::iter::once(root)
         .chain(inner.iter().map(Tree::root_node))
