@@ -17,46 +17,9 @@
   property: (property_identifier) @name
   value: [(arrow_function) (function_expression)]) @definition.method
 
-; const f = () => {} / function () {}
-(lexical_declaration
-  (variable_declarator
-    name: (identifier) @name
-    value: [(arrow_function) (function_expression) (generator_function)])) @definition.function
-(variable_declaration
-  (variable_declarator
-    name: (identifier) @name
-    value: [(arrow_function) (function_expression) (generator_function)])) @definition.function
-
-; exports.f = function () {} / module.exports.f = () => {}
-(expression_statement
-  (assignment_expression
-    left: (member_expression property: (property_identifier) @name)
-    right: [(arrow_function) (function_expression)])) @definition.function
-
 ; `export` wraps the declaration it exports.
 (export_statement declaration: (function_declaration name: (identifier) @name)) @definition.function
 (export_statement declaration: (generator_function_declaration name: (identifier) @name)) @definition.function
 (export_statement declaration: (class_declaration name: (identifier) @name)) @definition.class
-(export_statement
-  declaration: (lexical_declaration
-    (variable_declarator
-      name: (identifier) @name
-      value: [(arrow_function) (function_expression) (generator_function)]))) @definition.function
 
-; A named function expression wherever it stands outside a function: `export default
-; supported && function httpAdapter(config) {…}`, `forEach(list, function each(x) {…})`.
-(function_expression name: (identifier) @name) @definition.function
-
-; A function handed to a wrapper and kept under a name: `export const Button =
-; forwardRef((props, ref) => …)`, `const onResize = debounce(function () {…}, 100)`.
-(lexical_declaration
-  (variable_declarator
-    name: (identifier) @name
-    value: (call_expression
-      arguments: (arguments [(arrow_function) (function_expression)])))) @definition.function
-(export_statement
-  declaration: (lexical_declaration
-    (variable_declarator
-      name: (identifier) @name
-      value: (call_expression
-        arguments: (arguments [(arrow_function) (function_expression)]))))) @definition.function
+; The patterns JavaScript and TypeScript share are in ecmascript.scm, appended to this file.

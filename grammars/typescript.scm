@@ -25,16 +25,6 @@
   name: (property_identifier) @name
   value: [(arrow_function) (function_expression)]) @definition.method
 
-; const f = () => {} / function () {}
-(lexical_declaration
-  (variable_declarator
-    name: (identifier) @name
-    value: [(arrow_function) (function_expression) (generator_function)])) @definition.function
-(variable_declaration
-  (variable_declarator
-    name: (identifier) @name
-    value: [(arrow_function) (function_expression) (generator_function)])) @definition.function
-
 ; `export` wraps the declaration it exports.
 (export_statement declaration: (function_declaration name: (identifier) @name)) @definition.function
 (export_statement declaration: (generator_function_declaration name: (identifier) @name)) @definition.function
@@ -45,32 +35,5 @@
 (export_statement declaration: (type_alias_declaration name: (type_identifier) @name)) @definition.type
 (export_statement declaration: (enum_declaration name: (identifier) @name)) @definition.enum
 (export_statement declaration: (internal_module name: (_) @name)) @definition.module
-(export_statement
-  declaration: (lexical_declaration
-    (variable_declarator
-      name: (identifier) @name
-      value: [(arrow_function) (function_expression) (generator_function)]))) @definition.function
 
-; `Foo.prototype.bar = function () {}`, `exports.parse = (s) => …`
-(expression_statement
-  (assignment_expression
-    left: (member_expression property: (property_identifier) @name)
-    right: [(arrow_function) (function_expression)])) @definition.function
-
-; A named function expression wherever it stands outside a function: `export default
-; supported && function httpAdapter(config) {…}`, `forEach(list, function each(x) {…})`.
-(function_expression name: (identifier) @name) @definition.function
-
-; A function handed to a wrapper and kept under a name: `export const Button =
-; forwardRef((props, ref) => …)`, `const onResize = debounce(function () {…}, 100)`.
-(lexical_declaration
-  (variable_declarator
-    name: (identifier) @name
-    value: (call_expression
-      arguments: (arguments [(arrow_function) (function_expression)])))) @definition.function
-(export_statement
-  declaration: (lexical_declaration
-    (variable_declarator
-      name: (identifier) @name
-      value: (call_expression
-        arguments: (arguments [(arrow_function) (function_expression)]))))) @definition.function
+; The patterns JavaScript and TypeScript share are in ecmascript.scm, appended to this file.

@@ -199,8 +199,9 @@ impl Language {
         Some(f.into())
     }
 
-    /// The chunk query (`grammars/<name>.scm`; TSX shares `typescript.scm`) for this
-    /// language's grammar, or `None` when [`Language::grammar`] is `None`. See the module
+    /// The chunk query (`grammars/<name>.scm`; TSX shares `typescript.scm`, and both it and
+    /// `javascript.scm` get `ecmascript.scm` appended) for this language's grammar, or
+    /// `None` when [`Language::grammar`] is `None`. See the module
     /// docs of [`crate::chunk`] for the capture convention.
     pub fn chunk_query_source(self) -> Option<&'static str> {
         Some(match self {
@@ -208,10 +209,15 @@ impl Language {
             Language::Rust => include_str!("../grammars/rust.scm"),
             Language::Go => include_str!("../grammars/go.scm"),
             Language::Java => include_str!("../grammars/java.scm"),
-            Language::JavaScript => include_str!("../grammars/javascript.scm"),
-            Language::TypeScript => include_str!("../grammars/typescript.scm"),
+            Language::JavaScript => concat!(
+                include_str!("../grammars/javascript.scm"),
+                include_str!("../grammars/ecmascript.scm")
+            ),
             // TSX is TypeScript with JSX, which holds no definitions of its own.
-            Language::Tsx => include_str!("../grammars/typescript.scm"),
+            Language::TypeScript | Language::Tsx => concat!(
+                include_str!("../grammars/typescript.scm"),
+                include_str!("../grammars/ecmascript.scm")
+            ),
             Language::C => include_str!("../grammars/c.scm"),
             Language::Cpp => include_str!("../grammars/cpp.scm"),
             Language::CSharp => include_str!("../grammars/csharp.scm"),
