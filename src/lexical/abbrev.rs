@@ -93,7 +93,6 @@ const TABLE: &[(&str, &[&str])] = &[
     ("file descriptor", &["fd"]),
     ("file system", &["fs"]),
     ("regular expression", &["regex"]),
-    ("thread pool", &["threadpool"]),
 ];
 
 /// Stems of one or two words → abbreviation terms, as the analyzer indexes them.

@@ -100,6 +100,11 @@ const BOOST_EXACT_FULL: f32 = 6.0;
 /// ties in both folds of the dev suite, lexical and hybrid, and on both BEIR sets.
 const ABBREVIATION_BOOST: f32 = 0.5;
 const BOOST_NORM_FULL: f32 = 3.0;
+/// Weight of a compound of adjacent query words (`threadpool` for `thread pool`, see
+/// [`compound_terms`]) against a word's own. Measured at 0, ½, 1 and 2
+/// (`benches/README.md`, "Compounds"): 1 is best in both folds of the dev suite, lexical
+/// and hybrid, and gains on both BEIR sets.
+const COMPOUND_BOOST: f32 = 1.0;
 
 /// Small English function words dropped from multi-word queries (`where are retries
 /// configured`). A query made only of them is searched as is.
@@ -899,6 +904,39 @@ pub fn query_terms(query: &str) -> Vec<String> {
     terms
 }
 
+/// Longest run of adjacent query words joined into one compound term.
+const MAX_COMPOUND_WORDS: usize = 3;
+
+/// The compounds code writes for adjacent words of a question of several words: `thread
+/// pool` → `threadpool`, `json reader` → `jsonreader` (which `JsonReader`, `threadpool.c`
+/// and `uv_threadpool_init` index as a whole identifier or a part). Runs of two and
+/// three adjacent plain words, stop words dropped first (`read a file` → `readfile`);
+/// words of one letter are not joined (`X's` is not `xs`). A compound absent from an
+/// index costs nothing, so no dictionary is needed to propose them.
+pub(crate) fn compound_terms(query: &str) -> Vec<String> {
+    let mut idents = analyze_query(query);
+    if idents.len() < 2 {
+        return Vec::new();
+    }
+    idents.retain(|i| !(i.single && STOPWORDS.contains(&i.whole.as_str())));
+    let mut out: Vec<String> = Vec::new();
+    for i in 0..idents.len() {
+        let mut compound = String::new();
+        for (n, ident) in idents[i..].iter().take(MAX_COMPOUND_WORDS).enumerate() {
+            let word = &ident.whole;
+            let plain = ident.single && word.chars().all(char::is_alphabetic);
+            if !plain || word.chars().count() < 2 {
+                break;
+            }
+            compound.push_str(word);
+            if n > 0 && !out.contains(&compound) && out.len() < MAX_QUERY_TOKENS {
+                out.push(compound.clone());
+            }
+        }
+    }
+    out
+}
+
 /// The abbreviations code writes for the words of a question of several words
 /// (`file system` → `fs`, `address` → `addr`), given its [`query_terms`]; none for a
 /// single word, which is a name to look up, not words to paraphrase. Shared by every
@@ -943,6 +981,14 @@ fn build_query(fields: &Fields, query: &str) -> Result<Box<dyn Query>> {
     for a in abbreviation_terms(query, &terms) {
         clauses.push(term_query(fields.body, &a, ABBREVIATION_BOOST));
         clauses.push(term_query(fields.path, &a, PATH_BOOST * ABBREVIATION_BOOST));
+    }
+    // … and the compounds code writes for its adjacent words (`thread pool` →
+    // `threadpool`), weighted as a word.
+    for c in compound_terms(query) {
+        if !terms.contains(&c) {
+            clauses.push(term_query(fields.body, &c, COMPOUND_BOOST));
+            clauses.push(term_query(fields.path, &c, PATH_BOOST * COMPOUND_BOOST));
+        }
     }
     // The whole query names a symbol (`parse_config`, `Foo::bar`): its definition must
     // outrank the chunks that call it many times.
@@ -1021,6 +1067,46 @@ mod tests {
         // A one-word query is not expanded: `system` alone does not ask for `sys`.
         let sys = LexicalIndex::in_memory([doc(0, "int sys_call(void) {}")]).unwrap();
         assert!(sys.search("system", 1, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn adjacent_words_form_compounds() {
+        assert_eq!(
+            compound_terms("thread pool size"),
+            ["threadpool", "threadpoolsize", "poolsize"]
+        );
+        // Stop words drop out before joining; one-letter words and identifiers never join.
+        assert_eq!(compound_terms("read a file"), ["readfile"]);
+        assert_eq!(compound_terms("X's state"), Vec::<String>::new());
+        assert_eq!(compound_terms("parse_config file"), Vec::<String>::new());
+        assert!(compound_terms("reader").is_empty());
+    }
+
+    #[test]
+    fn questions_find_identifiers_written_as_one_word() {
+        let doc = |chunk_id: u32, path: &'static str, text: &'static str| LexicalDoc {
+            chunk_id,
+            file_id: chunk_id,
+            path,
+            language: Language::Java,
+            kind: ChunkKind::Class,
+            symbol: None,
+            container: None,
+            text,
+        };
+        let index = LexicalIndex::in_memory([
+            doc(0, "src/Util.java", "json and reader"),
+            doc(
+                1,
+                "src/Stream.java",
+                "class JsonReader { Token peek() { return next; } }",
+            ),
+        ])
+        .unwrap();
+        // `json` and `reader` alone favour the short chunk that has both; the compound
+        // `jsonreader` is the class the question names.
+        let hits = index.search("json reader", 2, None).unwrap();
+        assert_eq!(hits[0].chunk_id, 1, "{hits:?}");
     }
 
     #[test]

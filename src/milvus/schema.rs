@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use super::client::{CollectionInfo, FieldInfo};
 use super::MilvusError;
 use crate::lang::Language;
-use crate::lexical::{abbreviation_terms, body_parts, code_tokens, path_words, query_terms};
+use crate::lexical::{
+    abbreviation_terms, body_parts, code_tokens, compound_terms, path_words, query_terms,
+};
 use crate::store::StoredChunk;
 
 /// Primary key: hex of a hash of repo, path and the chunk's position in its file.
@@ -240,15 +242,20 @@ fn joined(tokens: &[String], max: usize) -> String {
 }
 
 /// What the BM25 sub-searches send for a query: the local index's query terms
-/// ([`crate::lexical::query_terms`]) and the abbreviations of its words, as the server's
-/// analyzer will split them. The server's BM25 weighs every term alike, so the
+/// ([`crate::lexical::query_terms`]), the abbreviations of its words and the compounds
+/// of adjacent words, as the server's analyzer will split them. The server's BM25 weighs every term alike, so the
 /// abbreviations count fully here, where the embedded index gives them half weight.
 pub fn query_tokens(query: &str) -> String {
     let terms = query_terms(query);
     let abbreviations = abbreviation_terms(query, &terms);
+    let compounds: Vec<String> = compound_terms(query)
+        .into_iter()
+        .filter(|c| !terms.contains(c))
+        .collect();
     let toks: Vec<String> = terms
         .iter()
         .chain(&abbreviations)
+        .chain(&compounds)
         .flat_map(|t| word_pieces(t))
         .collect();
     toks.join(" ")
@@ -408,7 +415,7 @@ mod tests {
         assert_eq!(t, "parseconfig pars config");
         // A question of several words also asks for its words' abbreviations.
         let t = query_tokens("watch the file system");
-        assert_eq!(t, "watch file system fs sys");
+        assert_eq!(t, "watch file system fs sys filesystem");
         assert!(!query_tokens("system").contains("fs"));
     }
 }
