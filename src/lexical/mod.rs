@@ -16,7 +16,9 @@
 //! symbol name, exact-symbol term queries on `symbol_exact` that make its definition
 //! outrank its callers. A question of several words also asks, at half weight, for the
 //! abbreviations code writes for its words (`file system` → `fs`, `address` → `addr`;
-//! `abbrev`). Scores are BM25.
+//! `abbrev`) and, at full weight, for its adjacent words joined as code joins them
+//! (`thread pool` → `threadpool`, `json reader` → `JsonReader`).
+//! Scores are BM25.
 //!
 //! `body` is how BM25F weighs fields (Robertson, Zaragoza and Taylor, "Simple BM25
 //! extension to multiple weighted fields", CIKM 2004): a field's weight is how often its
