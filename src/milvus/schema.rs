@@ -415,7 +415,10 @@ mod tests {
         assert_eq!(t, "parseconfig pars config");
         // A question of several words also asks for its words' abbreviations.
         let t = query_tokens("watch the file system");
-        assert_eq!(t, "watch file system fs sys filesystem");
+        assert_eq!(
+            t,
+            "watch file system fs sys watchfile watchfilesystem filesystem"
+        );
         assert!(!query_tokens("system").contains("fs"));
     }
 }
