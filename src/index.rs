@@ -1540,7 +1540,7 @@ impl IndexBuilder {
                 let fit = match fit_fusion(self.generation.dir(), pairs, &model) {
                     Ok(Some(f)) => (Some(f), None),
                     Ok(None) => (
-                        None,
+                        calibrate::prior(model.is_static(), found, RrfParams::default().k),
                         Some(format!(
                             "not fitted: {found} documented definitions, at least {} needed",
                             calibrate::MIN_PAIRS

@@ -146,6 +146,44 @@ fn hybrid_search_with_a_model() {
 }
 
 /// A distinct made-up word per number (the analyzer keeps it whole).
+#[test]
+fn a_static_model_that_cannot_be_fitted_gets_its_prior() {
+    // Two doc comments are too few to fit on. A transformer keeps 1 : 1 (above); a
+    // static model gets the share the fits choose for static models.
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    fixture_repo(&repo);
+    let model = tiny_model(&dir.path().join("model"), Arch::Model2Vec, 32);
+    let o = cseek(
+        &repo,
+        &["index", ".", "--model", model.to_str().unwrap(), "--json"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = json(&o);
+    let fit = &summary["fusion"];
+    assert_eq!(fit["prior"], true, "{summary}");
+    assert_eq!(
+        fit["lexical_share"].as_f64(),
+        Some(cseek::fuse::calibrate::STATIC_PRIOR_SHARE),
+        "{summary}"
+    );
+    assert_eq!(fit["pairs"], 2, "{summary}");
+    assert_eq!(
+        summary["fusion_note"], "not fitted: 2 documented definitions, at least 20 needed",
+        "{summary}"
+    );
+    let o = cseek(&repo, &["status"], &[]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(
+            "fusion     lexical 1.4 : semantic 0.6 for questions in words, the static model's \
+             prior (not fitted: 2 documented"
+        ),
+        "{out}"
+    );
+}
+
 fn word(i: usize) -> String {
     let letter = |n: usize| char::from(b'a' + (n % 26) as u8);
     format!("kv{}{}", letter(i / 26), letter(i))

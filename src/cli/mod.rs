@@ -1697,7 +1697,14 @@ fn cmd_status(index: Option<&Path>, args: StatusArgs) -> anyhow::Result<ExitCode
         (None, Some(reason)) => println!("semantic   off: {reason}"),
         (None, None) => println!("semantic   off"),
     }
-    if let Some(fit) = &meta.fusion {
+    if let Some(fit) = meta.fusion.as_ref().filter(|f| f.prior) {
+        let (l, s) = fit.weights();
+        let why = meta.fusion_note.as_deref().unwrap_or("not fitted");
+        println!(
+            "fusion     lexical {l:.1} : semantic {s:.1} for questions in words, the static \
+             model's prior ({why})"
+        );
+    } else if let Some(fit) = &meta.fusion {
         let (l, s) = fit.weights();
         println!(
             "fusion     lexical {l:.1} : semantic {s:.1} for questions in words, fitted on {} \
