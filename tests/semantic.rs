@@ -145,7 +145,6 @@ fn hybrid_search_with_a_model() {
     assert_eq!(v["results"][0]["path"], "src/net.py");
 }
 
-/// A distinct made-up word per number (the analyzer keeps it whole).
 #[test]
 fn a_static_model_that_cannot_be_fitted_gets_its_prior() {
     // Two doc comments are too few to fit on. A transformer keeps 1 : 1 (above); a
@@ -184,6 +183,7 @@ fn a_static_model_that_cannot_be_fitted_gets_its_prior() {
     );
 }
 
+/// A distinct made-up word per number (the analyzer keeps it whole).
 fn word(i: usize) -> String {
     let letter = |n: usize| char::from(b'a' + (n % 26) as u8);
     format!("kv{}{}", letter(i / 26), letter(i))
