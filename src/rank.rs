@@ -23,7 +23,9 @@
 //! - **Noise penalty**: tests, examples, benchmarks, docs, vendored/compat code,
 //!   declaration stubs (`.d.ts`) and generated files (`.pb.go`, `_pb2.py`) rank below the
 //!   implementation they mirror — unless the query asks for them (`test`, `example`,
-//!   `bench`, `doc`, `generated` …).
+//!   `bench`, `doc`, `generated` …). So does code for the other platform family than the
+//!   one cseek runs on (`src/win/tcp.c` on Linux or macOS, `src/unix/tcp.c` on Windows;
+//!   [`is_other_platform`]), unless the query names a platform.
 //! - **File coherence**: several good chunks in one file are evidence for the file: each
 //!   chunk gains `coherence ×` the sum of the file's other best (up to two) scores.
 //! - **Diversity**: the n-th chunk of the same file is worth less than the first (its
@@ -45,7 +47,8 @@ use crate::lexical::{word_parts, PartStemmer, STOPWORDS};
 pub struct RankParams {
     /// Multiplier applied per extra chunk of the same file (1 = off).
     pub file_decay: f32,
-    /// Fraction of the score removed from noise paths (0 = off).
+    /// Fraction of the score removed from noise paths and from code for the other
+    /// platform family (0 = off).
     pub noise_penalty: f32,
     /// Strength of the match between query words and the file path (0 = off).
     pub path_boost: f32,
@@ -236,6 +239,40 @@ fn is_generated_name(name: &str, stem: &str) -> bool {
         || name.contains(".generated.")
         || name.contains(".designer.")
         || name.ends_with(".min.js")
+}
+
+/// Path parts that name Windows code (`src/win/`, `file_windows.go`, `win32.c`).
+const WINDOWS_PARTS: &[&str] = &["win", "win32", "win64", "windows"];
+
+/// Path parts that name code for a Unix (`src/unix/`, `sys/linux/`, `fs_darwin.go`).
+const UNIX_PARTS: &[&str] = &[
+    "unix", "posix", "linux", "darwin", "macos", "osx", "bsd", "freebsd", "netbsd", "openbsd",
+    "sunos", "solaris", "aix", "android", "ios",
+];
+
+/// Whether a root-relative path is code for the other platform family than `host`
+/// (`std::env::consts::FAMILY`: `unix` or `windows`): a cross-platform codebase keeps
+/// one implementation per platform (`src/unix/tcp.c`, `src/win/tcp.c`; `fs_windows.go`),
+/// and a question that names no platform asks about the code that runs where it is
+/// asked. Any other host (`wasm`) has no preference.
+pub fn is_other_platform(path: &str, host: &str) -> bool {
+    let other = match host {
+        "unix" => WINDOWS_PARTS,
+        "windows" => UNIX_PARTS,
+        _ => return false,
+    };
+    path.to_ascii_lowercase()
+        .split(['/', '.', '-', '_'])
+        .any(|part| other.contains(&part))
+}
+
+/// Whether the query names a platform (`windows`, `linux`, `posix` …): then code for
+/// every platform is what it asks about.
+pub fn query_names_platform(query: &str) -> bool {
+    query
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_ascii_lowercase)
+        .any(|w| WINDOWS_PARTS.contains(&w.as_str()) || UNIX_PARTS.contains(&w.as_str()))
 }
 
 /// Whether the query asks for tests, examples, docs … itself.
@@ -528,10 +565,13 @@ pub fn rerank<'a>(
             c.score *= factor;
         }
     }
-    if params.noise_penalty > 0.0 && !query_wants_noise(query) {
+    if params.noise_penalty > 0.0 {
         let keep = 1.0 - params.noise_penalty.clamp(0.0, 1.0);
+        let (noise, platform) = (!query_wants_noise(query), !query_names_platform(query));
         for c in &mut candidates {
-            if is_noise_path(c.path) {
+            if (noise && is_noise_path(c.path))
+                || (platform && is_other_platform(c.path, std::env::consts::FAMILY))
+            {
                 c.score *= keep;
             }
         }
@@ -651,6 +691,67 @@ mod tests {
             &params,
         );
         assert_eq!(out[0].path, "tests/test_a.py");
+    }
+
+    #[test]
+    fn platform_code_by_path() {
+        for p in [
+            "src/win/tcp.c",
+            "src/fs_windows.go",
+            "lib/win32.c",
+            "sys/Windows/Mod.rs",
+        ] {
+            assert!(is_other_platform(p, "unix"), "{p}");
+            assert!(!is_other_platform(p, "windows"), "{p}");
+        }
+        for p in [
+            "src/unix/tcp.c",
+            "fs_linux.go",
+            "src/darwin-proctitle.c",
+            "os/posix.py",
+        ] {
+            assert!(is_other_platform(p, "windows"), "{p}");
+            assert!(!is_other_platform(p, "unix"), "{p}");
+        }
+        // Words that merely contain a platform's name are not one; other hosts have no
+        // preference.
+        for p in [
+            "src/window.c",
+            "ui/winning.rs",
+            "src/unixtime.go",
+            "src/tcp.c",
+        ] {
+            assert!(
+                !is_other_platform(p, "unix") && !is_other_platform(p, "windows"),
+                "{p}"
+            );
+        }
+        assert!(!is_other_platform("src/win/tcp.c", "wasm"));
+        assert!(query_names_platform("TCP on Windows") && query_names_platform("posix signals"));
+        assert!(!query_names_platform("window focus"));
+    }
+
+    #[test]
+    fn other_platform_code_is_demoted_unless_a_platform_is_named() {
+        let params = RankParams {
+            noise_penalty: 0.3,
+            ..RankParams::off()
+        };
+        let (host, other) = match std::env::consts::FAMILY {
+            "windows" => ("src/win/tcp.c", "src/unix/tcp.c"),
+            _ => ("src/unix/tcp.c", "src/win/tcp.c"),
+        };
+        let c = vec![cand(0, 1.0, other), cand(1, 0.9, host)];
+        let q = "tcp connect and accept";
+        let out = rerank(q, kind_of(q), c.clone(), &params);
+        let expected = if ["unix", "windows"].contains(&std::env::consts::FAMILY) {
+            host
+        } else {
+            other
+        };
+        assert_eq!(out[0].path, expected);
+        let q = "tcp connect on windows and linux";
+        assert_eq!(rerank(q, kind_of(q), c, &params)[0].path, other);
     }
 
     #[test]

@@ -340,7 +340,8 @@ struct FusionArgs {
     #[arg(long, default_value_t = RankParams::default().file_decay, value_parser = finite_f32)]
     file_decay: f32,
     /// Fraction of the score removed from tests/examples/docs/vendored code unless the
-    /// query asks for them (0 = off).
+    /// query asks for them, and from code for the other platform family (`src/win/` on
+    /// Unix) unless the query names a platform (0 = off).
     #[arg(long, default_value_t = RankParams::default().noise_penalty, value_parser = finite_f32)]
     noise_penalty: f32,
     /// Strength of query words found in the file path (0 = off).
