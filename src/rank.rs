@@ -695,23 +695,19 @@ mod tests {
 
     #[test]
     fn platform_code_by_path() {
-        for p in [
-            "src/win/tcp.c",
-            "src/fs_windows.go",
-            "lib/win32.c",
-            "sys/Windows/Mod.rs",
+        // (path, the host it is foreign to, the host it belongs to)
+        for (p, foreign, own) in [
+            ("src/win/tcp.c", "unix", "windows"),
+            ("src/fs_windows.go", "unix", "windows"),
+            ("lib/win32.c", "unix", "windows"),
+            ("sys/Windows/Mod.rs", "unix", "windows"),
+            ("src/unix/tcp.c", "windows", "unix"),
+            ("fs_linux.go", "windows", "unix"),
+            ("src/darwin-proctitle.c", "windows", "unix"),
+            ("os/posix.py", "windows", "unix"),
         ] {
-            assert!(is_other_platform(p, "unix"), "{p}");
-            assert!(!is_other_platform(p, "windows"), "{p}");
-        }
-        for p in [
-            "src/unix/tcp.c",
-            "fs_linux.go",
-            "src/darwin-proctitle.c",
-            "os/posix.py",
-        ] {
-            assert!(is_other_platform(p, "windows"), "{p}");
-            assert!(!is_other_platform(p, "unix"), "{p}");
+            assert!(is_other_platform(p, foreign), "{p}");
+            assert!(!is_other_platform(p, own), "{p}");
         }
         // Words that merely contain a platform's name are not one; other hosts have no
         // preference.
