@@ -42,3 +42,21 @@
       name: (identifier) @name
       value: (call_expression
         arguments: (arguments [(arrow_function) (function_expression)]))))) @definition.function
+
+; Any other module-level binding is a variable named by it: `export const appRouter =
+; router({…})`. Only at the top of the program (locals belong to their function), not
+; an import (`const x = require('x')…`), and after the patterns above, which win on the
+; same node. The chunker keeps one-line bindings with the code around them.
+(program
+  (lexical_declaration
+    (variable_declarator name: (identifier) @name value: (_) @value)
+    (#not-match? @value "^require\\b")) @definition.variable)
+(program
+  (variable_declaration
+    (variable_declarator name: (identifier) @name value: (_) @value)
+    (#not-match? @value "^require\\b")) @definition.variable)
+(program
+  (export_statement
+    declaration: (lexical_declaration
+      (variable_declarator name: (identifier) @name value: (_) @value)
+      (#not-match? @value "^require\\b"))) @definition.variable)

@@ -28,3 +28,10 @@
 (type_declaration (type_spec name: (type_identifier) @name type: (interface_type))) @definition.interface
 (type_declaration (type_spec name: (type_identifier) @name)) @definition.type
 (type_declaration (type_alias name: (type_identifier) @name)) @definition.type
+
+; A package-level `var x = …` or `const x = …` of one name is a variable; a parenthesised
+; block (`const ( A = iota … )`) reads as one unit and stays with the code around it.
+(source_file
+  (var_declaration (var_spec name: (identifier) @name)) @definition.variable)
+(source_file
+  (const_declaration . (const_spec name: (identifier) @name) .) @definition.variable)

@@ -36,3 +36,16 @@
   (assignment_statement
     (variable_list name: (identifier) @name)
     (expression_list value: (table_constructor (field value: (function_definition)))))) @definition.module
+
+; Any other binding at the top of a file is a variable: `M.defaults = { … }` (a module
+; table's field), `local options = { … }`. After the patterns above, which win on the
+; same node; the chunker keeps one-line bindings with the code around them.
+(chunk
+  (assignment_statement
+    (variable_list
+      name: (dot_index_expression table: (_) @container field: (identifier) @name))) @definition.variable)
+(chunk
+  (variable_declaration
+    (assignment_statement (variable_list name: (identifier) @name))) @definition.variable)
+(chunk
+  (assignment_statement (variable_list name: (identifier) @name)) @definition.variable)

@@ -27,3 +27,7 @@
   (generic_type type: (scoped_type_identifier name: (type_identifier) @name))
 ]) @definition.impl
 (impl_item type: (_) @name) @definition.impl
+
+; `static` and `const` items, wherever items stand (a module, an impl's associated consts).
+(const_item name: (identifier) @name) @definition.variable
+(static_item name: (identifier) @name) @definition.variable

@@ -547,6 +547,7 @@ fn symbol_kind(kind: ChunkKind) -> SymbolKind {
         ChunkKind::Macro => SymbolKind::FUNCTION,
         ChunkKind::Section => SymbolKind::NAMESPACE,
         ChunkKind::TopLevel | ChunkKind::Window => SymbolKind::FILE,
+        ChunkKind::Variable => SymbolKind::VARIABLE,
     }
 }
 

@@ -23,9 +23,10 @@
 //! - **Noise penalty**: tests, examples, benchmarks, docs, vendored/compat code,
 //!   declaration stubs (`.d.ts`) and generated files (`.pb.go`, `_pb2.py`) rank below the
 //!   implementation they mirror — unless the query asks for them (`test`, `example`,
-//!   `bench`, `doc`, `generated` …). So does code for the other platform family than the
-//!   one cseek runs on (`src/win/tcp.c` on Linux or macOS, `src/unix/tcp.c` on Windows;
-//!   [`is_other_platform`]), unless the query names a platform.
+//!   `bench`, `doc`, `generated` …). So does code for another platform than the one
+//!   cseek runs on (`src/win/tcp.c` on Linux or macOS, `src/unix/tcp.c` on Windows,
+//!   `src/unix/darwin.c` on Linux; [`is_other_platform`]), unless the query names a
+//!   platform.
 //! - **File coherence**: several good chunks in one file are evidence for the file: each
 //!   chunk gains `coherence ×` the sum of the file's other best (up to two) scores.
 //! - **Diversity**: the n-th chunk of the same file is worth less than the first (its
@@ -241,38 +242,89 @@ fn is_generated_name(name: &str, stem: &str) -> bool {
         || name.ends_with(".min.js")
 }
 
-/// Path parts that name Windows code (`src/win/`, `file_windows.go`, `win32.c`).
-const WINDOWS_PARTS: &[&str] = &["win", "win32", "win64", "windows"];
-
-/// Path parts that name code for a Unix (`src/unix/`, `sys/linux/`, `fs_darwin.go`).
-const UNIX_PARTS: &[&str] = &[
-    "unix", "posix", "linux", "darwin", "macos", "osx", "bsd", "freebsd", "netbsd", "openbsd",
-    "sunos", "solaris", "aix", "android", "ios",
-];
-
-/// Whether a root-relative path is code for the other platform family than `host`
-/// (`std::env::consts::FAMILY`: `unix` or `windows`): a cross-platform codebase keeps
-/// one implementation per platform (`src/unix/tcp.c`, `src/win/tcp.c`; `fs_windows.go`),
-/// and a question that names no platform asks about the code that runs where it is
-/// asked. Any other host (`wasm`) has no preference.
-pub fn is_other_platform(path: &str, host: &str) -> bool {
-    let other = match host {
-        "unix" => WINDOWS_PARTS,
-        "windows" => UNIX_PARTS,
-        _ => return false,
-    };
-    path.to_ascii_lowercase()
-        .split(['/', '.', '-', '_'])
-        .any(|part| other.contains(&part))
+/// The platform a search runs on, as `std::env::consts` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Host {
+    /// Operating system (`std::env::consts::OS`): `linux`, `macos`, `windows` …
+    pub os: &'static str,
+    /// Platform family (`std::env::consts::FAMILY`): `unix` or `windows`.
+    pub family: &'static str,
 }
 
-/// Whether the query names a platform (`windows`, `linux`, `posix` …): then code for
-/// every platform is what it asks about.
+impl Host {
+    /// The host this process runs on.
+    pub const CURRENT: Host = Host {
+        os: std::env::consts::OS,
+        family: std::env::consts::FAMILY,
+    };
+}
+
+/// What a path or query part names a platform by: a family, or the operating systems
+/// (`std::env::consts::OS` names) the code is for.
+enum Platform {
+    Family(&'static str),
+    Os(&'static [&'static str]),
+}
+
+/// The platform `part` (lowercased) names, if any: `win`, `unix`, `linux`, `darwin`,
+/// `bsd`, `sunos` … as path parts (`src/win/`, `fs_darwin.go`, `bsd-ifaddrs.c`).
+fn platform_of(part: &str) -> Option<Platform> {
+    use Platform::{Family, Os};
+    Some(match part {
+        "win" | "win32" | "win64" | "windows" => Family("windows"),
+        "unix" | "posix" => Family("unix"),
+        // Android runs a Linux kernel: libuv's `linux.c` is built for both.
+        "linux" => Os(&["linux", "android"]),
+        "android" => Os(&["android"]),
+        "darwin" | "apple" => Os(&["macos", "ios"]),
+        "macos" | "osx" => Os(&["macos"]),
+        "ios" => Os(&["ios"]),
+        // The BSD family, macOS included (`bsd-ifaddrs.c` serves both).
+        "bsd" => Os(&["macos", "ios", "freebsd", "openbsd", "netbsd", "dragonfly"]),
+        "freebsd" => Os(&["freebsd"]),
+        "openbsd" => Os(&["openbsd"]),
+        "netbsd" => Os(&["netbsd"]),
+        "dragonfly" => Os(&["dragonfly"]),
+        "sunos" | "solaris" | "illumos" => Os(&["solaris", "illumos"]),
+        // IBM i runs AIX binaries (PASE).
+        "aix" | "ibmi" => Os(&["aix"]),
+        "os390" | "zos" => Os(&["zos"]),
+        "haiku" => Os(&["haiku"]),
+        "qnx" => Os(&["nto"]),
+        "cygwin" => Os(&["cygwin"]),
+        "hurd" => Os(&["hurd"]),
+        _ => return None,
+    })
+}
+
+/// Whether a root-relative path is code for another platform than `host`: a
+/// cross-platform codebase keeps one implementation per platform (`src/unix/tcp.c`,
+/// `src/win/tcp.c`; `fs_windows.go`, `fs_darwin.go`; `unix/linux.c`, `unix/sunos.c`),
+/// and a question that names no platform asks about the code that runs where it is
+/// asked. The last part that names a platform decides, being the most specific
+/// (`src/unix/aix.c` is AIX code). A host of neither family (`wasm`) has no preference.
+pub fn is_other_platform(path: &str, host: Host) -> bool {
+    if !matches!(host.family, "unix" | "windows") {
+        return false;
+    }
+    let last = path
+        .to_ascii_lowercase()
+        .split(['/', '.', '-', '_'])
+        .filter_map(platform_of)
+        .last();
+    match last {
+        Some(Platform::Family(f)) => f != host.family,
+        Some(Platform::Os(oses)) => !oses.contains(&host.os),
+        None => false,
+    }
+}
+
+/// Whether the query names a platform (`windows`, `linux`, `posix`, `darwin` …): then
+/// code for every platform is what it asks about.
 pub fn query_names_platform(query: &str) -> bool {
     query
         .split(|c: char| !c.is_alphanumeric())
-        .map(str::to_ascii_lowercase)
-        .any(|w| WINDOWS_PARTS.contains(&w.as_str()) || UNIX_PARTS.contains(&w.as_str()))
+        .any(|w| platform_of(&w.to_ascii_lowercase()).is_some())
 }
 
 /// Whether the query asks for tests, examples, docs … itself.
@@ -570,7 +622,7 @@ pub fn rerank<'a>(
         let (noise, platform) = (!query_wants_noise(query), !query_names_platform(query));
         for c in &mut candidates {
             if (noise && is_noise_path(c.path))
-                || (platform && is_other_platform(c.path, std::env::consts::FAMILY))
+                || (platform && is_other_platform(c.path, Host::CURRENT))
             {
                 c.score *= keep;
             }
@@ -695,35 +747,49 @@ mod tests {
 
     #[test]
     fn platform_code_by_path() {
-        // (path, the host it is foreign to, the host it belongs to)
+        let host = |os, family| Host { os, family };
+        let (linux, macos, windows) = (
+            host("linux", "unix"),
+            host("macos", "unix"),
+            host("windows", "windows"),
+        );
+        // (path, a host it is foreign to, a host it belongs to)
         for (p, foreign, own) in [
-            ("src/win/tcp.c", "unix", "windows"),
-            ("src/fs_windows.go", "unix", "windows"),
-            ("lib/win32.c", "unix", "windows"),
-            ("sys/Windows/Mod.rs", "unix", "windows"),
-            ("src/unix/tcp.c", "windows", "unix"),
-            ("fs_linux.go", "windows", "unix"),
-            ("src/darwin-proctitle.c", "windows", "unix"),
-            ("os/posix.py", "windows", "unix"),
+            ("src/win/tcp.c", linux, windows),
+            ("src/fs_windows.go", macos, windows),
+            ("lib/win32.c", linux, windows),
+            ("sys/Windows/Mod.rs", linux, windows),
+            ("src/unix/tcp.c", windows, linux),
+            ("os/posix.py", windows, macos),
+            ("fs_linux.go", windows, linux),
+            ("fs_linux.go", macos, linux),
+            ("src/darwin-proctitle.c", linux, macos),
+            // The last platform part decides: a Unix flavour under `unix/`.
+            ("src/unix/sunos.c", linux, host("solaris", "unix")),
+            ("src/unix/linux.c", macos, host("android", "unix")),
+            ("src/unix/bsd-ifaddrs.c", linux, macos),
+            ("src/unix/bsd-ifaddrs.c", windows, host("freebsd", "unix")),
+            ("src/unix/os390-syscalls.c", linux, host("zos", "unix")),
         ] {
-            assert!(is_other_platform(p, foreign), "{p}");
-            assert!(!is_other_platform(p, own), "{p}");
+            assert!(is_other_platform(p, foreign), "{p} on {foreign:?}");
+            assert!(!is_other_platform(p, own), "{p} on {own:?}");
         }
-        // Words that merely contain a platform's name are not one; other hosts have no
-        // preference.
+        // Words that merely contain a platform's name are not one; a host of neither
+        // family has no preference.
         for p in [
             "src/window.c",
             "ui/winning.rs",
             "src/unixtime.go",
             "src/tcp.c",
+            "src/unix/kqueue.c",
         ] {
-            assert!(
-                !is_other_platform(p, "unix") && !is_other_platform(p, "windows"),
-                "{p}"
-            );
+            for h in [linux, macos, windows] {
+                assert!(!is_other_platform(p, h), "{p} on {h:?}");
+            }
         }
-        assert!(!is_other_platform("src/win/tcp.c", "wasm"));
+        assert!(!is_other_platform("src/win/tcp.c", host("unknown", "wasm")));
         assert!(query_names_platform("TCP on Windows") && query_names_platform("posix signals"));
+        assert!(query_names_platform("process titles on macOS or FreeBSD"));
         assert!(!query_names_platform("window focus"));
     }
 
@@ -733,14 +799,14 @@ mod tests {
             noise_penalty: 0.3,
             ..RankParams::off()
         };
-        let (host, other) = match std::env::consts::FAMILY {
+        let (host, other) = match Host::CURRENT.family {
             "windows" => ("src/win/tcp.c", "src/unix/tcp.c"),
             _ => ("src/unix/tcp.c", "src/win/tcp.c"),
         };
         let c = vec![cand(0, 1.0, other), cand(1, 0.9, host)];
         let q = "tcp connect and accept";
         let out = rerank(q, kind_of(q), c.clone(), &params);
-        let expected = if ["unix", "windows"].contains(&std::env::consts::FAMILY) {
+        let expected = if ["unix", "windows"].contains(&Host::CURRENT.family) {
             host
         } else {
             other

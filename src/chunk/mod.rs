@@ -61,7 +61,7 @@ use crate::lang::Language;
 /// Version of the chunking rules, recorded in every index. Bumped by any change that
 /// alters the chunks of some file, so an index written by another version is re-chunked
 /// on its next update (vectors of unchanged chunk texts still come from the cache).
-pub const CHUNKER_VERSION: u32 = 4;
+pub const CHUNKER_VERSION: u32 = 5;
 
 /// Knobs of [`chunk_file`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,11 +208,15 @@ pub enum ChunkKind {
     TopLevel,
     /// A fixed line window, used when a file has no grammar or cannot be parsed.
     Window,
+    /// A module-level variable or constant bound to a name: Flask's `g = LocalProxy(…)`,
+    /// `export const appRouter = router({…})`, Rust's `static`, Go's `var ErrClosed = …`.
+    /// Libraries expose objects under such names, and people look them up by name.
+    Variable,
 }
 
 impl ChunkKind {
     /// Every kind, in a stable order (the order of their numeric codes in the store).
-    pub const ALL: [ChunkKind; 14] = [
+    pub const ALL: [ChunkKind; 15] = [
         ChunkKind::Function,
         ChunkKind::Method,
         ChunkKind::Class,
@@ -227,6 +231,7 @@ impl ChunkKind {
         ChunkKind::Section,
         ChunkKind::TopLevel,
         ChunkKind::Window,
+        ChunkKind::Variable,
     ];
 
     /// Lowercase name, as printed and in JSON.
@@ -246,6 +251,7 @@ impl ChunkKind {
             ChunkKind::Section => "section",
             ChunkKind::TopLevel => "top_level",
             ChunkKind::Window => "window",
+            ChunkKind::Variable => "variable",
         }
     }
 

@@ -113,7 +113,10 @@ fn class_like(kind: ChunkKind) -> bool {
 
 /// Whether a definition of this kind has its member definitions split out.
 fn is_container(kind: ChunkKind) -> bool {
-    !matches!(kind, ChunkKind::Function | ChunkKind::Method)
+    !matches!(
+        kind,
+        ChunkKind::Function | ChunkKind::Method | ChunkKind::Variable
+    )
 }
 
 /// A captured definition.
@@ -292,6 +295,13 @@ fn collect_defs<'t>(
         let Some((node, kind)) = def_node else {
             continue;
         };
+        // A one-line binding (`const debug = …;`, `MAX = 3`) reads with the lines around
+        // it, imports and other constants; only one whose value spans lines (an object, a
+        // configured call) is a unit of its own. Many one-line chunks would each outrank
+        // their file on a single shared word.
+        if kind == ChunkKind::Variable && node.start_position().row == node.end_position().row {
+            continue;
+        }
         let name = name_node.map(|n| clean_name(&String::from_utf8_lossy(&bytes[n.byte_range()])));
         let def = Def {
             node,
