@@ -781,7 +781,7 @@ mod tests {
             "ui/winning.rs",
             "src/unixtime.go",
             "src/tcp.c",
-            "src/unix/kqueue.c",
+            "src/kqueue.c",
         ] {
             for h in [linux, macos, windows] {
                 assert!(!is_other_platform(p, h), "{p} on {h:?}");
