@@ -23,3 +23,8 @@
 (property_declaration
   (variable_declaration . (identifier) @name)
   [(getter (function_body)) (setter (function_body))]) @definition.function
+
+; A top-level property whose value spans lines (`val defaultHeaders = mapOf(…)`) is a
+; variable; the chunker keeps one-line properties with the code around them.
+(source_file
+  (property_declaration (variable_declaration . (identifier) @name)) @definition.variable)

@@ -19,3 +19,9 @@
 (type_definition name: (_) @name) @definition.type
 (package_clause name: (_) @name body: (_)) @definition.module
 (package_object name: (_) @name) @definition.module
+
+; A `val` at the top of a file or in an `object` (Scala's module) whose value spans lines
+; is a variable; the chunker keeps one-line vals with the code around them.
+(compilation_unit (val_definition pattern: (identifier) @name) @definition.variable)
+(object_definition
+  body: (template_body (val_definition pattern: (identifier) @name) @definition.variable))

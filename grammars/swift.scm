@@ -29,3 +29,9 @@
 (property_declaration
   name: (pattern bound_identifier: (simple_identifier) @name)
   computed_value: (computed_property)) @definition.function
+
+; A global `let`/`var` whose value spans lines is a variable; the chunker keeps one-line
+; globals with the code around them.
+(source_file
+  (property_declaration
+    name: (pattern bound_identifier: (simple_identifier) @name)) @definition.variable)
