@@ -310,8 +310,8 @@ pub fn is_other_platform(path: &str, host: Host) -> bool {
     let last = path
         .to_ascii_lowercase()
         .split(['/', '.', '-', '_'])
-        .filter_map(platform_of)
-        .last();
+        .rev()
+        .find_map(platform_of);
     match last {
         Some(Platform::Family(f)) => f != host.family,
         Some(Platform::Os(oses)) => !oses.contains(&host.os),
