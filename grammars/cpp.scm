@@ -55,23 +55,13 @@
   (struct_specifier name: (type_identifier) @name body: (field_declaration_list))) @definition.struct
 
 ; A variable at file or namespace level whose initializer spans lines (`const
-; std::map<…> kNames = { … };`) is a variable; the chunker keeps one-line declarations
-; with the code around them.
-(translation_unit
-  (declaration
-    declarator: (init_declarator
-      declarator: [
-        (identifier) @name
-        (array_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-      ])) @definition.variable)
-(declaration_list
-  (declaration
-    declarator: (init_declarator
-      declarator: [
-        (identifier) @name
-        (array_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (identifier) @name)
-        (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-      ])) @definition.variable)
+; std::map<…> kNames = { … };`) is a variable; one inside a function stays part of it,
+; and the chunker keeps one-line declarations with the code around them.
+(declaration
+  declarator: (init_declarator
+    declarator: [
+      (identifier) @name
+      (array_declarator declarator: (identifier) @name)
+      (pointer_declarator declarator: (identifier) @name)
+      (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
+    ])) @definition.variable
