@@ -406,6 +406,12 @@ impl QueryInfo {
                 .collect();
             match segments.as_slice() {
                 [] => {}
+                // A one-letter name counts when it is the whole query (Flask's `g`);
+                // inside a longer one it is a word or an abbreviation's part (`e.g`).
+                [one] if single && one.chars().count() == 1 => {
+                    info.symbols.push(norm_symbol(one));
+                    info.written.push(one.to_string());
+                }
                 [one] => {
                     push_unique(&mut info.symbols, norm_symbol(one));
                     push_unique(&mut info.written, one.to_string());
@@ -1057,6 +1063,18 @@ mod tests {
             order(&rerank("read a file", kind_of("read a file"), c, &params)),
             [0, 1]
         );
+        // A one-letter name is a symbol when it is the whole query (Flask's `g`), not
+        // when a longer query holds it (`e.g.`).
+        let c = vec![
+            sym(0, 1.0, "ctx.py", "_AppCtxGlobals", None),
+            sym(1, 0.9, "globals.py", "g", None),
+        ];
+        assert_eq!(
+            order(&rerank("g", QueryKind::Symbol, c.clone(), &params)),
+            [1, 0]
+        );
+        let q = "context globals, e.g. the request";
+        assert_eq!(order(&rerank(q, kind_of(q), c, &params)), [0, 1]);
     }
 
     #[test]
