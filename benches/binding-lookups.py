@@ -13,7 +13,7 @@ the binding's first line. Prints rank-1 and in-top-10 rates per language and ove
 so two binaries can be compared on the same queries (the chunker that lists them and
 the one under test may differ).
 """
-import argparse, collections, json, os, subprocess, sys
+import argparse, collections, fnmatch, json, os, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -32,8 +32,13 @@ def main():
     per_lang = collections.defaultdict(lambda: [0, 0, 0])
     for r in repos:
         root = os.path.join(a.corpus, r["name"], r["root"])
-        files = [os.path.relpath(os.path.join(d, f), root)
-                 for d, _, fs in os.walk(root) for f in fs]
+        exclude = r.get("exclude", [])
+        # The suite's `exclude` globs (aiohttp's generated C) are left out of both the
+        # queries and the index, as the suite leaves them out.
+        files = [p for p in (os.path.relpath(os.path.join(d, f), root)
+                             for d, _, fs in os.walk(root) for f in fs)
+                 if not any(fnmatch.fnmatch(p, g) or fnmatch.fnmatch(p, g.removeprefix("**/"))
+                            for g in exclude)]
         out = subprocess.run([a.list_with, "chunks", "--json"] + files, cwd=root,
                              capture_output=True, text=True).stdout
         seen = collections.Counter()
@@ -49,6 +54,8 @@ def main():
             continue
         idx = os.path.join(a.work, os.path.basename(a.cseek) + "-" + r["name"])
         cmd = [a.cseek, "--index", idx, "index", root] + (["--model", a.model] if a.model else [])
+        for g in exclude:
+            cmd += ["--exclude", g]
         subprocess.run(cmd, capture_output=True, check=True)
         for c in bindings:
             q = subprocess.run([a.cseek, "--index", idx, "query", c["symbol"], "--json", "-k", "10"],
