@@ -26,14 +26,4 @@
 (type_definition declarator: (type_identifier) @name) @definition.type
 (preproc_function_def name: (identifier) @name) @definition.macro
 
-; A variable whose initializer spans lines (`static const uv__fs_t table[] = { … };`) is
-; a variable; one inside a function stays part of it, and the chunker keeps one-line
-; declarations with the code around them.
-(declaration
-  declarator: (init_declarator
-    declarator: [
-      (identifier) @name
-      (array_declarator declarator: (identifier) @name)
-      (pointer_declarator declarator: (identifier) @name)
-      (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-    ])) @definition.variable
+; The patterns C and C++ share are in cfamily.scm, appended to this file.

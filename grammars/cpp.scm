@@ -54,14 +54,4 @@
 (template_declaration
   (struct_specifier name: (type_identifier) @name body: (field_declaration_list))) @definition.struct
 
-; A variable at file or namespace level whose initializer spans lines (`const
-; std::map<…> kNames = { … };`) is a variable; one inside a function stays part of it,
-; and the chunker keeps one-line declarations with the code around them.
-(declaration
-  declarator: (init_declarator
-    declarator: [
-      (identifier) @name
-      (array_declarator declarator: (identifier) @name)
-      (pointer_declarator declarator: (identifier) @name)
-      (pointer_declarator declarator: (array_declarator declarator: (identifier) @name))
-    ])) @definition.variable
+; The patterns C and C++ share are in cfamily.scm, appended to this file.

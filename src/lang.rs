@@ -200,7 +200,7 @@ impl Language {
     }
 
     /// The chunk query (`grammars/<name>.scm`; TSX shares `typescript.scm`, and both it and
-    /// `javascript.scm` get `ecmascript.scm` appended) for this language's grammar, or
+    /// `javascript.scm` get `ecmascript.scm` appended, `c.scm` and `cpp.scm` get `cfamily.scm`) for this language's grammar, or
     /// `None` when [`Language::grammar`] is `None`. See the module
     /// docs of [`crate::chunk`] for the capture convention.
     pub fn chunk_query_source(self) -> Option<&'static str> {
@@ -218,8 +218,14 @@ impl Language {
                 include_str!("../grammars/typescript.scm"),
                 include_str!("../grammars/ecmascript.scm")
             ),
-            Language::C => include_str!("../grammars/c.scm"),
-            Language::Cpp => include_str!("../grammars/cpp.scm"),
+            Language::C => concat!(
+                include_str!("../grammars/c.scm"),
+                include_str!("../grammars/cfamily.scm")
+            ),
+            Language::Cpp => concat!(
+                include_str!("../grammars/cpp.scm"),
+                include_str!("../grammars/cfamily.scm")
+            ),
             Language::CSharp => include_str!("../grammars/csharp.scm"),
             Language::Ruby => include_str!("../grammars/ruby.scm"),
             Language::Php => include_str!("../grammars/php.scm"),
