@@ -142,8 +142,10 @@ impl RrfParams {
 }
 
 /// Fuse a lexical and a semantic list by score: each list's scores are standardised
-/// (minus the list's mean, over its standard deviation), an item missing from a list
-/// counts that list's lowest standardised score, and the fused score is `Σ weight · z`.
+/// (minus the list's mean, over its standard deviation) and measured from the list's
+/// lowest, so an item missing from a list gets 0 from it, and the fused score is
+/// `Σ weight · (z − z_min)`. Measuring from the lowest keeps every fused score ≥ 0: the
+/// re-ranker's boosts multiply scores, and a boosted negative score would sink.
 /// Unlike [`rrf`], a list whose top stands far above the rest outweighs one whose scores
 /// are flat, and a weak retriever can be given little say without its ranks still
 /// counting in full ("dist-based" fusion; Kamalloo et al. and others compare it with RRF).
@@ -155,7 +157,6 @@ pub fn score_fusion(
 ) -> Vec<Fused> {
     let mut items: Vec<Fused> = Vec::with_capacity(lexical.len() + semantic.len());
     let mut index = std::collections::HashMap::with_capacity(items.capacity());
-    let mut floors = [0.0f32; 2];
     for (li, list) in [lexical, semantic].into_iter().enumerate() {
         let weight = if li == 0 {
             params.lexical_weight
@@ -173,12 +174,12 @@ pub fn score_fusion(
             .sum::<f64>()
             / n;
         let sd = if var.sqrt() > 1e-12 { var.sqrt() } else { 1.0 };
-        let z = |s: f32| ((f64::from(s) - mean) / sd) as f32;
-        floors[li] = weight
-            * list
-                .iter()
-                .map(|&(_, s)| z(s))
-                .fold(f32::INFINITY, f32::min);
+        let lowest = list
+            .iter()
+            .map(|&(_, s)| f64::from(s))
+            .fold(f64::INFINITY, f64::min);
+        // z − z_min = (score − lowest) / sd.
+        let above = |s: f32| ((f64::from(s) - lowest) / sd) as f32;
         for (i, &(id, score)) in list.iter().enumerate() {
             let item = fused_item(&mut items, &mut index, id);
             let seen = if li == 0 {
@@ -188,17 +189,9 @@ pub fn score_fusion(
             };
             if seen.is_none() {
                 *seen = Some(i + 1);
-                let v = weight * z(score);
+                let v = weight * above(score);
                 item.score += if v.is_finite() { v } else { 0.0 };
             }
-        }
-    }
-    for item in &mut items {
-        if item.lexical_rank.is_none() && !lexical.is_empty() {
-            item.score += floors[0];
-        }
-        if item.semantic_rank.is_none() && !semantic.is_empty() {
-            item.score += floors[1];
         }
     }
     sort_fused(&mut items);
@@ -433,7 +426,7 @@ pub fn fuse_lists<K: Clone + Eq + std::hash::Hash + Ord>(
             Lists::Hybrid if params.method == FusionMethod::Rrf => {
                 (params.lexical_weight + params.semantic_weight) / (params.k + 1.0)
             }
-            // Scores: a standardised sum can be negative; evidence only ever lifts.
+            // Scores (never negative) and single lists: the first item's score.
             _ => fused.first().map_or(0.0, |f| f.score.max(0.0)),
         };
         let ranked = [
@@ -516,13 +509,15 @@ mod tests {
         let out = score_fusion(&lexical, &semantic, &p);
         let sd = (2.0f32 / 3.0).sqrt();
         let z = |id: u32| out.iter().find(|f| f.chunk_id == id).map(|f| f.score);
-        // Missing from a list = that list's lowest standardised score.
+        // Each list's z measured from its lowest (lexical −1/sd, semantic −1); missing
+        // from a list = 0 from it.
         let close = |a: Option<f32>, b: f32| a.is_some_and(|a| (a - b).abs() < 1e-4);
-        // Each is lexical z + 2 × semantic z; a semantic z of -1 is written `- 2.0`.
-        assert!(close(z(1), 1.0 / sd - 2.0));
-        assert!(close(z(2), 0.0 - 2.0));
-        assert!(close(z(3), -1.0 / sd + 2.0));
-        assert!(close(z(4), -1.0 / sd - 2.0));
+        // Each is (lexical z + 1/sd) + 2 × (semantic z + 1).
+        assert!(close(z(1), 2.0 / sd));
+        assert!(close(z(2), 1.0 / sd));
+        assert!(close(z(3), 4.0));
+        assert!(close(z(4), 0.0));
+        assert!(out.iter().all(|f| f.score >= 0.0));
         assert_eq!(
             out.iter().map(|f| f.chunk_id).collect::<Vec<_>>(),
             vec![3, 1, 2, 4]
