@@ -403,7 +403,7 @@ pub fn fit(opts: &SelfEvalOptions, log: &mut dyn FnMut(&str)) -> Result<FitRepor
         ("file-decay", &[1.0, 0.85, 0.7, 0.5], |_, r, v| {
             r.file_decay = v
         }),
-        ("noise-penalty", &[0.0, 0.3, 0.6], |_, r, v| {
+        ("noise-penalty", &[0.0, 0.3, 0.7, 0.9], |_, r, v| {
             r.noise_penalty = v
         }),
     ];
