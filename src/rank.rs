@@ -804,6 +804,25 @@ mod tests {
     }
 
     #[test]
+    fn by_default_a_test_needs_far_more_evidence_than_the_code_it_tests() {
+        // The implementation scores half the test's: with the default strength the test
+        // still ranks below it (a test needs more than 1 / (1 − 0.7) ≈ 3.3×), unless the
+        // query asks for tests.
+        let c = vec![
+            cand(0, 1.0, "tests/request_parser.rs"),
+            cand(1, 0.5, "src/request_parser.rs"),
+        ];
+        let order = |q: &str| -> Vec<usize> {
+            rerank(q, kind_of(q), c.clone(), &RankParams::default())
+                .iter()
+                .map(|c| c.index)
+                .collect()
+        };
+        assert_eq!(order("parse an incoming request"), vec![1, 0]);
+        assert_eq!(order("tests that parse an incoming request"), vec![0, 1]);
+    }
+
+    #[test]
     fn other_platform_code_is_demoted_unless_a_platform_is_named() {
         let params = RankParams {
             noise_penalty: 0.3,
