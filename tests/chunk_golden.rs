@@ -222,6 +222,50 @@ fn over_budget_function_is_split_with_signature_repeated() {
 }
 
 #[test]
+fn a_split_keeps_the_doc_comment_with_the_code_it_documents() {
+    // A JSDoc block one blank line above an assignment whose function fits the budget
+    // but not with its comment (express's `res.send`): the split must not leave the
+    // comment as a part of its own.
+    let mut text = String::from(
+        "/**\n * Send a response.\n *\n * Examples: res.send({ some: 'json' });\n */\n\nres.send = function send(body) {\n",
+    );
+    for i in 0..12 {
+        text.push_str(&format!("  var chunk{i} = body + {i};\n"));
+    }
+    text.push_str("  return this;\n};\n");
+    let code_start = text.find("res.send =").expect("code");
+    let opts = ChunkOptions {
+        max_chunk_bytes: text.len() - 40,
+        ..ChunkOptions::default()
+    };
+    assert!(text.len() - code_start <= opts.max_chunk_bytes, "the code alone fits");
+    let chunks = chunk_file("response.js", &text, Language::JavaScript, &opts);
+    check_invariants(&text, &chunks);
+    let parts: Vec<&Chunk> = chunks
+        .iter()
+        .filter(|c| c.symbol.as_deref() == Some("send"))
+        .collect();
+    assert_eq!(parts.len(), 2, "{}", render(&chunks));
+    assert!(
+        parts[0].text.starts_with("/**") && parts[0].text.contains("res.send = function send"),
+        "the first part holds the comment and the start of the code: {}",
+        render(&chunks)
+    );
+    // A doc comment longer than half the budget is still cut where the code starts.
+    let long_doc = format!("/**\n{} */\n", " * Words about sending.\n".repeat(40));
+    let text = format!("{long_doc}{}", &text[text.find("res.send =").expect("code")..]);
+    let chunks = chunk_file("response.js", &text, Language::JavaScript, &opts);
+    check_invariants(&text, &chunks);
+    assert!(
+        chunks
+            .iter()
+            .any(|c| c.start_byte == long_doc.len() && c.symbol.as_deref() == Some("send")),
+        "{}",
+        render(&chunks)
+    );
+}
+
+#[test]
 fn one_huge_line_becomes_byte_windows() {
     // Multi-byte chars: windows must cut on char boundaries.
     let line = "é€x".repeat(5000);

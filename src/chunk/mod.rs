@@ -31,7 +31,8 @@
 //!   closer-only (`}`) lines at their ends; blank-only gaps vanish.
 //! * A chunk over [`ChunkOptions::max_chunk_bytes`] is split at syntactic boundaries
 //!   (children of its node, recursing into over-budget children), then whole lines, then
-//!   byte windows on char boundaries for a single over-long line.
+//!   byte windows on char boundaries for a single over-long line. A doc comment of at most
+//!   half the budget is never split from the code below it.
 //! * Files without a grammar, whose parse fails or times out, that yield no definitions,
 //!   or that look minified are cut into line windows ([`ChunkKind::Window`]). Markdown is
 //!   cut into one [`ChunkKind::Section`] per heading.
@@ -61,7 +62,7 @@ use crate::lang::Language;
 /// Version of the chunking rules, recorded in every index. Bumped by any change that
 /// alters the chunks of some file, so an index written by another version is re-chunked
 /// on its next update (vectors of unchanged chunk texts still come from the cache).
-pub const CHUNKER_VERSION: u32 = 5;
+pub const CHUNKER_VERSION: u32 = 6;
 
 /// Knobs of [`chunk_file`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -755,6 +755,15 @@ impl Cx<'_, '_> {
                 .collect();
             c.sort_unstable();
             c.dedup();
+            // A doc comment that fits in half a chunk stays with the code it documents: a
+            // split must not leave it as a part of its own (a first part of nothing but
+            // the comment, the code without it).
+            let code = d.node.start_position().row;
+            if code > s
+                && self.lines.size(s, code) <= self.opts.max_chunk_bytes / 2
+            {
+                c.retain(|&r| r != code);
+            }
             c
         };
         if is_container(d.kind) && group.len() == 1 {
