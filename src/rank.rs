@@ -149,6 +149,26 @@ const NOISE_DIRS: &[&str] = &[
     "mocks",
 ];
 
+/// File names (without extension) of tests, examples and benchmarks kept beside the
+/// code: Rust's `foo/tests.rs` and `mocks.rs`, `example.lua`, `bench.c`. (`doc`, `compat`
+/// and `testing` are not among them: `doc.rs` and `testing.py` are often the code itself.)
+const NOISE_STEMS: &[&str] = &[
+    "test",
+    "tests",
+    "spec",
+    "specs",
+    "example",
+    "examples",
+    "bench",
+    "benches",
+    "benchmark",
+    "benchmarks",
+    "mock",
+    "mocks",
+    "fixture",
+    "fixtures",
+];
+
 /// Prose files: documentation of the code rather than the code (a query that asks for
 /// docs, `readme` or a guide keeps them).
 const PROSE_EXTENSIONS: &[&str] = &[".md", ".markdown", ".rst", ".txt", ".adoc"];
@@ -200,6 +220,7 @@ pub fn is_noise_path(path: &str) -> bool {
         if is_file {
             let stem = c.split('.').next().unwrap_or(c);
             if stem.starts_with("test_")
+                || NOISE_STEMS.contains(&stem)
                 || stem.ends_with("_test")
                 || stem.ends_with("_tests")
                 || stem == "conftest"
@@ -719,6 +740,9 @@ mod tests {
             "src/schema_generated.rs",
             "App/Form1.Designer.cs",
             "static/app.min.js",
+            "src/fs/file/tests.rs",
+            "src/fs/mocks.rs",
+            "lua/lazy/example.lua",
         ] {
             assert!(is_noise_path(p), "{p}");
         }
@@ -728,6 +752,9 @@ mod tests {
             "src/testing_utils_impl.rs",
             "contest.py",
             "latest/x.py",
+            "src/chunk/doc.rs",
+            "src/flask/testing.py",
+            "lib/testimonials.js",
             "src/Latest.java",
             "src/ContestTest/Manifest.kt",
             "workbench/app.py",

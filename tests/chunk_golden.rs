@@ -238,7 +238,10 @@ fn a_split_keeps_the_doc_comment_with_the_code_it_documents() {
         max_chunk_bytes: text.len() - 40,
         ..ChunkOptions::default()
     };
-    assert!(text.len() - code_start <= opts.max_chunk_bytes, "the code alone fits");
+    assert!(
+        text.len() - code_start <= opts.max_chunk_bytes,
+        "the code alone fits"
+    );
     let chunks = chunk_file("response.js", &text, Language::JavaScript, &opts);
     check_invariants(&text, &chunks);
     let parts: Vec<&Chunk> = chunks
@@ -253,7 +256,10 @@ fn a_split_keeps_the_doc_comment_with_the_code_it_documents() {
     );
     // A doc comment longer than half the budget is still cut where the code starts.
     let long_doc = format!("/**\n{} */\n", " * Words about sending.\n".repeat(40));
-    let text = format!("{long_doc}{}", &text[text.find("res.send =").expect("code")..]);
+    let text = format!(
+        "{long_doc}{}",
+        &text[text.find("res.send =").expect("code")..]
+    );
     let chunks = chunk_file("response.js", &text, Language::JavaScript, &opts);
     check_invariants(&text, &chunks);
     assert!(

@@ -759,9 +759,7 @@ impl Cx<'_, '_> {
             // split must not leave it as a part of its own (a first part of nothing but
             // the comment, the code without it).
             let code = d.node.start_position().row;
-            if code > s
-                && self.lines.size(s, code) <= self.opts.max_chunk_bytes / 2
-            {
+            if code > s && self.lines.size(s, code) <= self.opts.max_chunk_bytes / 2 {
                 c.retain(|&r| r != code);
             }
             c
