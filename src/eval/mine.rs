@@ -292,8 +292,9 @@ fn score_pairs(
             ..SearchRequest::new(p.query.clone()).top_k(10)
         };
         let t = Instant::now();
-        let hits = searcher.search(&req)?.hits;
-        latencies.push(t.elapsed().as_secs_f64() * 1e3);
+        let results = searcher.search(&req)?;
+        latencies.push(crate::eval::run::query_ms(t, &results));
+        let hits = results.hits;
         let ranked: Vec<RankedChunk> = hits
             .iter()
             .map(|h| RankedChunk::new(h.path.clone(), h.start_line, h.end_line))

@@ -87,7 +87,8 @@ pub struct RepoEntry {
 }
 
 /// Query latency percentiles in milliseconds (nearest-rank; see
-/// [`crate::eval::score::percentile`]), over every timed `search` call.
+/// [`crate::eval::score::percentile`]), over every timed `search` call, without the
+/// one-time load of the query model that a searcher's first semantic query pays.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 pub struct Latency {
     /// Median.
