@@ -122,51 +122,35 @@ pub struct Candidate<'a> {
     pub text: &'a str,
 }
 
-/// Path components and file-name patterns of code that mirrors the implementation
-/// rather than being it.
-const NOISE_DIRS: &[&str] = &[
-    "test",
-    "tests",
-    "testing",
-    "__tests__",
-    "spec",
-    "specs",
-    "example",
-    "examples",
-    "bench",
-    "benches",
-    "benchmark",
-    "benchmarks",
-    "doc",
-    "docs",
-    "vendor",
-    "vendored",
-    "third_party",
-    "compat",
-    "legacy",
-    "deprecated",
-    "fixtures",
-    "mocks",
-];
-
-/// File names (without extension) of tests, examples and benchmarks kept beside the
-/// code: Rust's `foo/tests.rs` and `mocks.rs`, `example.lua`, `bench.c`. (`doc`, `compat`
-/// and `testing` are not among them: `doc.rs` and `testing.py` are often the code itself.)
-const NOISE_STEMS: &[&str] = &[
-    "test",
-    "tests",
-    "spec",
-    "specs",
-    "example",
-    "examples",
-    "bench",
-    "benches",
-    "benchmark",
-    "benchmarks",
-    "mock",
-    "mocks",
-    "fixture",
-    "fixtures",
+/// Names of directories holding code that mirrors the implementation rather than being
+/// it, and whether a file of that name (without extension) is such code too: Rust's
+/// `foo/tests.rs` and `mocks.rs`, `example.lua`, `bench.c`. (`doc.rs`, `compat.py` and
+/// `testing.py` are often the code itself.)
+const NOISE_NAMES: &[(&str, bool)] = &[
+    ("test", true),
+    ("tests", true),
+    ("testing", false),
+    ("__tests__", false),
+    ("spec", true),
+    ("specs", true),
+    ("example", true),
+    ("examples", true),
+    ("bench", true),
+    ("benches", true),
+    ("benchmark", true),
+    ("benchmarks", true),
+    ("doc", false),
+    ("docs", false),
+    ("vendor", false),
+    ("vendored", false),
+    ("third_party", false),
+    ("compat", false),
+    ("legacy", false),
+    ("deprecated", false),
+    ("fixture", true),
+    ("fixtures", true),
+    ("mock", true),
+    ("mocks", true),
 ];
 
 /// Prose files: documentation of the code rather than the code (a query that asks for
@@ -213,14 +197,14 @@ pub fn is_noise_path(path: &str) -> bool {
         // `Dapper.Tests` (a C# test project), `_examples` (Go), `test-utils`.
         if !is_file
             && c.split(['.', '-', '_'])
-                .any(|part| NOISE_DIRS.contains(&part))
+                .any(|part| NOISE_NAMES.iter().any(|(n, _)| *n == part))
         {
             return true;
         }
         if is_file {
             let stem = c.split('.').next().unwrap_or(c);
             if stem.starts_with("test_")
-                || NOISE_STEMS.contains(&stem)
+                || NOISE_NAMES.iter().any(|&(n, file)| file && n == stem)
                 || stem.ends_with("_test")
                 || stem.ends_with("_tests")
                 || stem == "conftest"
