@@ -179,6 +179,14 @@ fn empty_and_blank_files_have_no_chunks() {
     }
 }
 
+/// The chunks (parts of a split definition included) named `symbol`, in file order.
+fn parts_of<'a>(chunks: &'a [Chunk], symbol: &str) -> Vec<&'a Chunk> {
+    chunks
+        .iter()
+        .filter(|c| c.symbol.as_deref() == Some(symbol))
+        .collect()
+}
+
 #[test]
 fn over_budget_function_is_split_with_signature_repeated() {
     let mut text = String::from("import os\n\n\ndef big(a, b):\n    \"\"\"Doc.\"\"\"\n");
@@ -192,10 +200,7 @@ fn over_budget_function_is_split_with_signature_repeated() {
     };
     let chunks = chunk_file("big.py", &text, Language::Python, &opts);
     check_invariants(&text, &chunks);
-    let parts: Vec<&Chunk> = chunks
-        .iter()
-        .filter(|c| c.symbol.as_deref() == Some("big"))
-        .collect();
+    let parts = parts_of(&chunks, "big");
     assert!(parts.len() >= 4, "{}", render(&chunks));
     assert!(parts[0].text.starts_with("def big(a, b):"));
     for p in &parts[1..] {
@@ -244,10 +249,7 @@ fn a_split_keeps_the_doc_comment_with_the_code_it_documents() {
     );
     let chunks = chunk_file("response.js", &text, Language::JavaScript, &opts);
     check_invariants(&text, &chunks);
-    let parts: Vec<&Chunk> = chunks
-        .iter()
-        .filter(|c| c.symbol.as_deref() == Some("send"))
-        .collect();
+    let parts = parts_of(&chunks, "send");
     assert_eq!(parts.len(), 2, "{}", render(&chunks));
     assert!(
         parts[0].text.starts_with("/**") && parts[0].text.contains("res.send = function send"),
