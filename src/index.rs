@@ -19,6 +19,7 @@
 //! is exactly what `--rebuild` would build.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -31,7 +32,7 @@ use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 
 use crate::cache::{cache_key, EmbeddingCache};
-use crate::chunk::{chunk_file, Chunk, ChunkOptions};
+use crate::chunk::{chunk_file, include, Chunk, ChunkOptions};
 use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
 use crate::fuse::calibrate::{self, FusionCalibration, PairSampler};
@@ -716,22 +717,21 @@ fn run_index(
         let mut outcomes = outcomes;
         for (i, c) in candidates.iter().enumerate() {
             let outcome = outcomes.remove(&i);
+            // A kept file's mtime: the recorded one, or the one its re-read trusts.
             let kept = match (&plans[i], &outcome) {
-                (Plan::Keep(id), _) | (Plan::Read(_), Some(Outcome::Same(id, _))) => Some(*id),
+                (Plan::Keep(id), _) => Some((*id, None)),
+                (Plan::Read(_), Some(Outcome::Same(id, mtime))) => Some((*id, Some(*mtime))),
                 _ => None,
             };
             match (kept, outcome) {
-                (Some(id), _) => {
+                (Some((id, read_mtime)), _) => {
                     let Some(b) = &base else { continue };
                     let f = &b.files()[id as usize];
                     let chunks = f
                         .chunk_ids()
                         .map(|cid| b.chunk(cid).map(|sc| owned_chunk(&sc)))
                         .collect::<Result<Vec<_>>>()?;
-                    let mtime = match &plans[i] {
-                        Plan::Keep(_) => f.mtime_ns,
-                        Plan::Read(_) => trusted_mtime(c.mtime_ns, run_started_ns),
-                    };
+                    let mtime = read_mtime.unwrap_or(f.mtime_ns);
                     let data = FileData {
                         size: f.size,
                         mtime_ns: mtime,
@@ -796,6 +796,8 @@ fn read_and_chunk(
     progress: &dyn Progress,
 ) -> Result<BTreeMap<usize, Outcome>> {
     let mut out = BTreeMap::new();
+    // Included documentation is read only from inside the tree (see `included_docs`).
+    let root = opts.root.canonicalize().ok();
     for batch in to_read.chunks(256) {
         check_cancelled(progress)?;
         let results: Vec<(usize, Outcome)> = batch
@@ -809,21 +811,33 @@ fn read_and_chunk(
                 let outcome = match walk::read_file(c, &opts.walk) {
                     Err(reason) => Outcome::Skipped(old, reason),
                     Ok(ft) => {
-                        let mtime_ns = trusted_mtime(c.mtime_ns, run_started_ns);
+                        let docs = included_docs(c, &ft.text, root.as_deref(), &opts.walk);
+                        let (hash, mtime_ns) = if docs.is_empty() {
+                            (ft.hash, trusted_mtime(c.mtime_ns, run_started_ns))
+                        } else {
+                            // The file's content is its text and the docs it includes: an
+                            // edit to either changes its hash. Its mtime is recorded as
+                            // unknown, so every update reads it again (its own mtime does
+                            // not move when only an included file changes).
+                            (hash_with_docs(&ft.hash, &docs), 0)
+                        };
                         let same = old.and_then(|id| base.map(|b| &b.files()[id as usize]));
                         match same {
-                            Some(f) if f.hash == ft.hash && f.language == c.language => {
+                            Some(f) if f.hash == hash && f.language == c.language => {
                                 Outcome::Same(old.unwrap_or_default(), mtime_ns)
                             }
                             _ => {
-                                let chunks =
+                                let mut chunks =
                                     chunk_file(&c.rel_path, &ft.text, c.language, &opts.chunk);
+                                let docs: Vec<(usize, String)> =
+                                    docs.into_iter().map(|(at, _, text)| (at, text)).collect();
+                                include::attach_included_docs(&mut chunks, &docs);
                                 Outcome::Changed {
                                     old,
                                     file: FileData {
                                         size: c.size,
                                         mtime_ns,
-                                        hash: ft.hash,
+                                        hash,
                                         lossy: ft.lossy,
                                     },
                                     chunks,
@@ -839,6 +853,65 @@ fn read_and_chunk(
         out.extend(results);
     }
     Ok(out)
+}
+
+/// The documentation a file includes from other files (`#[doc = include_str!("…")]`,
+/// [`include::doc_includes`]) as `(offset, path, text)`: each named file that resolves to
+/// a readable text file inside the indexed tree (`root`, canonical; none when it is
+/// unknown), at most [`include::MAX_INCLUDED_DOC_BYTES`] of it. A missing, outside,
+/// binary or unreadable file is left out: the attribute stays plain code.
+fn included_docs(
+    c: &Candidate,
+    text: &str,
+    root: Option<&Path>,
+    walk_opts: &WalkOptions,
+) -> Vec<(usize, String, String)> {
+    let (Some(root), Some(dir)) = (root, c.abs_path.parent()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for inc in include::doc_includes(text, c.language) {
+        let Ok(target) = dir.join(&inc.path).canonicalize() else {
+            continue;
+        };
+        if !target.starts_with(root) || !target.is_file() {
+            continue;
+        }
+        let Ok(file) = std::fs::File::open(&target) else {
+            continue;
+        };
+        let mut bytes = Vec::new();
+        let limit = include::MAX_INCLUDED_DOC_BYTES as u64;
+        if file.take(limit).read_to_end(&mut bytes).is_err() {
+            continue;
+        }
+        // A character cut at the limit is dropped; otherwise the walk's rules for text
+        // decide (binary and, unless allowed, invalid UTF-8 are left out).
+        if let Err(e) = std::str::from_utf8(&bytes) {
+            if e.error_len().is_none() {
+                bytes.truncate(e.valid_up_to());
+            }
+        }
+        if let Ok(ft) = walk::decode(bytes, walk_opts.lossy_utf8) {
+            out.push((inc.offset, inc.path, include::cap_included_doc(ft.text)));
+        }
+    }
+    out
+}
+
+/// The hash of a file that includes `docs`: its own bytes' hash, then each included
+/// path and text.
+fn hash_with_docs(own: &[u8; 32], docs: &[(usize, String, String)]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(b"cseek doc includes v1\0");
+    h.update(own);
+    for (_, path, text) in docs {
+        h.update(&(path.len() as u64).to_le_bytes());
+        h.update(path.as_bytes());
+        h.update(&(text.len() as u64).to_le_bytes());
+        h.update(text.as_bytes());
+    }
+    *h.finalize().as_bytes()
 }
 
 /// The previous generation, when this run can continue it; otherwise why not.

@@ -871,3 +871,79 @@ fn a_cancelled_run_leaves_the_index_and_keeps_its_work() {
         next.chunks - first.chunks
     );
 }
+
+/// Paths of the files a lexical search finds.
+fn hit_paths(index: &Path, q: &str) -> Vec<String> {
+    let s = Searcher::open(index).unwrap();
+    let mut paths: Vec<String> = top10(&s, q, Mode::Lexical)
+        .into_iter()
+        .map(|(p, _, _)| p)
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+#[test]
+fn included_docs_are_searched_with_their_module_and_follow_edits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    fs::create_dir_all(root.join("src/extract")).unwrap();
+    fs::create_dir_all(root.join("src/docs")).unwrap();
+    fs::write(
+        root.join("src/extract/mod.rs"),
+        "#![doc = include_str!(\"../docs/extract.md\")]\n\npub fn has_content_type() -> bool {\n    true\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("src/docs/extract.md"),
+        "# Extractors\n\nTypes for pulling zorblax values out of requests.\n",
+    )
+    .unwrap();
+    // A path outside the indexed tree is not followed.
+    fs::write(tmp.path().join("outside.md"), "quuxolotl secrets\n").unwrap();
+    fs::write(
+        root.join("src/lib.rs"),
+        "#[doc = include_str!(\"../../outside.md\")]\npub fn f() {}\n",
+    )
+    .unwrap();
+    let index = tmp.path().join("index");
+    let mut opts = IndexOptions::new(&root);
+    opts.index_dir = index.clone();
+    opts.model = ModelChoice::Off;
+    build_index(&opts, &NoProgress).unwrap();
+    assert_eq!(
+        hit_paths(&index, "zorblax"),
+        ["src/docs/extract.md", "src/extract/mod.rs"]
+    );
+    assert!(hit_paths(&index, "quuxolotl").is_empty());
+
+    // Nothing changed: nothing is re-chunked, though the includer is read again.
+    let again = build_index(&opts, &NoProgress).unwrap();
+    assert_eq!(again.files_changed, 0);
+
+    // Only the included file changes: the module's chunk follows it.
+    fs::write(
+        root.join("src/docs/extract.md"),
+        "# Extractors\n\nTypes for pulling flimflam values out of requests.\n",
+    )
+    .unwrap();
+    let edited = build_index(&opts, &NoProgress).unwrap();
+    assert_eq!(
+        edited.files_changed, 2,
+        "the doc and the module that includes it"
+    );
+    assert_eq!(
+        hit_paths(&index, "flimflam"),
+        ["src/docs/extract.md", "src/extract/mod.rs"]
+    );
+    assert!(hit_paths(&index, "zorblax").is_empty());
+    // A fresh build of the same tree has the same answers.
+    let mut fresh = opts.clone();
+    fresh.index_dir = tmp.path().join("fresh");
+    build_index(&fresh, &NoProgress).unwrap();
+    assert_eq!(
+        hit_paths(&fresh.index_dir, "flimflam"),
+        hit_paths(&index, "flimflam")
+    );
+}

@@ -46,9 +46,12 @@
 //! parts repeat the definition's signature line (the line holding its name, capped in
 //! length): `text == signature + "\n" + &file[start_byte..end_byte]`, so each part says
 //! what it belongs to, while the ranges cover only the part itself. All parts keep the
-//! definition's kind, symbol and container.
+//! definition's kind, symbol and container. The indexer may also append documentation
+//! that lives in another file to the chunk naming it (Rust's `#[doc =
+//! include_str!("…")]`, [`include`]); [`chunk_file`] itself reads nothing but `text`.
 
 pub mod doc;
+pub mod include;
 mod lines;
 mod markdown;
 mod syntax;
@@ -62,7 +65,7 @@ use crate::lang::Language;
 /// Version of the chunking rules, recorded in every index. Bumped by any change that
 /// alters the chunks of some file, so an index written by another version is re-chunked
 /// on its next update (vectors of unchanged chunk texts still come from the cache).
-pub const CHUNKER_VERSION: u32 = 6;
+pub const CHUNKER_VERSION: u32 = 7;
 
 /// Knobs of [`chunk_file`].
 #[derive(Debug, Clone, PartialEq, Eq)]
