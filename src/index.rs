@@ -471,7 +471,22 @@ fn run_index(
         open_base(&index_dir, &root, opts)
     };
     // A scoped run continues the previous generation; without one it is a full run.
-    let scope_paths = scope.filter(|_| base.is_some());
+    // Its scope grows by the files that may include documentation from another file
+    // (Rust files recorded with an unknown mtime, see `included_docs`): the edit that
+    // names the included file must reach the file that includes it.
+    let scope_paths: Option<Vec<String>> = match (scope, &base) {
+        (Some(paths), Some(b)) => {
+            let mut paths = paths.to_vec();
+            paths.extend(
+                b.live_files()
+                    .filter(|(_, f)| f.mtime_ns == 0 && f.language == Language::Rust)
+                    .map(|(_, f)| f.path.to_string()),
+            );
+            Some(paths)
+        }
+        _ => None,
+    };
+    let scope_paths = scope_paths.as_deref();
     let scope = scope_paths.map(walk::Scope::new);
     let (candidates, mut stats) = match (scope_paths, &base) {
         (Some(paths), Some(b)) => {

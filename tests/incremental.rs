@@ -938,12 +938,27 @@ fn included_docs_are_searched_with_their_module_and_follow_edits() {
         ["src/docs/extract.md", "src/extract/mod.rs"]
     );
     assert!(hit_paths(&index, "zorblax").is_empty());
+    // An editor's update of the included file alone (a scoped run) reaches the module too.
+    fs::write(
+        root.join("src/docs/extract.md"),
+        "# Extractors\n\nTypes for pulling wibblewob values out of requests.\n",
+    )
+    .unwrap();
+    let scoped = cseek::index::Indexer::new(opts.clone())
+        .update_paths(&["src/docs/extract.md"], &NoProgress)
+        .unwrap();
+    assert_eq!(scoped.files_changed, 2);
+    assert_eq!(
+        hit_paths(&index, "wibblewob"),
+        ["src/docs/extract.md", "src/extract/mod.rs"]
+    );
+    assert!(hit_paths(&index, "flimflam").is_empty());
     // A fresh build of the same tree has the same answers.
     let mut fresh = opts.clone();
     fresh.index_dir = tmp.path().join("fresh");
     build_index(&fresh, &NoProgress).unwrap();
     assert_eq!(
-        hit_paths(&fresh.index_dir, "flimflam"),
-        hit_paths(&index, "flimflam")
+        hit_paths(&fresh.index_dir, "wibblewob"),
+        hit_paths(&index, "wibblewob")
     );
 }

@@ -210,7 +210,11 @@ pub fn other() {}
             .iter()
             .find(|c| c.symbol.as_deref() == Some("other"))
             .unwrap();
-        assert!(other.text.ends_with("pub fn other() {}\n"), "{:?}", other.text);
+        assert!(
+            other.text.ends_with("pub fn other() {}\n"),
+            "{:?}",
+            other.text
+        );
         assert_eq!(
             chunks
                 .iter()
