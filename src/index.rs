@@ -826,7 +826,7 @@ fn read_and_chunk(
                 let outcome = match walk::read_file(c, &opts.walk) {
                     Err(reason) => Outcome::Skipped(old, reason),
                     Ok(ft) => {
-                        let docs = included_docs(c, &ft.text, root.as_deref(), opts);
+                        let docs = included_docs(c, &ft.text, root.as_deref(), &opts.walk);
                         let (hash, mtime_ns) = if docs.is_empty() {
                             (ft.hash, trusted_mtime(c.mtime_ns, run_started_ns))
                         } else {
@@ -873,13 +873,13 @@ fn read_and_chunk(
 /// The documentation a file includes from other files (`#[doc = include_str!("…")]`,
 /// [`include::doc_includes`]) as `(offset, path, text)`: each named file that resolves to
 /// a readable text file inside the indexed tree (`root`, canonical; none when it is
-/// unknown), at most one chunk's budget of it ([`include::cap_included_doc`]). A
-/// missing, outside, binary or unreadable file is left out: the attribute stays code.
+/// unknown), at most [`include::MAX_INCLUDED_DOC_BYTES`] of it. A missing, outside,
+/// binary or unreadable file is left out: the attribute stays plain code.
 fn included_docs(
     c: &Candidate,
     text: &str,
     root: Option<&Path>,
-    opts: &IndexOptions,
+    walk_opts: &WalkOptions,
 ) -> Vec<(usize, String, String)> {
     let (Some(root), Some(dir)) = (root, c.abs_path.parent()) else {
         return Vec::new();
@@ -896,8 +896,7 @@ fn included_docs(
             continue;
         };
         let mut bytes = Vec::new();
-        let max = opts.chunk.max_chunk_bytes;
-        let limit = max as u64;
+        let limit = include::MAX_INCLUDED_DOC_BYTES as u64;
         if file.take(limit).read_to_end(&mut bytes).is_err() {
             continue;
         }
@@ -908,12 +907,8 @@ fn included_docs(
                 bytes.truncate(e.valid_up_to());
             }
         }
-        if let Ok(ft) = walk::decode(bytes, opts.walk.lossy_utf8) {
-            out.push((
-                inc.offset,
-                inc.path,
-                include::cap_included_doc(ft.text, max),
-            ));
+        if let Ok(ft) = walk::decode(bytes, walk_opts.lossy_utf8) {
+            out.push((inc.offset, inc.path, include::cap_included_doc(ft.text)));
         }
     }
     out

@@ -19,6 +19,10 @@
 use crate::chunk::Chunk;
 use crate::lang::Language;
 
+/// Most bytes of one included file that are added to a chunk. An overview comes first in
+/// such files; the rest (long examples) would only dilute the chunk's words.
+pub const MAX_INCLUDED_DOC_BYTES: usize = 32 * 1024;
+
 /// Most included files followed per source file, so a generated file of thousands of
 /// attributes cannot make indexing read thousands of files.
 pub const MAX_DOC_INCLUDES: usize = 64;
@@ -106,14 +110,10 @@ pub fn attach_included_docs(chunks: &mut [Chunk], docs: &[(usize, String)]) {
     }
 }
 
-/// `text` cut to at most `max` bytes, at a char boundary. The indexer keeps one chunk's
-/// budget ([`ChunkOptions::max_chunk_bytes`](crate::chunk::ChunkOptions)) of an included
-/// file: an overview comes first in such files, and the rest (long examples, or a whole
-/// README included by `lib.rs`) would turn the chunk into the document. Measured on the
-/// dev suite, 2 KiB, 8 KiB and 32 KiB score alike (`benches/README.md`).
-pub fn cap_included_doc(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max;
+/// `text` cut to at most [`MAX_INCLUDED_DOC_BYTES`], at a char boundary.
+pub fn cap_included_doc(mut text: String) -> String {
+    if text.len() > MAX_INCLUDED_DOC_BYTES {
+        let mut end = MAX_INCLUDED_DOC_BYTES;
         while !text.is_char_boundary(end) {
             end -= 1;
         }
@@ -247,8 +247,11 @@ pub fn other() {}
 
     #[test]
     fn caps_a_long_text_at_a_char_boundary() {
-        let capped = cap_included_doc("é".repeat(100), 51);
-        assert_eq!(capped, "é".repeat(25));
-        assert_eq!(cap_included_doc("short".into(), 51), "short");
+        let long = "é".repeat(MAX_INCLUDED_DOC_BYTES);
+        let capped = cap_included_doc(long);
+        assert!(
+            capped.len() <= MAX_INCLUDED_DOC_BYTES && capped.len() + 1 >= MAX_INCLUDED_DOC_BYTES
+        );
+        assert_eq!(cap_included_doc("short".into()), "short");
     }
 }
