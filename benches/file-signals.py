@@ -15,7 +15,10 @@ fold A / fold B as in issue 14):
   - `summary-bm25`: BM25 over the file's summary: path words, definition and container
     names, comment lines (what the file declares and says about itself);
   - `file-vector`: cosine of the query with the mean of the file's chunk vectors
-    (embedded with `cseek embed --model MODEL`; only with `--model`).
+    (embedded with `cseek embed --model MODEL`; only with `--model`);
+- `coverage`, a chunk-level signal (Lucene's old coordination factor): `s` is the share of
+  the query's distinct content words found in the hit's own lines and path, re-scored
+  `score * (1 + w * s)` and `score * s^g`.
 
     python3 benches/file-signals.py F.jsonl --suite ../shared/bench \\
         --corpus target/bench-corpus [--model target/models/minilm-static-256]
@@ -201,6 +204,29 @@ def main():
                 new = sorted(range(len(hits)), key=lambda i: (-hits[i]["score"] * (1 + w * rel[i]), i))
                 return score(r, [hits[i] for i in new])
             report(f"{kind} w {w}", order)
+
+    texts = {}
+
+    def coverage(r, h):
+        key = (r["repo"], h["path"])
+        if key not in texts:
+            with open(os.path.join(args.corpus, r["repo"], h["path"]), encoding="utf-8", errors="replace") as f:
+                texts[key] = f.read().split("\n")
+        words = set(toks(r["query"]))
+        found = set(toks("\n".join(texts[key][h["start_line"] - 1:h["end_line"]]) + " " + h["path"]))
+        return len(words & found) / max(1, len(words))
+
+    for form, strengths in (("w", (0.1, 0.25, 0.5, 1.0)), ("g", (0.5, 1.0, 2.0))):
+        for w in strengths:
+            def order(r, form=form, w=w):
+                hits = r["results"]
+                if r["category"] == "symbol" or len(r["query"].split()) < 2 or not hits:
+                    return score(r, hits)
+                s = [coverage(r, h) for h in hits]
+                f = [(1 + w * x) if form == "w" else max(x, 0.05) ** w for x in s]
+                new = sorted(range(len(hits)), key=lambda i: (-hits[i]["score"] * f[i], i))
+                return score(r, [hits[i] for i in new])
+            report(f"coverage {form} {w}", order)
 
 
 if __name__ == "__main__":

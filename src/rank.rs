@@ -22,8 +22,9 @@
 //!   container (half): `parse config` ↔ `parseConfig`, `ConfigParser`, `config_parser`.
 //! - **Noise penalty**: tests, examples, benchmarks, docs, vendored/compat code,
 //!   declaration stubs (`.d.ts`) and generated files (`.pb.go`, `_pb2.py`) rank below the
-//!   implementation they mirror — unless the query asks for them (`test`, `example`,
-//!   `bench`, `doc`, `generated` …). So does code for another platform than the one
+//!   implementation they mirror — unless the query asks for that kind ([`NoiseKind`]:
+//!   `test`, `example`, `bench`, `doc`, `types`, `generated` …; "error types" keeps
+//!   `.d.ts` stubs where they were, not tests). So does code for another platform than the one
 //!   cseek runs on (`src/win/tcp.c` on Linux or macOS, `src/unix/tcp.c` on Windows,
 //!   `src/unix/darwin.c` on Linux; [`is_other_platform`]), unless the query names a
 //!   platform.
@@ -122,35 +123,55 @@ pub struct Candidate<'a> {
     pub text: &'a str,
 }
 
+/// What kind of code a noise path is. A query that names a kind keeps that kind only: "how
+/// are HTTP exception types defined" asks for types, not for tests, whose penalty stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoiseKind {
+    /// Tests, specs, fixtures and mocks.
+    Test,
+    /// Examples.
+    Example,
+    /// Benchmarks.
+    Bench,
+    /// Documentation: prose files and `doc`/`docs` directories.
+    Docs,
+    /// Vendored, compatibility and legacy code.
+    Vendored,
+    /// Declaration stubs: `.d.ts`, `.pyi`.
+    Stub,
+    /// Generated code (`.pb.go`, `_pb2.py`, `*.generated.*`, minified bundles).
+    Generated,
+}
+
 /// Names of directories holding code that mirrors the implementation rather than being
-/// it, and whether a file of that name (without extension) is such code too: Rust's
-/// `foo/tests.rs` and `mocks.rs`, `example.lua`, `bench.c`. (`doc.rs`, `compat.py` and
-/// `testing.py` are often the code itself.)
-const NOISE_NAMES: &[(&str, bool)] = &[
-    ("test", true),
-    ("tests", true),
-    ("testing", false),
-    ("__tests__", false),
-    ("spec", true),
-    ("specs", true),
-    ("example", true),
-    ("examples", true),
-    ("bench", true),
-    ("benches", true),
-    ("benchmark", true),
-    ("benchmarks", true),
-    ("doc", false),
-    ("docs", false),
-    ("vendor", false),
-    ("vendored", false),
-    ("third_party", false),
-    ("compat", false),
-    ("legacy", false),
-    ("deprecated", false),
-    ("fixture", true),
-    ("fixtures", true),
-    ("mock", true),
-    ("mocks", true),
+/// it, their kind, and whether a file of that name (without extension) is such code too:
+/// Rust's `foo/tests.rs` and `mocks.rs`, `example.lua`, `bench.c`. (`doc.rs`, `compat.py`
+/// and `testing.py` are often the code itself.)
+const NOISE_NAMES: &[(&str, NoiseKind, bool)] = &[
+    ("test", NoiseKind::Test, true),
+    ("tests", NoiseKind::Test, true),
+    ("testing", NoiseKind::Test, false),
+    ("__tests__", NoiseKind::Test, false),
+    ("spec", NoiseKind::Test, true),
+    ("specs", NoiseKind::Test, true),
+    ("fixture", NoiseKind::Test, true),
+    ("fixtures", NoiseKind::Test, true),
+    ("mock", NoiseKind::Test, true),
+    ("mocks", NoiseKind::Test, true),
+    ("example", NoiseKind::Example, true),
+    ("examples", NoiseKind::Example, true),
+    ("bench", NoiseKind::Bench, true),
+    ("benches", NoiseKind::Bench, true),
+    ("benchmark", NoiseKind::Bench, true),
+    ("benchmarks", NoiseKind::Bench, true),
+    ("doc", NoiseKind::Docs, false),
+    ("docs", NoiseKind::Docs, false),
+    ("vendor", NoiseKind::Vendored, false),
+    ("vendored", NoiseKind::Vendored, false),
+    ("third_party", NoiseKind::Vendored, false),
+    ("compat", NoiseKind::Vendored, false),
+    ("legacy", NoiseKind::Vendored, false),
+    ("deprecated", NoiseKind::Vendored, false),
 ];
 
 /// Prose files: documentation of the code rather than the code (a query that asks for
@@ -158,65 +179,84 @@ const NOISE_NAMES: &[(&str, bool)] = &[
 const PROSE_EXTENSIONS: &[&str] = &[".md", ".markdown", ".rst", ".txt", ".adoc"];
 
 /// Query words that say the user wants exactly that kind of file.
-const NOISE_WORDS: &[&str] = &[
-    "test",
-    "tests",
-    "testing",
-    "spec",
-    "mock",
-    "fixture",
-    "example",
-    "examples",
-    "bench",
-    "benchmark",
-    "doc",
-    "docs",
-    "documentation",
-    "readme",
-    "guide",
-    "changelog",
-    "vendor",
-    "vendored",
-    "compat",
-    "legacy",
-    "deprecated",
-    "stub",
-    "stubs",
-    "generated",
-    "typing",
-    "types",
+const NOISE_WORDS: &[(&str, NoiseKind)] = &[
+    ("test", NoiseKind::Test),
+    ("tests", NoiseKind::Test),
+    ("testing", NoiseKind::Test),
+    ("spec", NoiseKind::Test),
+    ("mock", NoiseKind::Test),
+    ("fixture", NoiseKind::Test),
+    ("example", NoiseKind::Example),
+    ("examples", NoiseKind::Example),
+    ("bench", NoiseKind::Bench),
+    ("benchmark", NoiseKind::Bench),
+    ("doc", NoiseKind::Docs),
+    ("docs", NoiseKind::Docs),
+    ("documentation", NoiseKind::Docs),
+    ("readme", NoiseKind::Docs),
+    ("guide", NoiseKind::Docs),
+    ("changelog", NoiseKind::Docs),
+    ("vendor", NoiseKind::Vendored),
+    ("vendored", NoiseKind::Vendored),
+    ("compat", NoiseKind::Vendored),
+    ("legacy", NoiseKind::Vendored),
+    ("deprecated", NoiseKind::Vendored),
+    ("stub", NoiseKind::Stub),
+    ("stubs", NoiseKind::Stub),
+    ("typing", NoiseKind::Stub),
+    ("types", NoiseKind::Stub),
+    ("generated", NoiseKind::Generated),
 ];
 
-/// Whether a root-relative path is test/example/bench/docs/vendored code or a stub.
+/// Whether a root-relative path is test/example/bench/docs/vendored code, a stub or
+/// generated code.
 pub fn is_noise_path(path: &str) -> bool {
+    noise_kind(path).is_some()
+}
+
+/// What kind of noise a root-relative path is, if any (the first directory that says so
+/// decides, then the file's name).
+pub fn noise_kind(path: &str) -> Option<NoiseKind> {
     let lower = path.to_ascii_lowercase();
     let mut components = lower.split('/').peekable();
     while let Some(c) = components.next() {
         let is_file = components.peek().is_none();
         // A directory named by a noise word alone or as one of its parts: `tests`,
         // `Dapper.Tests` (a C# test project), `_examples` (Go), `test-utils`.
-        if !is_file
-            && c.split(['.', '-', '_'])
-                .any(|part| NOISE_NAMES.iter().any(|(n, _)| *n == part))
-        {
-            return true;
-        }
-        if is_file {
-            let stem = c.split('.').next().unwrap_or(c);
-            if stem.starts_with("test_")
-                || NOISE_NAMES.iter().any(|&(n, file)| file && n == stem)
-                || stem.ends_with("_test")
-                || stem.ends_with("_tests")
-                || stem == "conftest"
-                || c.contains(".test.")
-                || c.contains(".spec.")
-                || c.ends_with(".d.ts")
-                || c.ends_with(".pyi")
-                || is_generated_name(c, stem)
-                || PROSE_EXTENSIONS.iter().any(|e| c.ends_with(e))
-            {
-                return true;
+        if !is_file {
+            let mut parts = std::iter::once(c).chain(c.split(['.', '-', '_']));
+            let dir = parts.find_map(|part| {
+                NOISE_NAMES
+                    .iter()
+                    .find(|(n, _, _)| *n == part)
+                    .map(|(_, kind, _)| *kind)
+            });
+            if dir.is_some() {
+                return dir;
             }
+            continue;
+        }
+        let stem = c.split('.').next().unwrap_or(c);
+        if let Some((_, kind, _)) = NOISE_NAMES.iter().find(|&&(n, _, file)| file && n == stem) {
+            return Some(*kind);
+        }
+        if stem.starts_with("test_")
+            || stem.ends_with("_test")
+            || stem.ends_with("_tests")
+            || stem == "conftest"
+            || c.contains(".test.")
+            || c.contains(".spec.")
+        {
+            return Some(NoiseKind::Test);
+        }
+        if c.ends_with(".d.ts") || c.ends_with(".pyi") {
+            return Some(NoiseKind::Stub);
+        }
+        if is_generated_name(c, stem) {
+            return Some(NoiseKind::Generated);
+        }
+        if PROSE_EXTENSIONS.iter().any(|e| c.ends_with(e)) {
+            return Some(NoiseKind::Docs);
         }
     }
     // `FooTest.java`, `RouterTests.cs`, `ParserSpec.scala`: a capitalised suffix after a
@@ -230,11 +270,11 @@ pub fn is_noise_path(path: &str) -> bool {
                 .last()
                 .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
             {
-                return true;
+                return Some(NoiseKind::Test);
             }
         }
     }
-    false
+    None
 }
 
 /// File names code generators give their output (lowercased): protobuf/gRPC stubs
@@ -336,11 +376,19 @@ pub fn query_names_platform(query: &str) -> bool {
         .any(|w| platform_of(&w.to_ascii_lowercase()).is_some())
 }
 
-/// Whether the query asks for tests, examples, docs … itself.
-pub fn query_wants_noise(query: &str) -> bool {
-    query
-        .split(|c: char| !c.is_alphanumeric())
-        .any(|w| NOISE_WORDS.contains(&w.to_ascii_lowercase().as_str()))
+/// The kinds of noise the query asks for itself ("test client" asks for tests, "error
+/// types" for stubs), each at most once.
+pub fn query_noise_kinds(query: &str) -> Vec<NoiseKind> {
+    let mut kinds = Vec::new();
+    for w in query.split(|c: char| !c.is_alphanumeric()) {
+        let w = w.to_ascii_lowercase();
+        if let Some((_, kind)) = NOISE_WORDS.iter().find(|(n, _)| *n == w) {
+            if !kinds.contains(kind) {
+                kinds.push(*kind);
+            }
+        }
+    }
+    kinds
 }
 
 /// Words as `(lowercased part, stem)` pairs.
@@ -634,11 +682,10 @@ pub fn rerank<'a>(
     }
     if params.noise_penalty > 0.0 {
         let keep = 1.0 - params.noise_penalty.clamp(0.0, 1.0);
-        let (noise, platform) = (!query_wants_noise(query), !query_names_platform(query));
+        let (wanted, platform) = (query_noise_kinds(query), !query_names_platform(query));
         for c in &mut candidates {
-            if (noise && is_noise_path(c.path))
-                || (platform && is_other_platform(c.path, Host::CURRENT))
-            {
+            let noise = noise_kind(c.path).is_some_and(|k| !wanted.contains(&k));
+            if noise || (platform && is_other_platform(c.path, Host::CURRENT)) {
                 c.score *= keep;
             }
         }
@@ -831,6 +878,57 @@ mod tests {
         };
         assert_eq!(order("parse an incoming request"), vec![1, 0]);
         assert_eq!(order("tests that parse an incoming request"), vec![0, 1]);
+        // Asking for one kind of noise keeps only that kind: types are not tests.
+        assert_eq!(order("request parser error types"), vec![1, 0]);
+    }
+
+    #[test]
+    fn a_query_keeps_only_the_kinds_of_noise_it_names() {
+        assert_eq!(noise_kind("lib/app.test.js"), Some(NoiseKind::Test));
+        assert_eq!(
+            noise_kind("Dapper.Tests/QueryTests.cs"),
+            Some(NoiseKind::Test)
+        );
+        assert_eq!(noise_kind("types/index.d.ts"), Some(NoiseKind::Stub));
+        assert_eq!(noise_kind("docs/conf.py"), Some(NoiseKind::Docs));
+        assert_eq!(noise_kind("README.md"), Some(NoiseKind::Docs));
+        assert_eq!(
+            noise_kind("_examples/rest/main.go"),
+            Some(NoiseKind::Example)
+        );
+        assert_eq!(
+            noise_kind("api/v1/service.pb.go"),
+            Some(NoiseKind::Generated)
+        );
+        assert_eq!(
+            noise_kind("third_party/zlib/inflate.c"),
+            Some(NoiseKind::Vendored)
+        );
+        assert_eq!(noise_kind("src/app.py"), None);
+        assert_eq!(
+            query_noise_kinds("Types of tests, more TESTS and docs"),
+            [NoiseKind::Stub, NoiseKind::Test, NoiseKind::Docs]
+        );
+        assert!(query_noise_kinds("how type inference works").is_empty());
+
+        let params = RankParams {
+            noise_penalty: 0.5,
+            ..RankParams::off()
+        };
+        let c = vec![
+            cand(0, 1.0, "src/inference.test.ts"),
+            cand(1, 0.9, "src/inference.d.ts"),
+            cand(2, 0.6, "src/inference.ts"),
+        ];
+        let order = |q: &str| -> Vec<usize> {
+            rerank(q, kind_of(q), c.clone(), &params)
+                .iter()
+                .map(|c| c.index)
+                .collect()
+        };
+        assert_eq!(order("how inference extracts input types"), vec![1, 2, 0]);
+        assert_eq!(order("inference tests"), vec![0, 2, 1]);
+        assert_eq!(order("inference"), vec![2, 0, 1]);
     }
 
     #[test]
