@@ -48,7 +48,7 @@
 //! what it belongs to, while the ranges cover only the part itself. All parts keep the
 //! definition's kind, symbol and container. The indexer may also append documentation
 //! that lives in another file to the chunk naming it (Rust's `#[doc =
-//! include_str!("…")]`, [`include`]); [`chunk_file`] itself reads nothing but `text`.
+//! include_str!("…")]`, [`include`](mod@include)); [`chunk_file`] itself reads nothing but `text`.
 
 pub mod doc;
 pub mod include;
