@@ -18,7 +18,10 @@ fold A / fold B as in issue 14):
     (embedded with `cseek embed --model MODEL`; only with `--model`);
 - `coverage`, a chunk-level signal (Lucene's old coordination factor): `s` is the share of
   the query's distinct content words found in the hit's own lines and path, re-scored
-  `score * (1 + w * s)` and `score * s^g`.
+  `score * (1 + w * s)` and `score * s^g`;
+- `imports p`: hits whose lines are nothing but imports (`import`, `use`, `#include`,
+  `require(…)`, Go import blocks …), comments and blank lines re-scored `score * (1 - p)`:
+  such a header names other files' modules, not what its own file does.
 
     python3 benches/file-signals.py F.jsonl --suite ../shared/bench \\
         --corpus target/bench-corpus [--model target/models/minilm-static-256]
@@ -39,6 +42,12 @@ FOLD_A = set("aiohttp flask starlette tokio express libuv xmonad dapper snapkit"
 STOP = set("a an the of to in and or for on with by from is are how what where when which "
            "does do use used using its it this that be as at into via between".split())
 COMMENT = re.compile(r"^\s*(#|//|/\*|\*|--|\"\"\"|''')(.*)$")
+IMPORT = re.compile(r"^\s*(import\b|from\s+\S+\s+import\b|(pub(\(crate\))?\s+)?use\s|extern\s+crate\b"
+                    r"|#\s*include\b|package\s|using\s|(pub(\(crate\))?\s+)?mod\s+\w+;"
+                    r"|(local\s+)?\w+\s*=\s*require\b|(const|let|var)\s+.*=\s*require\("
+                    r"|export\s+(\*|\{[^}]*\})\s*from\b|[\"']use strict[\"'])")
+# Blank lines and the lines of a Go import block or a multi-line `use a::{…};`.
+IMPORT_FILLER = re.compile(r"^\s*(\)|\(|\"[^\"]*\"|\w+\s+\"[^\"]*\"|[\w.:]+,?|\}.*;?|\{?)\s*$")
 BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "release", "cseek")
 
 
@@ -227,6 +236,27 @@ def main():
                 new = sorted(range(len(hits)), key=lambda i: (-hits[i]["score"] * f[i], i))
                 return score(r, [hits[i] for i in new])
             report(f"coverage {form} {w}", order)
+
+    def imports_only(r, h):
+        coverage(r, h)  # loads the file's lines
+        seg = texts[(r["repo"], h["path"])][h["start_line"] - 1:h["end_line"]]
+        n = 0
+        for l in seg:
+            if IMPORT.match(l):
+                n += 1
+            elif not (IMPORT_FILLER.match(l) or COMMENT.match(l)):
+                return False
+        return n > 0
+
+    for p in (0.1, 0.3, 0.5, 0.7):
+        def order(r, p=p):
+            hits = r["results"]
+            if r["category"] == "symbol" or len(r["query"].split()) < 2 or not hits:
+                return score(r, hits)
+            f = [(1 - p) if imports_only(r, h) else 1.0 for h in hits]
+            new = sorted(range(len(hits)), key=lambda i: (-hits[i]["score"] * f[i], i))
+            return score(r, [hits[i] for i in new])
+        report(f"imports p {p}", order)
 
 
 if __name__ == "__main__":
