@@ -19,7 +19,6 @@
 //! is exactly what `--rebuild` would build.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
@@ -472,7 +471,7 @@ fn run_index(
     };
     // A scoped run continues the previous generation; without one it is a full run.
     // Its scope grows by the files that may include documentation from another file
-    // (Rust files recorded with an unknown mtime, see `included_docs`): the edit that
+    // (Rust files recorded with an unknown mtime, see `chunk::include`): the edit that
     // names the included file must reach the file that includes it.
     let scope_paths: Option<Vec<String>> = match (scope, &base) {
         (Some(paths), Some(b)) => {
@@ -811,7 +810,7 @@ fn read_and_chunk(
     progress: &dyn Progress,
 ) -> Result<BTreeMap<usize, Outcome>> {
     let mut out = BTreeMap::new();
-    // Included documentation is read only from inside the tree (see `included_docs`).
+    // Included documentation is read only from inside the tree.
     let root = opts.root.canonicalize().ok();
     for batch in to_read.chunks(256) {
         check_cancelled(progress)?;
@@ -826,7 +825,16 @@ fn read_and_chunk(
                 let outcome = match walk::read_file(c, &opts.walk) {
                     Err(reason) => Outcome::Skipped(old, reason),
                     Ok(ft) => {
-                        let docs = included_docs(c, &ft.text, root.as_deref(), &opts.walk);
+                        let docs = match &root {
+                            Some(root) => include::read_included_docs(
+                                &c.abs_path,
+                                root,
+                                &ft.text,
+                                c.language,
+                                opts.walk.lossy_utf8,
+                            ),
+                            None => Vec::new(),
+                        };
                         let (hash, mtime_ns) = if docs.is_empty() {
                             (ft.hash, trusted_mtime(c.mtime_ns, run_started_ns))
                         } else {
@@ -844,8 +852,6 @@ fn read_and_chunk(
                             _ => {
                                 let mut chunks =
                                     chunk_file(&c.rel_path, &ft.text, c.language, &opts.chunk);
-                                let docs: Vec<(usize, String)> =
-                                    docs.into_iter().map(|(at, _, text)| (at, text)).collect();
                                 include::attach_included_docs(&mut chunks, &docs);
                                 Outcome::Changed {
                                     old,
@@ -870,57 +876,13 @@ fn read_and_chunk(
     Ok(out)
 }
 
-/// The documentation a file includes from other files (`#[doc = include_str!("…")]`,
-/// [`include::doc_includes`]) as `(offset, path, text)`: each named file that resolves to
-/// a readable text file inside the indexed tree (`root`, canonical; none when it is
-/// unknown), at most [`include::MAX_INCLUDED_DOC_BYTES`] of it. A missing, outside,
-/// binary or unreadable file is left out: the attribute stays plain code.
-fn included_docs(
-    c: &Candidate,
-    text: &str,
-    root: Option<&Path>,
-    walk_opts: &WalkOptions,
-) -> Vec<(usize, String, String)> {
-    let (Some(root), Some(dir)) = (root, c.abs_path.parent()) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for inc in include::doc_includes(text, c.language) {
-        let Ok(target) = dir.join(&inc.path).canonicalize() else {
-            continue;
-        };
-        if !target.starts_with(root) || !target.is_file() {
-            continue;
-        }
-        let Ok(file) = std::fs::File::open(&target) else {
-            continue;
-        };
-        let mut bytes = Vec::new();
-        let limit = include::MAX_INCLUDED_DOC_BYTES as u64;
-        if file.take(limit).read_to_end(&mut bytes).is_err() {
-            continue;
-        }
-        // A character cut at the limit is dropped; otherwise the walk's rules for text
-        // decide (binary and, unless allowed, invalid UTF-8 are left out).
-        if let Err(e) = std::str::from_utf8(&bytes) {
-            if e.error_len().is_none() {
-                bytes.truncate(e.valid_up_to());
-            }
-        }
-        if let Ok(ft) = walk::decode(bytes, walk_opts.lossy_utf8) {
-            out.push((inc.offset, inc.path, include::cap_included_doc(ft.text)));
-        }
-    }
-    out
-}
-
 /// The hash of a file that includes `docs`: its own bytes' hash, then each included
 /// path and text.
-fn hash_with_docs(own: &[u8; 32], docs: &[(usize, String, String)]) -> [u8; 32] {
+fn hash_with_docs(own: &[u8; 32], docs: &[include::IncludedDoc]) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
     h.update(b"cseek doc includes v1\0");
     h.update(own);
-    for (_, path, text) in docs {
+    for include::IncludedDoc { path, text, .. } in docs {
         h.update(&(path.len() as u64).to_le_bytes());
         h.update(path.as_bytes());
         h.update(&(text.len() as u64).to_le_bytes());

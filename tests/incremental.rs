@@ -953,6 +953,21 @@ fn included_docs_are_searched_with_their_module_and_follow_edits() {
         ["src/docs/extract.md", "src/extract/mod.rs"]
     );
     assert!(hit_paths(&index, "flimflam").is_empty());
+    // An editor's unsaved buffer of the module keeps its included docs too.
+    let s = Searcher::open(&index).unwrap();
+    s.set_overlay(
+        "src/extract/mod.rs",
+        "#![doc = include_str!(\"../docs/extract.md\")]\n\npub fn typed_but_unsaved() {}\n",
+    )
+    .unwrap();
+    let paths: Vec<String> = top10(&s, "wibblewob", Mode::Lexical)
+        .into_iter()
+        .map(|(p, _, _)| p)
+        .collect();
+    assert!(
+        paths.contains(&"src/extract/mod.rs".to_string()),
+        "{paths:?}"
+    );
     // A fresh build of the same tree has the same answers.
     let mut fresh = opts.clone();
     fresh.index_dir = tmp.path().join("fresh");

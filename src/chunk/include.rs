@@ -16,6 +16,9 @@
 //! Only a plain string literal is followed: `include_str!(concat!(env!(…), "…"))` names
 //! its file through the build environment, which the indexer does not know.
 
+use std::io::Read;
+use std::path::Path;
+
 use crate::chunk::Chunk;
 use crate::lang::Language;
 
@@ -91,13 +94,76 @@ fn string_argument(after: &str) -> Option<&str> {
     (closed && !path.is_empty() && !path.contains(['\\', '\n'])).then_some(path)
 }
 
-/// Append each `(offset, text)` of `docs` to the chunk whose bytes hold `offset` (an
-/// attribute outside every chunk documents the definition after it, so the next chunk
-/// takes it; after the last chunk, the last). Texts are separated from the code by a blank
-/// line.
-pub fn attach_included_docs(chunks: &mut [Chunk], docs: &[(usize, String)]) {
-    for (offset, doc) in docs {
-        let doc = doc.trim();
+/// One included file, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncludedDoc {
+    /// Where its attribute is ([`DocInclude::offset`]).
+    pub offset: usize,
+    /// The path as written.
+    pub path: String,
+    /// Its text, at most [`MAX_INCLUDED_DOC_BYTES`].
+    pub text: String,
+}
+
+/// The documentation that `text`, the content of `file`, includes from other files: each
+/// of its [`doc_includes`] that resolves to a readable text file inside `root` (the
+/// indexed tree, canonical), at most [`MAX_INCLUDED_DOC_BYTES`] of it. A missing file, one
+/// outside the tree (also through a symlink), and one that is not a regular file (a FIFO
+/// would block), binary, or not UTF-8 (unless `lossy_utf8`) is left out: the attribute
+/// stays plain code. The one place in chunking that reads files, for the indexer and for
+/// an editor's unsaved buffers alike.
+pub fn read_included_docs(
+    file: &Path,
+    root: &Path,
+    text: &str,
+    language: Language,
+    lossy_utf8: bool,
+) -> Vec<IncludedDoc> {
+    let Some(dir) = file.parent() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for inc in doc_includes(text, language) {
+        let Ok(target) = dir.join(&inc.path).canonicalize() else {
+            continue;
+        };
+        if !target.starts_with(root) || !target.is_file() {
+            continue;
+        }
+        let Ok(f) = std::fs::File::open(&target) else {
+            continue;
+        };
+        let mut bytes = Vec::new();
+        if f.take(MAX_INCLUDED_DOC_BYTES as u64)
+            .read_to_end(&mut bytes)
+            .is_err()
+        {
+            continue;
+        }
+        // A character cut at the limit is dropped; otherwise the walk's rules for text
+        // decide.
+        if let Err(e) = std::str::from_utf8(&bytes) {
+            if e.error_len().is_none() {
+                bytes.truncate(e.valid_up_to());
+            }
+        }
+        if let Ok(ft) = crate::walk::decode(bytes, lossy_utf8) {
+            out.push(IncludedDoc {
+                offset: inc.offset,
+                path: inc.path,
+                text: cap_included_doc(ft.text),
+            });
+        }
+    }
+    out
+}
+
+/// Append each of `docs` to the chunk whose bytes hold its offset (an attribute outside
+/// every chunk documents the definition after it, so the next chunk takes it; after the
+/// last chunk, the last). Texts are separated from the code by a blank line.
+pub fn attach_included_docs(chunks: &mut [Chunk], docs: &[IncludedDoc]) {
+    for IncludedDoc { offset, text, .. } in docs {
+        let doc = text.trim();
         if doc.is_empty() {
             continue;
         }
@@ -128,6 +194,14 @@ pub fn cap_included_doc(mut text: String) -> String {
 mod tests {
     use super::*;
     use crate::chunk::{chunk_file, ChunkOptions};
+
+    fn doc(offset: usize, text: &str) -> IncludedDoc {
+        IncludedDoc {
+            offset,
+            path: "x.md".into(),
+            text: text.into(),
+        }
+    }
 
     fn paths(text: &str) -> Vec<String> {
         doc_includes(text, Language::Rust)
@@ -192,13 +266,13 @@ pub fn other() {}
             &ChunkOptions::default(),
         );
         let before: Vec<(u32, u32)> = chunks.iter().map(|c| (c.start_line, c.end_line)).collect();
-        let docs: Vec<(usize, String)> = doc_includes(text, Language::Rust)
+        let docs: Vec<IncludedDoc> = doc_includes(text, Language::Rust)
             .into_iter()
             .zip([
                 "Types and traits for extracting data from requests.",
                 "  \n",
             ])
-            .map(|(d, t)| (d.offset, t.to_string()))
+            .map(|(d, t)| doc(d.offset, t))
             .collect();
         assert_eq!(docs.len(), 2);
         attach_included_docs(&mut chunks, &docs);
@@ -238,13 +312,57 @@ pub fn other() {}
         );
         assert_eq!(chunks.len(), 2);
         let end_a = chunks[0].end_byte;
-        attach_included_docs(
-            &mut chunks,
-            &[(end_a, "next".into()), (10_000, "last".into())],
-        );
+        attach_included_docs(&mut chunks, &[doc(end_a, "next"), doc(10_000, "last")]);
         assert!(chunks[1].text.contains("next") && chunks[1].text.ends_with("last"));
         assert!(!chunks[0].text.contains("next"));
-        attach_included_docs(&mut [], &[(0, "nowhere".into())]);
+        attach_included_docs(&mut [], &[doc(0, "nowhere")]);
+    }
+
+    #[test]
+    fn reads_included_files_inside_the_tree_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("repo");
+        std::fs::create_dir_all(root.join("src/docs")).unwrap();
+        std::fs::write(root.join("src/docs/a.md"), "Alpha docs.").unwrap();
+        std::fs::write(root.join("src/docs/bin.md"), b"bin\0ary").unwrap();
+        std::fs::write(tmp.path().join("outside.md"), "Secret.").unwrap();
+        std::fs::write(
+            root.join("src/docs/long.md"),
+            format!("x{}", "é".repeat(MAX_INCLUDED_DOC_BYTES)),
+        )
+        .unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(tmp.path().join("outside.md"), root.join("src/docs/link.md"))
+            .unwrap();
+        let root = root.canonicalize().unwrap();
+        let text = r#"#![doc = include_str!("docs/a.md")]
+#[doc = include_str!("docs/missing.md")]
+#[doc = include_str!("docs/bin.md")]
+#[doc = include_str!("../../outside.md")]
+#[doc = include_str!("docs/link.md")]
+#[doc = include_str!("docs")]
+#[doc = include_str!("docs/long.md")]
+fn f() {}
+"#;
+        let docs = read_included_docs(&root.join("src/lib.rs"), &root, text, Language::Rust, false);
+        let got: Vec<(&str, usize)> = docs
+            .iter()
+            .map(|d| (d.path.as_str(), d.text.len()))
+            .collect();
+        // The long file is cut at the cap, before the character the cap splits.
+        assert_eq!(
+            got,
+            [
+                ("docs/a.md", 11),
+                ("docs/long.md", MAX_INCLUDED_DOC_BYTES - 1)
+            ]
+        );
+        assert_eq!(docs[0].text, "Alpha docs.");
+        assert_eq!(docs[0].offset, text.find("include_str!").unwrap());
+        assert!(
+            read_included_docs(&root.join("src/lib.rs"), &root, text, Language::Go, false)
+                .is_empty()
+        );
     }
 
     #[test]

@@ -17,9 +17,10 @@
 //! [`Searcher::set_overlay`]: super::Searcher::set_overlay
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::chunk::{chunk_file, Chunk, ChunkOptions};
+use crate::chunk::{chunk_file, include, Chunk, ChunkOptions};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::lang::Language;
@@ -46,10 +47,23 @@ impl Buffer {
         }
     }
 
-    /// Chunked as `cseek index` would chunk the file (a type it does not index: none).
-    fn chunks(&self, opts: &ChunkOptions) -> &[Chunk] {
+    /// Chunked as `cseek index` would chunk the file (a type it does not index: none),
+    /// with the documentation it includes from files inside `root` (the indexed tree)
+    /// as they are on disk.
+    fn chunks(&self, opts: &ChunkOptions, root: &Path, lossy_utf8: bool) -> &[Chunk] {
         self.chunks.get_or_init(|| match self.language {
-            Some(lang) => chunk_file(&self.path, &self.text, lang, opts),
+            Some(lang) => {
+                let mut chunks = chunk_file(&self.path, &self.text, lang, opts);
+                let docs = include::read_included_docs(
+                    &root.join(&self.path),
+                    root,
+                    &self.text,
+                    lang,
+                    lossy_utf8,
+                );
+                include::attach_included_docs(&mut chunks, &docs);
+                chunks
+            }
             None => Vec::new(),
         })
     }
@@ -138,9 +152,16 @@ impl Prepared {
             max_chunk_bytes: store.meta().max_chunk_bytes,
             ..ChunkOptions::default()
         };
+        let meta = store.meta();
+        // The root as the indexer saw it (canonical), so included files resolve alike.
+        let root = meta
+            .root
+            .canonicalize()
+            .unwrap_or_else(|_| meta.root.clone());
+        let lossy = meta.walk.lossy_utf8;
         let chunks: Vec<Chunk> = buffers
             .values()
-            .flat_map(|b| b.chunks(&opts).iter().cloned())
+            .flat_map(|b| b.chunks(&opts, &root, lossy).iter().cloned())
             .collect();
         let base = u32::try_from(store.len())
             .ok()
