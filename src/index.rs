@@ -470,15 +470,15 @@ fn run_index(
         open_base(&index_dir, &root, opts)
     };
     // A scoped run continues the previous generation; without one it is a full run.
-    // Its scope grows by the files that may include documentation from another file
-    // (Rust files recorded with an unknown mtime, see `chunk::include`): the edit that
-    // names the included file must reach the file that includes it.
+    // Its scope grows by the files that include documentation from another file
+    // ([`INCLUDES_DOCS_MTIME`]): the edit that names the included file must reach the
+    // file that includes it.
     let scope_paths: Option<Vec<String>> = match (scope, &base) {
         (Some(paths), Some(b)) => {
             let mut paths = paths.to_vec();
             paths.extend(
                 b.live_files()
-                    .filter(|(_, f)| f.mtime_ns == 0 && f.language == Language::Rust)
+                    .filter(|(_, f)| f.mtime_ns == INCLUDES_DOCS_MTIME)
                     .map(|(_, f)| f.path.to_string()),
             );
             Some(paths)
@@ -839,10 +839,9 @@ fn read_and_chunk(
                             (ft.hash, trusted_mtime(c.mtime_ns, run_started_ns))
                         } else {
                             // The file's content is its text and the docs it includes: an
-                            // edit to either changes its hash. Its mtime is recorded as
-                            // unknown, so every update reads it again (its own mtime does
-                            // not move when only an included file changes).
-                            (hash_with_docs(&ft.hash, &docs), 0)
+                            // edit to either changes its hash. Its own mtime does not move
+                            // when only an included file changes, so it is not recorded.
+                            (hash_with_docs(&ft.hash, &docs), INCLUDES_DOCS_MTIME)
                         };
                         let same = old.and_then(|id| base.map(|b| &b.files()[id as usize]));
                         match same {
@@ -987,6 +986,13 @@ fn walk_clock_ns() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
+
+/// The mtime recorded for a file that includes documentation from other files
+/// ([`include`]): never a file's real mtime (1 ns after the epoch), so every update reads
+/// the file again and compares hashes, which cover the included texts; and unlike 0 (too
+/// recent to trust), it tells a scoped update which files to read with the paths it was
+/// given.
+const INCLUDES_DOCS_MTIME: u64 = 1;
 
 /// `mtime` when it is old enough to trust as a change detector, else 0 (unknown).
 fn trusted_mtime(mtime: u64, run_started_ns: u64) -> u64 {

@@ -191,9 +191,11 @@ pub struct FileRecord {
     /// Size in bytes of the file on disk when it was read.
     pub size: u64,
     /// Modification time when it was read (ns since the Unix epoch); 0 when unknown or too
-    /// recent to trust, which makes the next incremental run compare hashes.
+    /// recent to trust, which makes the next incremental run compare hashes; 1 for a file
+    /// that includes documentation from other files, which every run reads again.
     pub mtime_ns: u64,
-    /// blake3 of the raw bytes.
+    /// blake3 of the raw bytes (for a file that includes documentation, of those bytes'
+    /// hash and the included texts: `index-format/README.md`).
     pub hash: [u8; 32],
     /// Index of its first chunk.
     pub first_chunk: u32,
@@ -685,9 +687,10 @@ pub struct NewFile<'a> {
     pub language: Language,
     /// Size on disk when read.
     pub size: u64,
-    /// Modification time when read (0: unknown, or too recent to trust).
+    /// Modification time when read (0: unknown, or too recent to trust; 1: the file
+    /// includes documentation from other files).
     pub mtime_ns: u64,
-    /// blake3 of the raw bytes.
+    /// blake3 of the raw bytes (with the included documentation, if any).
     pub hash: [u8; 32],
     /// Whether it was decoded lossily.
     pub lossy: bool,
