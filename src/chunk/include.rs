@@ -57,7 +57,7 @@ pub fn doc_includes(text: &str, language: Language) -> Vec<DocInclude> {
         if out.len() == MAX_DOC_INCLUDES {
             break;
         }
-        if !is_doc_value(&text[..offset]) {
+        if !is_doc_value(&text[..offset]) || for_doctests_only(text, offset) {
             continue;
         }
         if let Some(path) = string_argument(&text[from..]) {
@@ -81,6 +81,24 @@ fn is_doc_value(before: &str) -> bool {
     };
     // `doc` must be a whole word (not `mydoc =`), opening an attribute or an argument.
     matches!(rest.trim_end().chars().last(), Some('[' | '(' | ','))
+}
+
+/// Whether the attribute at `offset` belongs to an item compiled only for doctests:
+/// `#[doc = include_str!("../README.md")] #[cfg(doctest)] pub struct ReadmeDoctests;` runs
+/// a README's examples as tests and documents nothing (rustdoc never shows it), so the
+/// README must not become that dummy item's text; nor must `#[cfg_attr(doctest, doc =
+/// …)]`. The item's attributes are the lines starting with `#` around the one at
+/// `offset`.
+fn for_doctests_only(text: &str, offset: usize) -> bool {
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let is_attr = |l: &&str| l.trim_start().starts_with('#');
+    let above = text[..line_start].lines().rev().take_while(is_attr);
+    let here_and_below = text[line_start..].lines().take_while(is_attr);
+    above.chain(here_and_below).any(|l| {
+        let l = l.replace(' ', "");
+        (l.contains("cfg(doctest)") || l.contains("cfg_attr(doctest,"))
+            && !l.contains("not(doctest)")
+    })
 }
 
 /// The literal of `("path")` at the start of `after` (after the macro's name), when it is
@@ -225,6 +243,29 @@ impl Router {
             paths(text),
             ["../docs/extract.md", "../docs/routing/nest.md", "a.md"]
         );
+    }
+
+    #[test]
+    fn ignores_readmes_included_only_to_run_their_examples() {
+        let text = r#"pub use style::*;
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../GUIDE.md")]
+pub struct GuideDoctests;
+
+#[cfg_attr(doctest, doc = include_str!("../TUTORIAL.md"))]
+pub struct TutorialDoctests;
+"#;
+        assert!(paths(text).is_empty(), "{:?}", paths(text));
+        // Documentation everywhere but in doctests is documentation.
+        let text = r#"#![cfg_attr(not(doctest), doc = include_str!("../README.md"))]
+#![warn(missing_docs)]
+"#;
+        assert_eq!(paths(text), ["../README.md"]);
     }
 
     #[test]
