@@ -737,6 +737,14 @@ fn sort(c: &mut [Candidate<'_>]) {
 mod tests {
     use super::*;
 
+    /// The candidates' indexes in the order `rerank` puts them for query `q`.
+    fn order_of(q: &str, c: &[Candidate<'_>], params: &RankParams) -> Vec<usize> {
+        rerank(q, kind_of(q), c.to_vec(), params)
+            .iter()
+            .map(|c| c.index)
+            .collect()
+    }
+
     fn cand(index: usize, score: f32, path: &str) -> Candidate<'_> {
         Candidate {
             index,
@@ -870,12 +878,7 @@ mod tests {
             cand(0, 1.0, "tests/request_parser.rs"),
             cand(1, 0.5, "src/request_parser.rs"),
         ];
-        let order = |q: &str| -> Vec<usize> {
-            rerank(q, kind_of(q), c.clone(), &RankParams::default())
-                .iter()
-                .map(|c| c.index)
-                .collect()
-        };
+        let order = |q: &str| order_of(q, &c, &RankParams::default());
         assert_eq!(order("parse an incoming request"), vec![1, 0]);
         assert_eq!(order("tests that parse an incoming request"), vec![0, 1]);
         // Asking for one kind of noise keeps only that kind: types are not tests.
@@ -920,12 +923,7 @@ mod tests {
             cand(1, 0.9, "src/inference.d.ts"),
             cand(2, 0.6, "src/inference.ts"),
         ];
-        let order = |q: &str| -> Vec<usize> {
-            rerank(q, kind_of(q), c.clone(), &params)
-                .iter()
-                .map(|c| c.index)
-                .collect()
-        };
+        let order = |q: &str| order_of(q, &c, &params);
         assert_eq!(order("how inference extracts input types"), vec![1, 2, 0]);
         assert_eq!(order("inference tests"), vec![0, 2, 1]);
         assert_eq!(order("inference"), vec![2, 0, 1]);

@@ -197,7 +197,7 @@ pub fn attach_included_docs(chunks: &mut [Chunk], docs: &[IncludedDoc]) {
 }
 
 /// `text` cut to at most [`MAX_INCLUDED_DOC_BYTES`], at a char boundary.
-pub fn cap_included_doc(mut text: String) -> String {
+fn cap_included_doc(mut text: String) -> String {
     if text.len() > MAX_INCLUDED_DOC_BYTES {
         let mut end = MAX_INCLUDED_DOC_BYTES;
         while !text.is_char_boundary(end) {
