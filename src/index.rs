@@ -371,6 +371,8 @@ enum Outcome {
 
 /// Owned version of [`NewFile`], carried from the reading threads.
 struct FileData {
+    /// The language its text was chunked as ([`Language::refine`] of the walker's).
+    language: Language,
     size: u64,
     mtime_ns: u64,
     hash: [u8; 32],
@@ -521,7 +523,7 @@ fn run_index(
                     && f.size == c.size
                     && f.mtime_ns != 0
                     && f.mtime_ns == c.mtime_ns
-                    && f.language == c.language
+                    && c.language.admits(f.language)
                 {
                     Plan::Keep(id)
                 } else {
@@ -721,7 +723,7 @@ fn run_index(
         for (i, o) in outcomes {
             if let Outcome::Changed { file, chunks, .. } = o {
                 let c = &candidates[i];
-                builder.add_new_file(&c.rel_path, c.language, &file, chunks)?;
+                builder.add_new_file(&c.rel_path, &file, chunks)?;
                 builder.report_embedding(progress);
                 check_cancelled(progress)?;
             }
@@ -747,15 +749,16 @@ fn run_index(
                         .collect::<Result<Vec<_>>>()?;
                     let mtime = read_mtime.unwrap_or(f.mtime_ns);
                     let data = FileData {
+                        language: f.language,
                         size: f.size,
                         mtime_ns: mtime,
                         hash: f.hash,
                         lossy: f.lossy,
                     };
-                    builder.add_new_file(&c.rel_path, f.language, &data, chunks)?;
+                    builder.add_new_file(&c.rel_path, &data, chunks)?;
                 }
                 (_, Some(Outcome::Changed { file, chunks, .. })) => {
-                    builder.add_new_file(&c.rel_path, c.language, &file, chunks)?;
+                    builder.add_new_file(&c.rel_path, &file, chunks)?;
                 }
                 _ => {}
             }
@@ -843,18 +846,20 @@ fn read_and_chunk(
                             // when only an included file changes, so it is not recorded.
                             (hash_with_docs(&ft.hash, &docs), INCLUDES_DOCS_MTIME)
                         };
+                        let language = c.language.refine(&c.rel_path, &ft.text);
                         let same = old.and_then(|id| base.map(|b| &b.files()[id as usize]));
                         match same {
-                            Some(f) if f.hash == hash && f.language == c.language => {
+                            Some(f) if f.hash == hash && f.language == language => {
                                 Outcome::Same(old.unwrap_or_default(), mtime_ns)
                             }
                             _ => {
                                 let mut chunks =
-                                    chunk_file(&c.rel_path, &ft.text, c.language, &opts.chunk);
+                                    chunk_file(&c.rel_path, &ft.text, language, &opts.chunk);
                                 include::attach_included_docs(&mut chunks, &docs);
                                 Outcome::Changed {
                                     old,
                                     file: FileData {
+                                        language,
                                         size: c.size,
                                         mtime_ns,
                                         hash,
@@ -1447,21 +1452,17 @@ impl IndexBuilder {
         chunks: Vec<Chunk>,
     ) -> Result<()> {
         let data = FileData {
+            language,
             size: text.len() as u64,
             mtime_ns: 0,
             hash: *blake3::hash(text.as_bytes()).as_bytes(),
             lossy: false,
         };
-        self.add_new_file(path, language, &data, chunks)
+        self.add_new_file(path, &data, chunks)
     }
 
-    fn add_new_file(
-        &mut self,
-        path: &str,
-        language: Language,
-        data: &FileData,
-        chunks: Vec<Chunk>,
-    ) -> Result<()> {
+    fn add_new_file(&mut self, path: &str, data: &FileData, chunks: Vec<Chunk>) -> Result<()> {
+        let language = data.language;
         let file_id = self.generation.next_file_id();
         let first = self.generation.next_chunk_id();
         for (i, chunk) in chunks.iter().enumerate() {

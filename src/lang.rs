@@ -168,6 +168,57 @@ impl Language {
 }
 
 impl Language {
+    /// The language of a file's `text` where its extension alone cannot tell: a `.h`
+    /// header is C unless it uses syntax only C++ has (see [`looks_like_cpp`]). C++
+    /// projects commonly name their headers `.h`; read by the C grammar, such a header is
+    /// mostly parse errors and its classes and templates become anonymous top-level
+    /// text. The C++ grammar reads C well, so a C header taken for C++ loses little.
+    pub fn refine(self, path: &str, text: &str) -> Language {
+        let is_h = path
+            .rsplit_once('.')
+            .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case("h"));
+        if self == Language::C && is_h && looks_like_cpp(text) {
+            Language::Cpp
+        } else {
+            self
+        }
+    }
+}
+
+impl Language {
+    /// Whether a file whose path says `self` may have been indexed as `stored`: the same
+    /// language, or the one its text refined it to ([`Language::refine`]). A file stored
+    /// under any other language was indexed under other rules and is read again.
+    pub fn admits(self, stored: Language) -> bool {
+        stored == self || (self, stored) == (Language::C, Language::Cpp)
+    }
+}
+
+/// Whether C or C++ source uses C++-only syntax at the start of a line: `namespace`,
+/// `template <`, `class Name`, an access specifier (`public:`), `using namespace`, or
+/// `std::` anywhere. One such line decides: none of them is valid C, and a C header's
+/// `extern "C"` guard for C++ readers has none of them.
+pub fn looks_like_cpp(text: &str) -> bool {
+    fn keyword<'a>(line: &'a str, word: &str) -> Option<&'a str> {
+        let rest = line.strip_prefix(word)?;
+        let next = rest.chars().next()?;
+        (next.is_whitespace() || "{<:".contains(next)).then(|| rest.trim_start())
+    }
+    let ident_start = |s: &str| s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    text.lines().any(|line| {
+        let t = line.trim_start();
+        keyword(t, "namespace").is_some_and(|r| ident_start(r) || r.starts_with('{'))
+            || keyword(t, "template").is_some_and(|r| r.starts_with('<'))
+            || keyword(t, "class").is_some_and(ident_start)
+            || keyword(t, "using").is_some_and(|r| r.starts_with("namespace"))
+            || ["public", "private", "protected"]
+                .iter()
+                .any(|w| keyword(t, w).is_some_and(|r| r.starts_with(':') && !r.starts_with("::")))
+            || t.contains("std::")
+    })
+}
+
+impl Language {
     /// The tree-sitter grammar of this language, or `None` for languages chunked without
     /// one ([`Language::Markdown`] is chunked by a heading scan, [`Language::Text`] by windows).
     pub fn grammar(self) -> Option<tree_sitter::Language> {
@@ -247,5 +298,46 @@ impl Language {
 impl std::fmt::Display for Language {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpp_headers_are_told_from_c_headers_by_their_text() {
+        let cpp = [
+            "#pragma once\nnamespace fmt {\nint f();\n}\n",
+            "namespace detail{ }\n",
+            "template <typename T>\nstruct box { T v; };\n",
+            "template<class T> T id(T t);\n",
+            "class Logger : public Sink {\n public:\n  void log();\n};\n",
+            "struct S {\nprivate:\n  int x;\n};\n",
+            "using namespace std;\n",
+            "inline size_t n(const std::string& s) { return s.size(); }\n",
+        ];
+        for text in cpp {
+            assert!(looks_like_cpp(text), "{text:?}");
+            assert_eq!(Language::C.refine("include/x.h", text), Language::Cpp);
+            assert_eq!(Language::C.refine("include/X.H", text), Language::Cpp);
+        }
+        let c = [
+            // The guard C headers carry for C++ readers.
+            "#ifdef __cplusplus\nextern \"C\" {\n#endif\nint uv_run(uv_loop_t* loop);\n#ifdef __cplusplus\n}\n#endif\n",
+            // C names that start like the keywords.
+            "int classify(int c);\nstatic int template_count;\nint namespaces[4];\n",
+            "/* A class of errors.\n * namespace: none\n */\nenum err { E1 };\n",
+            "label: public_api = 1;\nprivate_data *p;\n",
+            "struct s { int public; };\n",
+        ];
+        for text in c {
+            assert!(!looks_like_cpp(text), "{text:?}");
+            assert_eq!(Language::C.refine("x.h", text), Language::C);
+        }
+        // Only `.h` is ambiguous: a `.c` file stays C, and other languages are untouched.
+        assert_eq!(Language::C.refine("x.c", cpp[0]), Language::C);
+        assert_eq!(Language::Cpp.refine("x.h", c[0]), Language::Cpp);
+        assert_eq!(Language::Python.refine("x.h", cpp[0]), Language::Python);
     }
 }

@@ -549,3 +549,34 @@ fn print_tree(node: tree_sitter::Node, field: Option<&str>, depth: usize) {
         }
     }
 }
+
+#[test]
+fn cpp_headers_named_h_are_chunked_as_cpp() {
+    // fmt- and spdlog-style headers: `.h`, so C by their name, C++ by their text.
+    let text = "#pragma once\n#include <string>\n\nnamespace log {\n\n/// A sink.\nclass Sink {\n public:\n  virtual ~Sink() = default;\n  void flush() { write(\"\"); }\n};\n\ntemplate <typename T>\nT clamp(T v, T lo, T hi) {\n  return v < lo ? lo : v > hi ? hi : v;\n}\n\n}  // namespace log\n";
+    let chunks = chunk_file(
+        "include/log/sink.h",
+        text,
+        Language::C,
+        &ChunkOptions::default(),
+    );
+    check_invariants(text, &chunks);
+    assert!(
+        chunks.iter().all(|c| c.language == Language::Cpp),
+        "{chunks:?}"
+    );
+    let named: Vec<(&str, ChunkKind)> = chunks
+        .iter()
+        .filter_map(|c| Some((c.symbol.as_deref()?, c.kind)))
+        .collect();
+    assert!(named.contains(&("Sink", ChunkKind::Class)), "{named:?}");
+    assert!(named.contains(&("flush", ChunkKind::Method)), "{named:?}");
+    assert!(named.contains(&("clamp", ChunkKind::Function)), "{named:?}");
+    // A C header keeps the C grammar and its label.
+    let c = "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\nint uv_run(uv_loop_t* loop, int mode);\n\n#ifdef __cplusplus\n}\n#endif\n";
+    let chunks = chunk_file("include/uv.h", c, Language::C, &ChunkOptions::default());
+    assert!(
+        chunks.iter().all(|c| c.language == Language::C),
+        "{chunks:?}"
+    );
+}

@@ -19,6 +19,7 @@ use cseek::embed::testkit::{write_tiny_model, TinySize};
 #[cfg(feature = "embed")]
 use cseek::embed::Arch;
 use cseek::index::{build_index, IndexOptions, ModelChoice, NoProgress, RunKind};
+use cseek::lang::Language;
 use cseek::search::{Mode, SearchRequest, Searcher};
 use cseek::store::IndexLock;
 
@@ -976,4 +977,67 @@ fn included_docs_are_searched_with_their_module_and_follow_edits() {
         hit_paths(&fresh.index_dir, "wibblewob"),
         hit_paths(&index, "wibblewob")
     );
+}
+
+/// Counts the files a run reads (`Progress::start`).
+#[derive(Default)]
+struct CountReads(AtomicU64);
+
+impl cseek::index::Progress for CountReads {
+    fn start(&self, files: u64) {
+        self.0.store(files, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn cpp_headers_named_h_are_indexed_as_cpp_and_kept_as_such() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    fs::create_dir_all(root.join("include")).unwrap();
+    fs::write(
+        root.join("include/sink.h"),
+        "#pragma once\nnamespace log {\nclass RotatingSink {\n public:\n  void rotate();\n};\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("include/uv.h"),
+        "#ifdef __cplusplus\nextern \"C\" {\n#endif\nint uv_rotate(int fd);\n#ifdef __cplusplus\n}\n#endif\n",
+    )
+    .unwrap();
+    fs::write(root.join("a.c"), "int rotate(void) { return 0; }\n").unwrap();
+    // Old enough for their mtimes to be trusted by the next run.
+    for f in ["include/sink.h", "include/uv.h", "a.c"] {
+        set_mtime(&root.join(f), 60);
+    }
+    let index = tmp.path().join("index");
+    let mut opts = IndexOptions::new(&root);
+    opts.index_dir = index.clone();
+    opts.model = ModelChoice::Off;
+    build_index(&opts, &NoProgress).unwrap();
+    let meta = cseek::store::Store::open(&index).unwrap().meta().clone();
+    let files = |l: Language| meta.languages.get(&l).map_or(0, |c| c.files);
+    assert_eq!((files(Language::Cpp), files(Language::C)), (1, 2));
+    // `--lang cpp` finds the header's class; `--lang c` does not.
+    let s = Searcher::open(&index).unwrap();
+    let paths = |lang: Language| -> Vec<String> {
+        let mut req = SearchRequest::new("RotatingSink rotate").mode(Mode::Lexical);
+        req.languages = vec![lang];
+        let mut p: Vec<String> = s
+            .search(&req)
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.path)
+            .collect();
+        p.dedup();
+        p
+    };
+    assert_eq!(paths(Language::Cpp), ["include/sink.h"]);
+    assert!(!paths(Language::C).contains(&"include/sink.h".to_string()));
+    drop(s);
+    // Unchanged files are kept without reading them again, the C++ header too.
+    let reads = CountReads::default();
+    let again = build_index(&opts, &reads).unwrap();
+    assert_eq!(again.files_changed, 0);
+    assert_eq!(reads.0.load(Ordering::Relaxed), 0);
 }

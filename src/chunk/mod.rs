@@ -65,7 +65,7 @@ use crate::lang::Language;
 /// Version of the chunking rules, recorded in every index. Bumped by any change that
 /// alters the chunks of some file, so an index written by another version is re-chunked
 /// on its next update (vectors of unchanged chunk texts still come from the cache).
-pub const CHUNKER_VERSION: u32 = 7;
+pub const CHUNKER_VERSION: u32 = 8;
 
 /// Knobs of [`chunk_file`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,10 +97,14 @@ impl Default for ChunkOptions {
 
 /// Split `text` (the file at root-relative `path`) into chunks.
 ///
+/// `language` is the one the path says; the text can refine it (a `.h` header written in
+/// C++ is chunked, and its chunks labelled, as C++: [`Language::refine`]).
+///
 /// Never fails: any problem (no grammar, parse failure, timeout) falls back to line
 /// windows. An empty file has no chunks. Thread-safe; grammars and queries are compiled
 /// once per process.
 pub fn chunk_file(path: &str, text: &str, language: Language, opts: &ChunkOptions) -> Vec<Chunk> {
+    let language = language.refine(path, text);
     let lines = lines::Lines::new(text);
     let mut sink = lines::Sink::new(path, language, &lines);
     let n = lines.count();
