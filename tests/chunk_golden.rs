@@ -580,3 +580,24 @@ fn cpp_headers_named_h_are_chunked_as_cpp() {
         "{chunks:?}"
     );
 }
+
+#[test]
+fn annotations_bring_the_doc_comment_above_them() {
+    // kotlinx.coroutines' `Job.kt`: after a class body the Kotlin grammar reads an
+    // annotation with arguments on its own line as an expression; the KDoc above it still
+    // documents the function below.
+    let kt = "interface Job {\n    fun cancel()\n}\n\n/**\n * Creates a new job object in an active state.\n */\n@Suppress(\"FunctionName\")\npublic fun Job(parent: Job? = null): Job = JobImpl(parent)\n\n/** From an executor. */\n@JvmName(\"from\") // a nice Java API\npublic fun Executor.asDispatcher(): Dispatcher = Wrapper(this)\n";
+    assert_eq!(
+        listing("Job.kt", kt, Language::Kotlin),
+        "1-1 interface Job -\n2-2 method cancel Job\n5-9 function Job -\n11-13 function asDispatcher -\n"
+    );
+    // A comment after an attribute on its line does not cut the attribute off.
+    let rs = "/// Which one.\n#[allow(dead_code)] // used by tests only\nfn pick() {}\n";
+    assert_eq!(listing("p.rs", rs, Language::Rust), "1-3 function pick -\n");
+    // Code after a comment on its line does: the comment is not the definition's.
+    let c = "/* state */ static int n;\nint next(void) { return ++n; }\n";
+    assert_eq!(
+        listing("n.c", c, Language::C),
+        "1-1 top_level - -\n2-2 function next -\n"
+    );
+}

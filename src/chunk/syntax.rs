@@ -633,14 +633,31 @@ fn leading_start(
         if f.start_byte() >= node.start_byte() || !attaches(f, name, lines, language) {
             break;
         }
-        // Nothing else may follow it on its last line.
+        // Nothing but a comment may follow it on its last line (`#[allow(dead_code)] // why`).
         let rest_end = lines.start(prev + 1);
-        if f.end_byte() < rest_end && !lines.text[f.end_byte()..rest_end].trim().is_empty() {
+        let rest = lines
+            .text
+            .get(f.end_byte()..rest_end)
+            .unwrap_or_default()
+            .trim();
+        if !rest.is_empty() && !is_line_comment(rest, language) {
             break;
         }
         row = f.start_position().row;
     }
     row
+}
+
+/// Whether `rest`, the end of a line after an attribute or comment, is a comment.
+fn is_line_comment(rest: &str, language: Language) -> bool {
+    let marker = match language {
+        Language::Python | Language::Ruby | Language::Bash | Language::Elixir | Language::Julia => {
+            "#"
+        }
+        Language::Lua | Language::Haskell | Language::Sql => "--",
+        _ => "//",
+    };
+    rest.starts_with(marker) || (rest.starts_with("/*") && rest.ends_with("*/"))
 }
 
 /// Last row of a node; a node ending at column 0 (Rust doc comments include their
@@ -670,7 +687,19 @@ fn attaches(n: Node, name: Option<&str>, lines: &Lines, language: Language) -> b
                             .is_some_and(|s| Some(&lines.text[s.byte_range()]) == name)))
         }
         Language::Elixir => kind == "unary_operator" && lines.text[n.byte_range()].starts_with('@'),
-        Language::Java | Language::Kotlin => kind == "annotation",
+        Language::Java => kind == "annotation",
+        // The Kotlin grammar sometimes reads an annotation with arguments on its own line
+        // (`@Suppress("FunctionName")` above `public fun Job(…)`) as an expression: the
+        // annotation applied to its parenthesised arguments.
+        Language::Kotlin => {
+            kind == "annotation"
+                || (kind == "annotated_expression"
+                    && n.child(0).is_some_and(|c| c.kind() == "annotation")
+                    && n.named_child_count() <= 2
+                    && (n.named_child_count() < 2
+                        || n.named_child(1)
+                            .is_some_and(|c| c.kind() == "parenthesized_expression")))
+        }
         // Decorators on class members (`@Get(':id')`, `@Input()`): those on a class come
         // with its `export` statement already.
         Language::TypeScript | Language::Tsx | Language::JavaScript => kind == "decorator",
