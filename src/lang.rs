@@ -107,7 +107,10 @@ impl Language {
             Language::TypeScript => &["ts", "mts", "cts"],
             Language::Tsx => &["tsx"],
             Language::C => &["c", "h"],
-            Language::Cpp => &["cc", "cpp", "cxx", "c++", "hh", "hpp", "hxx", "h++", "ipp"],
+            Language::Cpp => &[
+                "cc", "cpp", "cxx", "c++", "hh", "hpp", "hxx", "h++", "ipp", "inl", "tpp", "cu",
+                "cuh", "ino",
+            ],
             Language::CSharp => &["cs"],
             Language::Ruby => &["rb", "rake", "gemspec"],
             Language::Php => &["php", "phtml"],
@@ -165,6 +168,29 @@ impl Language {
             .into_iter()
             .find(|l| l.extensions().contains(&ext.as_str()))
     }
+}
+
+/// Extensions of source code in languages without a grammar here (Dart, OCaml, Erlang,
+/// Clojure, Perl, R, Objective-C, F#, Groovy, Nim, Haskell-likes …). Such files are
+/// indexed as [`Language::Text`] and cut into chunks by their layout (top-level blocks
+/// and the definitions their first lines name) rather than by fixed line windows.
+pub const CODE_WITHOUT_GRAMMAR: &[&str] = &[
+    "dart", "ml", "mli", "re", "rei", "res", "resi", "erl", "hrl", "clj", "cljs", "cljc", "r",
+    "pl", "pm", "m", "mm", "fs", "fsi", "fsx", "groovy", "gradle", "vue", "svelte", "nim", "cr",
+    "d", "hx", "el", "lisp", "rkt", "tcl", "ps1", "psm1", "nix", "elm", "purs", "sol", "f90",
+    "f95", "f03", "pas", "vb", "ada", "adb", "ads", "coffee", "tf", "hcl", "proto", "thrift",
+    "graphql", "gql", "cmake", "awk", "fish", "vim", "gleam", "odin", "jsonnet", "pyx", "pxd",
+    "pxi", "cob", "cbl", "sv", "svh", "vhd", "vhdl", "mojo",
+];
+
+/// Whether `path` names source code in a language without a grammar
+/// ([`CODE_WITHOUT_GRAMMAR`]).
+pub fn is_code_without_grammar(path: &str) -> bool {
+    path.rsplit_once('.').is_some_and(|(stem, ext)| {
+        !stem.is_empty()
+            && !stem.ends_with('/')
+            && CODE_WITHOUT_GRAMMAR.contains(&ext.to_ascii_lowercase().as_str())
+    })
 }
 
 impl Language {

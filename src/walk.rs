@@ -483,9 +483,9 @@ pub fn language_of(path: &Path) -> Option<Language> {
         return Some(Language::Text);
     }
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-    TEXT_EXTENSIONS
-        .contains(&ext.as_str())
-        .then_some(Language::Text)
+    (TEXT_EXTENSIONS.contains(&ext.as_str())
+        || crate::lang::CODE_WITHOUT_GRAMMAR.contains(&ext.as_str()))
+    .then_some(Language::Text)
 }
 
 fn is_generated(file_name: &str) -> bool {

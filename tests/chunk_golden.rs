@@ -601,3 +601,57 @@ fn annotations_bring_the_doc_comment_above_them() {
         "1-1 top_level - -\n2-2 function next -\n"
     );
 }
+
+#[test]
+fn code_without_a_grammar_is_cut_at_its_definitions() {
+    let dart = "import 'package:http/http.dart' as http;\n\n/// Fetches pages.\nclass PageClient {\n  final http.Client _client;\n\n  PageClient(this._client);\n\n  /// One page.\n  @override\n  Future<String> fetchPage(Uri url) async {\n    final r = await _client.get(url);\n    return r.body;\n  }\n\n  void close() {\n    _client.close();\n  }\n}\n\nvoid main() {\n  print('hi');\n}\n";
+    // Within the budget a class is one chunk.
+    assert_eq!(
+        listing("lib/client.dart", dart, Language::Text),
+        "1-1 top_level - -\n3-19 class PageClient -\n21-23 function main -\n"
+    );
+    // Over it, the class is cut at its members, which become its methods.
+    let opts = ChunkOptions {
+        max_chunk_bytes: 200,
+        ..ChunkOptions::default()
+    };
+    let chunks = chunk_file("lib/client.dart", dart, Language::Text, &opts);
+    check_invariants(dart, &chunks);
+    assert_eq!(
+        render(&chunks),
+        "1-1 top_level - -\n3-7 class PageClient -\n9-14 method fetchPage PageClient\n16-18 method close PageClient\n21-23 function main -\n"
+    );
+    // Erlang: a function's `-spec` and clauses are one chunk named by the function.
+    let erl = "-module(kv).\n-export([get/2]).\n\n%% Looks a key up.\n-spec get(Key :: term(), map()) -> term().\nget(Key, Map) when is_map(Map) ->\n    maps:get(Key, Map);\nget(_, _) ->\n    undefined.\n";
+    assert_eq!(
+        listing("src/kv.erl", erl, Language::Text),
+        "1-2 module kv -\n4-9 function get -\n"
+    );
+    // OCaml, Clojure, Perl, R.
+    let ml = "type 'a tree = Leaf | Node of 'a tree * 'a * 'a tree\n\nlet rec insert x = function\n  | Leaf -> Node (Leaf, x, Leaf)\n  | t -> t\n";
+    assert_eq!(
+        listing("tree.ml", ml, Language::Text),
+        "1-1 type tree -\n3-5 function insert -\n"
+    );
+    let clj = "(ns app.config)\n\n(defn load-config\n  \"Reads the config.\"\n  [path]\n  (slurp path))\n";
+    assert_eq!(
+        listing("src/app/config.clj", clj, Language::Text),
+        "1-1 top_level - -\n3-6 function load-config -\n"
+    );
+    let pl = "package Reader;\nuse strict;\n\nsub read_file {\n  my ($path) = @_;\n  return 1;\n}\n\nfor my $m (qw(a b)) {\n  print $m;\n}\n";
+    assert_eq!(
+        listing("lib/Reader.pm", pl, Language::Text),
+        "1-2 top_level - -\n4-7 function read_file -\n9-10 top_level - -\n"
+    );
+    let r = "read_table <- function(path) {\n  read.csv(path)\n}\n";
+    assert_eq!(
+        listing("R/io.R", r, Language::Text),
+        "1-3 function read_table -\n"
+    );
+    // Prose stays in line windows.
+    let txt = "A note.\n\nclass notes are here (see below) {\n";
+    assert_eq!(
+        listing("notes.txt", txt, Language::Text),
+        "1-3 window - -\n"
+    );
+}

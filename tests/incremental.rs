@@ -1041,3 +1041,38 @@ fn cpp_headers_named_h_are_indexed_as_cpp_and_kept_as_such() {
     assert_eq!(again.files_changed, 0);
     assert_eq!(reads.0.load(Ordering::Relaxed), 0);
 }
+
+#[test]
+fn source_without_a_grammar_is_indexed_by_its_definitions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    fs::create_dir_all(root.join("lib")).unwrap();
+    fs::write(
+        root.join("lib/client.dart"),
+        "import 'dart:io';\n\n/// Retries a request with backoff.\nFuture<void> retryWithBackoff(Request r) async {\n  await r.send();\n}\n\nvoid main() {\n  print('x');\n}\n",
+    )
+    .unwrap();
+    fs::write(
+        root.join("lib/kernel.cu"),
+        "__global__ void axpy(float a) {}\n",
+    )
+    .unwrap();
+    let index = tmp.path().join("index");
+    let mut opts = IndexOptions::new(&root);
+    opts.index_dir = index.clone();
+    opts.model = ModelChoice::Off;
+    let summary = build_index(&opts, &NoProgress).unwrap();
+    assert_eq!(summary.files, 2);
+    let s = Searcher::open(&index).unwrap();
+    let hits = s
+        .search(&SearchRequest::new("retryWithBackoff").mode(Mode::Lexical))
+        .unwrap()
+        .hits;
+    let first = &hits[0];
+    assert_eq!(first.path, "lib/client.dart");
+    assert_eq!(first.symbol.as_deref(), Some("retryWithBackoff"));
+    assert_eq!((first.start_line, first.end_line), (3, 6));
+    // CUDA is C++.
+    let meta = s.store().meta().clone();
+    assert_eq!(meta.languages.get(&Language::Cpp).map(|c| c.files), Some(1));
+}

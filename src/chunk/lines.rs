@@ -82,7 +82,7 @@ pub(crate) fn meaningful(text: &str) -> bool {
 /// Whether a line is blank or only closes blocks (`}`, `end`, `};`, with at most a
 /// trailing comment). Preprocessor conditionals are not: their conditions
 /// (`#if canImport(UIKit)`) say what the code is for.
-fn is_closer(line: &str) -> bool {
+pub(crate) fn is_closer(line: &str) -> bool {
     let t = line.trim();
     let (rest, closed) = strip_closers(t);
     t.is_empty() || (closed && (rest.is_empty() || is_comment(rest)))
@@ -106,7 +106,7 @@ fn strip_closers(t: &str) -> (&str, bool) {
     (rest, rest.len() < t.len())
 }
 
-fn is_comment(text: &str) -> bool {
+pub(crate) fn is_comment(text: &str) -> bool {
     ["//", "#", "--", "/*", "%"]
         .iter()
         .any(|c| text.starts_with(c))

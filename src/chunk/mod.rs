@@ -33,9 +33,12 @@
 //!   (children of its node, recursing into over-budget children), then whole lines, then
 //!   byte windows on char boundaries for a single over-long line. A doc comment of at most
 //!   half the budget is never split from the code below it.
-//! * Files without a grammar, whose parse fails or times out, that yield no definitions,
-//!   or that look minified are cut into line windows ([`ChunkKind::Window`]). Markdown is
-//!   cut into one [`ChunkKind::Section`] per heading.
+//! * Source code in a language without a grammar here (Dart, OCaml, Erlang, Perl …,
+//!   [`crate::lang::CODE_WITHOUT_GRAMMAR`]) is cut by its layout ([`layout`](mod@layout)):
+//!   top-level blocks, named by the definition their first lines start.
+//! * Other files without a grammar, files whose parse fails or times out, that yield no
+//!   definitions, or that look minified are cut into line windows ([`ChunkKind::Window`]).
+//!   Markdown is cut into one [`ChunkKind::Section`] per heading.
 //!
 //! # Ranges and text
 //!
@@ -52,6 +55,7 @@
 
 pub mod doc;
 pub mod include;
+pub mod layout;
 mod lines;
 mod markdown;
 mod syntax;
@@ -114,8 +118,11 @@ pub fn chunk_file(path: &str, text: &str, language: Language, opts: &ChunkOption
     let minified = text.len() / n.max(1) > opts.minified_line_bytes;
     match language {
         Language::Markdown => markdown::chunk(&mut sink, opts),
-        Language::Text => sink.windows(0, n, opts),
         _ if minified => sink.windows(0, n, opts),
+        Language::Text if crate::lang::is_code_without_grammar(path) => {
+            layout::chunk(&mut sink, opts)
+        }
+        Language::Text => sink.windows(0, n, opts),
         _ => {
             if syntax::chunk(&mut sink, opts).is_none() {
                 sink.out.clear();

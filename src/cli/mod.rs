@@ -1836,6 +1836,10 @@ fn cmd_languages(args: JsonFlag) -> anyhow::Result<ExitCode> {
         println!("{name:<12} {:<32} {}", exts.join(" "), kinds.join(", "));
     }
     println!(
+        "\nSource without a grammar here, indexed as text and cut at its definitions by layout:\n{}",
+        cseek::lang::CODE_WITHOUT_GRAMMAR.join(" ")
+    );
+    println!(
         "\nDirectories skipped by default: {}",
         DEFAULT_EXCLUDED_DIRS.join(", ")
     );
