@@ -158,8 +158,14 @@ const NOISE_NAMES: &[(&str, NoiseKind, bool)] = &[
     ("fixtures", NoiseKind::Test, true),
     ("mock", NoiseKind::Test, true),
     ("mocks", NoiseKind::Test, true),
+    ("testdata", NoiseKind::Test, false),
+    ("e2e", NoiseKind::Test, false),
     ("example", NoiseKind::Example, true),
     ("examples", NoiseKind::Example, true),
+    ("demo", NoiseKind::Example, false),
+    ("demos", NoiseKind::Example, false),
+    ("sample", NoiseKind::Example, false),
+    ("samples", NoiseKind::Example, false),
     ("bench", NoiseKind::Bench, true),
     ("benches", NoiseKind::Bench, true),
     ("benchmark", NoiseKind::Bench, true),
@@ -188,6 +194,8 @@ const NOISE_WORDS: &[(&str, NoiseKind)] = &[
     ("fixture", NoiseKind::Test),
     ("example", NoiseKind::Example),
     ("examples", NoiseKind::Example),
+    ("demo", NoiseKind::Example),
+    ("sample", NoiseKind::Example),
     ("bench", NoiseKind::Bench),
     ("benchmark", NoiseKind::Bench),
     ("doc", NoiseKind::Docs),
@@ -218,8 +226,8 @@ pub fn is_noise_path(path: &str) -> bool {
 /// decides, then the file's name).
 pub fn noise_kind(path: &str) -> Option<NoiseKind> {
     let lower = path.to_ascii_lowercase();
-    let mut components = lower.split('/').peekable();
-    while let Some(c) = components.next() {
+    let mut components = lower.split('/').zip(path.split('/')).peekable();
+    while let Some((c, original)) = components.next() {
         let is_file = components.peek().is_none();
         // A directory named by a noise word alone or as one of its parts: `tests`,
         // `Dapper.Tests` (a C# test project), `_examples` (Go), `test-utils`.
@@ -234,6 +242,13 @@ pub fn noise_kind(path: &str) -> Option<NoiseKind> {
             if dir.is_some() {
                 return dir;
             }
+            // Gradle and Kotlin source sets: `commonTest`, `androidTest`, `jvmTest` (a
+            // directory named like a class, `ContestTest/`, is left to its files).
+            if original.starts_with(|c: char| c.is_ascii_lowercase())
+                && camel_suffix(original, &["test", "tests"])
+            {
+                return Some(NoiseKind::Test);
+            }
             continue;
         }
         let stem = c.split('.').next().unwrap_or(c);
@@ -243,11 +258,20 @@ pub fn noise_kind(path: &str) -> Option<NoiseKind> {
         if stem.starts_with("test_")
             || stem.ends_with("_test")
             || stem.ends_with("_tests")
+            || stem.ends_with("_unittest")
             || stem == "conftest"
             || c.contains(".test.")
             || c.contains(".spec.")
+            || c.contains(".test-d.")
         {
             return Some(NoiseKind::Test);
+        }
+        // Storybook stories show components in use.
+        if c.contains(".stories.") {
+            return Some(NoiseKind::Example);
+        }
+        if stem.ends_with("_bench") || stem.ends_with("_benchmark") || c.contains(".bench.") {
+            return Some(NoiseKind::Bench);
         }
         if c.ends_with(".d.ts") || c.ends_with(".pyi") {
             return Some(NoiseKind::Stub);
@@ -263,18 +287,24 @@ pub fn noise_kind(path: &str) -> Option<NoiseKind> {
     // lowercase letter or digit (`Latest.java` and `Contest.kt` have none).
     let name = path.rsplit('/').next().unwrap_or(path);
     let stem = name.split('.').next().unwrap_or(name);
-    for suffix in ["Test", "Tests", "Spec", "Specs"] {
-        if let Some(head) = stem.strip_suffix(suffix) {
-            if head
-                .chars()
+    camel_suffix(stem, &["Test", "Tests", "Spec", "Specs"]).then_some(NoiseKind::Test)
+}
+
+/// Whether `name` ends with one of `suffixes` (matched with its first letter capitalised
+/// or not) right after a lowercase letter or digit: `RouterTest`, `jvmTest`, but not
+/// `Latest` or `Contest`.
+fn camel_suffix(name: &str, suffixes: &[&str]) -> bool {
+    suffixes.iter().any(|suffix| {
+        let mut cap = suffix.to_string();
+        if let Some(first) = cap.get_mut(0..1) {
+            first.make_ascii_uppercase();
+        }
+        name.strip_suffix(cap.as_str()).is_some_and(|head| {
+            head.chars()
                 .last()
                 .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-            {
-                return Some(NoiseKind::Test);
-            }
-        }
-    }
-    None
+        })
+    })
 }
 
 /// File names code generators give their output (lowercased): protobuf/gRPC stubs
@@ -908,6 +938,29 @@ mod tests {
             Some(NoiseKind::Vendored)
         );
         assert_eq!(noise_kind("src/app.py"), None);
+        // Other ecosystems' layouts.
+        for (path, kind) in [
+            ("src/commonTest/kotlin/JobTest.kt", NoiseKind::Test),
+            ("src/androidTest/java/a/B.java", NoiseKind::Test),
+            ("testdata/cert.pem", NoiseKind::Test),
+            ("packages/app/e2e/login.ts", NoiseKind::Test),
+            ("net/url_unittest.cc", NoiseKind::Test),
+            ("index.test-d.ts", NoiseKind::Test),
+            ("src/Button.stories.tsx", NoiseKind::Example),
+            ("demo/main.dart", NoiseKind::Example),
+            ("samples/hello/app.py", NoiseKind::Example),
+            ("src/parse_bench.rs", NoiseKind::Bench),
+            ("src/hash.bench.ts", NoiseKind::Bench),
+        ] {
+            assert_eq!(noise_kind(path), Some(kind), "{path}");
+        }
+        for path in [
+            "src/latest/contest.kt",
+            "src/Latest/Contest.kt",
+            "src/attest.go",
+        ] {
+            assert_eq!(noise_kind(path), None, "{path}");
+        }
         assert_eq!(
             query_noise_kinds("Types of tests, more TESTS and docs"),
             [NoiseKind::Stub, NoiseKind::Test, NoiseKind::Docs]
