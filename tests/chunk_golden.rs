@@ -648,6 +648,13 @@ fn code_without_a_grammar_is_cut_at_its_definitions() {
         listing("R/io.R", r, Language::Text),
         "1-3 function read_table -\n"
     );
+    // Objective-C: methods at the margin between `@implementation` and `@end` are the
+    // class's; a C function after `@end` is no one's.
+    let m = "#import \"Parser.h\"\n\n@implementation Parser\n\n- (instancetype)initWithData:(NSData *)data\n{\n  return self;\n}\n\n+ (id)parserWithData:(NSData *)data {\n  return nil;\n}\n@end\n\nstatic int helper(void) {\n  return 0;\n}\n";
+    assert_eq!(
+        listing("Source/Parser.m", m, Language::Text),
+        "1-1 top_level - -\n3-3 class Parser -\n5-8 method initWithData Parser\n10-12 method parserWithData Parser\n13-13 top_level - -\n15-17 function helper -\n"
+    );
     // Prose stays in line windows.
     let txt = "A note.\n\nclass notes are here (see below) {\n";
     assert_eq!(

@@ -48,18 +48,30 @@ fn region(
     }
     // Code before the first block (a region's first lines are a block start unless blank).
     let mut pending: Option<usize> = (starts[0] > a).then_some(a);
+    // Objective-C writes methods at the margin between `@implementation Name` and `@end`:
+    // they are Name's.
+    let mut section: Option<String> = None;
     for (i, &s) in starts.iter().enumerate() {
         let mut e = starts.get(i + 1).copied().unwrap_or(b);
         while e > s + 1 && lines.is_blank(e - 1) {
             e -= 1;
         }
-        let Some((head, kind, name)) = find_definition(sink, s, e, container.is_some()) else {
+        let ends_section = (s..e).any(|r| lines.line(r).trim_start().starts_with("@end"));
+        let owner = container.or(section.as_deref());
+        let Some((head, kind, name)) = find_definition(sink, s, e, owner.is_some()) else {
             pending.get_or_insert(s);
+            if ends_section {
+                section = None;
+            }
             continue;
         };
         if let Some(p) = pending.take() {
-            sink.gap(container, p, s, &|| starts.clone(), opts);
+            sink.gap(owner, p, s, &|| starts.clone(), opts);
         }
+        let starts_section = container.is_none()
+            && kind == ChunkKind::Class
+            && lines.line(head).trim_start().starts_with('@');
+        let container = owner;
         let signature = lines.line(head).trim_end().to_string();
         let over = lines.size(s, e) > opts.max_chunk_bytes;
         let inner = (over && depth < MAX_DEPTH && is_container(kind))
@@ -97,6 +109,11 @@ fn region(
                 let cuts = || blank_rows(lines, s, e);
                 sink.definition(kind, Some(&name), container, s, e, &cuts, &signature, opts);
             }
+        }
+        if ends_section {
+            section = None;
+        } else if starts_section {
+            section = Some(name);
         }
     }
     if let Some(p) = pending {
