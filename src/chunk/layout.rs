@@ -246,7 +246,6 @@ const MODIFIERS: &[&str] = &[
     "our",
     "rec",
     "mutable",
-    "external",
     "factory",
     "external",
     "const",
@@ -270,13 +269,11 @@ fn keyword_kind(word: &str) -> Option<ChunkKind> {
         "enum" => ChunkKind::Enum,
         "impl" | "extension" | "instance" | "extend" => ChunkKind::Impl,
         "module" | "namespace" | "defmodule" | "functor" => ChunkKind::Module,
-        "type" | "typedef" | "typealias" | "data" | "newtype" | "alias" => ChunkKind::Type,
+        "type" | "typedef" | "typealias" | "newtype" | "alias" => ChunkKind::Type,
         "macro" | "defmacro" | "macro_rules" => ChunkKind::Macro,
         "def" | "defp" | "defn" | "defn-" | "defun" | "fn" | "fun" | "func" | "function"
-        | "sub" | "proc" | "method" | "procedure" | "subroutine" | "let" | "val"
-        | "method_missing" | "defmethod" | "defmulti" | "operator" | "program" => {
-            ChunkKind::Function
-        }
+        | "sub" | "proc" | "method" | "procedure" | "subroutine" | "let" | "val" | "defmethod"
+        | "defmulti" | "operator" | "program" => ChunkKind::Function,
         _ => return None,
     })
 }
@@ -307,13 +304,17 @@ fn definition(head: &str, member: bool) -> Option<(ChunkKind, String)> {
         }
         i += 1;
     }
-    if let Some(kind) = head_words.get(i).and_then(|w| keyword_kind(w)) {
+    let keyword = head_words
+        .get(i)
+        .and_then(|w| Some((w, keyword_kind(w)?)))
+        // Erlang's attributes are written as calls: `-module(kv).`
+        .filter(|(w, _)| t.starts_with('-') || !used_as_value(t, w));
+    if let Some((_, kind)) = keyword {
         let kind = if kind == ChunkKind::Function && member {
             ChunkKind::Method
         } else {
             kind
         };
-        // `let rec f`, `def self.name`, `fun <T> List<T>.name`: skip to the name.
         // MATLAB names a function's outputs first: `function [a, b] = name(x)`.
         if head_words[i] == "function" {
             if let Some((outs, rest)) = t.split_once('=') {
@@ -323,6 +324,7 @@ fn definition(head: &str, member: bool) -> Option<(ChunkKind, String)> {
                 }
             }
         }
+        // `let rec f`, `def self.name`: skip to the name.
         let name = head_words[i + 1..].iter().find(|w| {
             !MODIFIERS.contains(&w.as_str()) && *w != "self" && keyword_kind(w).is_none()
         })?;
@@ -362,7 +364,6 @@ fn definition(head: &str, member: bool) -> Option<(ChunkKind, String)> {
         || t.ends_with("=>")
         || t.ends_with(':')
         || t.ends_with('=')
-        || t.ends_with("async {")
         || t.contains(") {")
         || t.contains(") ->");
     if !opens || CONTROL.contains(&name) || name.chars().all(|c| c.is_ascii_digit()) {
@@ -383,6 +384,19 @@ fn definition(head: &str, member: bool) -> Option<(ChunkKind, String)> {
         ChunkKind::Function
     };
     Some((kind, name))
+}
+
+/// Whether the keyword-like `word` is a value in `head` rather than a keyword: assigned,
+/// called or a receiver (R's `type <- "x"`, `class(x)`, `object.method()`).
+fn used_as_value(head: &str, word: &str) -> bool {
+    let Some(pos) = head.find(word) else {
+        return false;
+    };
+    let rest = head[pos + word.len()..].trim_start();
+    ["<-", "=", ":=", ".", "(", ",", ")", ";", "+", "*", "/", "$"]
+        .iter()
+        .any(|p| rest.starts_with(p))
+        && !rest.starts_with("=>")
 }
 
 fn is_name_char(c: char) -> bool {
@@ -473,6 +487,10 @@ mod tests {
                 Some((ChunkKind::Function, "parserWithData")),
             ),
             ("-export([start/0, stop/1]).", None),
+            ("type <- \"numeric\"", None),
+            ("data <- read.csv(path)", None),
+            ("object.method(x) {", Some((ChunkKind::Function, "method"))),
+            ("class(x)", None),
             ("module Json = struct", Some((ChunkKind::Module, "Json"))),
             (
                 "case class Point(x: Int, y: Int)",
