@@ -695,3 +695,47 @@ fn eval_default_mode_is_the_query_default() {
     let r = run_repo_suite(&opts, &mut |_| {}).unwrap();
     assert_eq!(r.config.mode, "lexical");
 }
+
+/// A rebuild (asked for, or after the corpus or a chunking rule changed) re-chunks in
+/// place: vectors of unchanged chunk texts come from the index's embedding cache.
+#[cfg(feature = "embed")]
+#[test]
+fn eval_rebuilds_keep_the_embedding_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus");
+    copy_tree(&fixture().join("corpus"), &corpus);
+    let model = tmp.path().join("model");
+    cseek::embed::testkit::write_tiny_model(
+        &model,
+        cseek::embed::Arch::Model2Vec,
+        cseek::embed::testkit::TinySize::tiny(),
+        "",
+    )
+    .unwrap();
+    let mut opts = RepoEvalOptions::new(fixture(), "repos.json", &corpus);
+    opts.cache_dir = tmp.path().join("cache");
+    opts.model = cseek::index::ModelChoice::Named(model.to_string_lossy().into_owned());
+    let embedded = |opts: &RepoEvalOptions| -> u64 {
+        let mut log = Vec::new();
+        run_repo_suite(opts, &mut |l| log.push(l.to_string())).unwrap();
+        let line = log
+            .iter()
+            .find(|l| l.contains("indexed"))
+            .expect("an index was built");
+        let n = line.rsplit_once(", ").unwrap().1;
+        n.trim_end_matches(" embedded)").parse().unwrap()
+    };
+    assert!(embedded(&opts) > 0);
+    let mut rebuild = opts.clone();
+    rebuild.rebuild = true;
+    assert_eq!(embedded(&rebuild), 0);
+    // A changed file: only its new chunk text is embedded.
+    let f = corpus.join("demo/src/demo/retry.py");
+    let t = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(
+        &f,
+        format!("{t}\n\ndef jitter(delay):\n    return delay / 2\n"),
+    )
+    .unwrap();
+    assert_eq!(embedded(&opts), 1);
+}

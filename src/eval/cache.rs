@@ -85,6 +85,19 @@ impl Slot {
             .map_err(|e| Error::io("creating directory", &self.dir, e))
     }
 
+    /// Drop the stamp but keep the index, for a rebuild in place: the indexer re-chunks
+    /// every file and takes the vectors of unchanged chunk texts from the index's
+    /// embedding cache, so a new chunking rule does not mean embedding a corpus again.
+    /// Without a stamp, a build that fails or is killed leaves nothing that looks valid.
+    pub fn invalidate(&self) -> Result<()> {
+        let stamp = self.stamp_path();
+        if stamp.exists() {
+            std::fs::remove_file(&stamp).map_err(|e| Error::io("removing", &stamp, e))?;
+        }
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| Error::io("creating directory", &self.dir, e))
+    }
+
     /// Record a finished build (atomically: written to a temporary file, then renamed).
     pub fn write_stamp(&self, stamp: &Stamp) -> Result<()> {
         let path = self.stamp_path();

@@ -393,7 +393,7 @@ fn repo_index(
             }
         }
     }
-    slot.clear()?;
+    slot.invalidate()?;
     let index_opts = IndexOptions {
         root: root.clone(),
         index_dir: slot.index_dir(),
@@ -413,12 +413,13 @@ fn repo_index(
     };
     slot.write_stamp(&stamp)?;
     log(&format!(
-        "{}: indexed {} in {:.2} s ({} files, {} chunks)",
+        "{}: indexed {} in {:.2} s ({} files, {} chunks, {} embedded)",
         repo.name,
         root.display(),
         summary.seconds,
         summary.files,
-        summary.chunks
+        summary.chunks,
+        summary.chunks_embedded
     ));
     Ok((
         Searcher::open_with(
