@@ -261,10 +261,10 @@ fn keyword_kind(word: &str) -> Option<ChunkKind> {
     Some(match word {
         "class" | "object" | "record" | "mixin" | "@interface" | "@implementation"
         | "defrecord" | "deftype" | "defclass" => ChunkKind::Class,
-        "struct" => ChunkKind::Struct,
-        "interface" | "protocol" | "@protocol" | "defprotocol" | "signature" | "sig" => {
-            ChunkKind::Interface
-        }
+        // Protocol Buffers and Thrift messages, GraphQL inputs.
+        "struct" | "message" | "input" => ChunkKind::Struct,
+        "interface" | "protocol" | "@protocol" | "defprotocol" | "signature" | "sig"
+        | "service" => ChunkKind::Interface,
         "trait" => ChunkKind::Trait,
         "enum" => ChunkKind::Enum,
         "impl" | "extension" | "instance" | "extend" => ChunkKind::Impl,
@@ -273,7 +273,7 @@ fn keyword_kind(word: &str) -> Option<ChunkKind> {
         "macro" | "defmacro" | "macro_rules" => ChunkKind::Macro,
         "def" | "defp" | "defn" | "defn-" | "defun" | "fn" | "fun" | "func" | "function"
         | "sub" | "proc" | "method" | "procedure" | "subroutine" | "let" | "val" | "defmethod"
-        | "defmulti" | "operator" | "program" => ChunkKind::Function,
+        | "defmulti" | "operator" | "program" | "rpc" => ChunkKind::Function,
         _ => return None,
     })
 }
@@ -491,6 +491,12 @@ mod tests {
             ("data <- read.csv(path)", None),
             ("object.method(x) {", Some((ChunkKind::Function, "method"))),
             ("class(x)", None),
+            ("message User {", Some((ChunkKind::Struct, "User"))),
+            (
+                "  rpc GetUser(GetUserRequest) returns (User);",
+                Some((ChunkKind::Function, "GetUser")),
+            ),
+            ("message = compose(user)", None),
             ("module Json = struct", Some((ChunkKind::Module, "Json"))),
             (
                 "case class Point(x: Int, y: Int)",
