@@ -183,6 +183,69 @@ pub const CODE_WITHOUT_GRAMMAR: &[&str] = &[
     "pxi", "cob", "cbl", "sv", "svh", "vhd", "vhdl", "mojo",
 ];
 
+/// Names of languages whose source is indexed without a grammar, with their extensions
+/// (from [`CODE_WITHOUT_GRAMMAR`]), so that asking for one by name gets an answer that
+/// helps.
+const NAMED_WITHOUT_GRAMMAR: &[(&str, &str)] = &[
+    ("dart", "dart"),
+    ("ocaml", "ml"),
+    ("reason", "re"),
+    ("rescript", "res"),
+    ("erlang", "erl"),
+    ("clojure", "clj"),
+    ("r", "r"),
+    ("perl", "pl"),
+    ("objc", "m"),
+    ("objective-c", "m"),
+    ("fsharp", "fs"),
+    ("f#", "fs"),
+    ("groovy", "groovy"),
+    ("vue", "vue"),
+    ("svelte", "svelte"),
+    ("nim", "nim"),
+    ("crystal", "cr"),
+    ("d", "d"),
+    ("haxe", "hx"),
+    ("elisp", "el"),
+    ("lisp", "lisp"),
+    ("racket", "rkt"),
+    ("tcl", "tcl"),
+    ("powershell", "ps1"),
+    ("nix", "nix"),
+    ("elm", "elm"),
+    ("purescript", "purs"),
+    ("solidity", "sol"),
+    ("fortran", "f90"),
+    ("pascal", "pas"),
+    ("ada", "adb"),
+    ("coffeescript", "coffee"),
+    ("terraform", "tf"),
+    ("protobuf", "proto"),
+    ("thrift", "thrift"),
+    ("graphql", "graphql"),
+    ("gleam", "gleam"),
+    ("odin", "odin"),
+    ("cython", "pyx"),
+    ("cobol", "cob"),
+    ("verilog", "sv"),
+    ("vhdl", "vhd"),
+    ("mojo", "mojo"),
+];
+
+/// The error message for a language name that [`Language::from_name`] does not know. A
+/// language whose files are indexed without a grammar is said to be text, with the path
+/// glob that selects its files instead.
+pub fn unknown_language_message(name: &str) -> String {
+    let n = name.trim().to_ascii_lowercase();
+    match NAMED_WITHOUT_GRAMMAR.iter().find(|(l, _)| *l == n) {
+        Some((l, ext)) => format!(
+            "{l} has no grammar here: its files are indexed as text, so select them by \
+             path instead (e.g. the glob **/*.{ext})"
+        ),
+        None => format!("unknown language {name:?}; `cseek languages` lists them"),
+    }
+}
+
 /// Whether `path` names source code in a language without a grammar
 /// ([`CODE_WITHOUT_GRAMMAR`]).
 pub fn is_code_without_grammar(path: &str) -> bool {
@@ -365,5 +428,19 @@ mod tests {
         assert_eq!(Language::C.refine("x.c", cpp[0]), Language::C);
         assert_eq!(Language::Cpp.refine("x.h", c[0]), Language::Cpp);
         assert_eq!(Language::Python.refine("x.h", cpp[0]), Language::Python);
+    }
+
+    #[test]
+    fn languages_without_a_grammar_are_named_in_errors() {
+        for (name, ext) in NAMED_WITHOUT_GRAMMAR {
+            assert!(CODE_WITHOUT_GRAMMAR.contains(ext), "{name}: {ext}");
+            assert!(Language::from_name(name).is_none(), "{name} has a grammar");
+        }
+        let m = unknown_language_message("Dart");
+        assert!(
+            m.contains("indexed as text") && m.contains("**/*.dart"),
+            "{m}"
+        );
+        assert!(unknown_language_message("klingon").contains("unknown language"));
     }
 }

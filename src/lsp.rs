@@ -481,7 +481,7 @@ impl Server {
         for name in p.languages.unwrap_or_default() {
             req.languages.push(
                 Language::from_name(&name)
-                    .ok_or_else(|| invalid_params(format!("unknown language {name:?}")))?,
+                    .ok_or_else(|| invalid_params(crate::lang::unknown_language_message(&name)))?,
             );
         }
         req.path_glob = p.path;

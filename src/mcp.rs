@@ -585,10 +585,7 @@ impl CseekServer {
         let languages = match p.language.as_deref() {
             None => Vec::new(),
             Some(l) => vec![Language::from_name(l).ok_or_else(|| {
-                ErrorData::invalid_params(
-                    format!("unknown language {l:?}; `cseek languages` lists them"),
-                    None,
-                )
+                ErrorData::invalid_params(crate::lang::unknown_language_message(l), None)
             })?],
         };
         if let Some(g) = &p.path {

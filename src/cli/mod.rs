@@ -1460,7 +1460,7 @@ fn query_request(query: &str, args: &QueryArgs) -> anyhow::Result<SearchRequest>
     for name in &args.lang {
         match Language::from_name(name) {
             Some(l) => languages.push(l),
-            None => bail!("unknown language {name:?}; `cseek languages` lists them"),
+            None => bail!(cseek::lang::unknown_language_message(name)),
         }
     }
     Ok(SearchRequest {
