@@ -662,3 +662,21 @@ fn code_without_a_grammar_is_cut_at_its_definitions() {
         "1-3 window - -\n"
     );
 }
+
+#[test]
+fn a_parse_that_runs_out_of_time_falls_back_to_layout() {
+    let text = "class Store:\n    def load(self, path):\n        return open(path).read()\n\n\ndef save(path, data):\n    open(path, 'w').write(data)\n";
+    // The grammar cuts the class at its method; layout keeps a class within the budget
+    // whole.
+    assert_eq!(
+        listing("io.py", text, Language::Python),
+        "1-1 class Store -\n2-3 method load Store\n6-7 function save -\n"
+    );
+    let opts = ChunkOptions {
+        parse_timeout: std::time::Duration::ZERO,
+        ..ChunkOptions::default()
+    };
+    let chunks = chunk_file("io.py", text, Language::Python, &opts);
+    check_invariants(text, &chunks);
+    assert_eq!(render(&chunks), "1-3 class Store -\n6-7 function save -\n");
+}

@@ -36,9 +36,10 @@
 //! * Source code in a language without a grammar here (Dart, OCaml, Erlang, Perl …,
 //!   [`crate::lang::CODE_WITHOUT_GRAMMAR`]) is cut by its layout ([`layout`](mod@layout)):
 //!   top-level blocks, named by the definition their first lines start.
-//! * Other files without a grammar, files whose parse fails or times out, that yield no
-//!   definitions, or that look minified are cut into line windows ([`ChunkKind::Window`]).
-//!   Markdown is cut into one [`ChunkKind::Section`] per heading.
+//!   So is a file whose parse fails or times out.
+//! * Other files without a grammar, files that yield no definitions, and files that look
+//!   minified are cut into line windows ([`ChunkKind::Window`]). Markdown is cut into one
+//!   [`ChunkKind::Section`] per heading.
 //!
 //! # Ranges and text
 //!
@@ -78,7 +79,8 @@ pub struct ChunkOptions {
     pub max_chunk_bytes: usize,
     /// Lines per window when a file is chunked by line windows.
     pub window_lines: usize,
-    /// Time allowed for parsing and querying one file before falling back to windows,
+    /// Time allowed for parsing and querying one file before falling back to chunking by
+    /// layout,
     /// so pathological input cannot stall indexing. Generous on purpose (a 1 MB file
     /// takes ~0.4 s in release): a tight deadline would make chunking depend on machine
     /// load, and indexes must be reproducible.
@@ -104,8 +106,8 @@ impl Default for ChunkOptions {
 /// `language` is the one the path says; the text can refine it (a `.h` header written in
 /// C++ is chunked, and its chunks labelled, as C++: [`Language::refine`]).
 ///
-/// Never fails: any problem (no grammar, parse failure, timeout) falls back to line
-/// windows. An empty file has no chunks. Thread-safe; grammars and queries are compiled
+/// Never fails: a parse failure or timeout falls back to chunking by layout, other
+/// problems to line windows. An empty file has no chunks. Thread-safe; grammars and queries are compiled
 /// once per process.
 pub fn chunk_file(path: &str, text: &str, language: Language, opts: &ChunkOptions) -> Vec<Chunk> {
     let language = language.refine(path, text);
@@ -125,8 +127,10 @@ pub fn chunk_file(path: &str, text: &str, language: Language, opts: &ChunkOption
         Language::Text => sink.windows(0, n, opts),
         _ => {
             if syntax::chunk(&mut sink, opts).is_none() {
+                // No tree: the layout still finds most definitions (measured on the dev
+                // suite: 0.874 against 0.853 for windows and 0.887 for the grammars).
                 sink.out.clear();
-                sink.windows(0, n, opts);
+                layout::chunk(&mut sink, opts);
             } else {
                 return merge_same_name(sink.out, text, opts);
             }
