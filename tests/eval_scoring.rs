@@ -670,14 +670,13 @@ fn dev_suite() {
     }
 }
 
-/// Without `--mode`, eval runs what `cseek query` runs: hybrid when the index has vectors.
+/// The fixture suite in a copy under `tmp`, with a tiny random model written there; the
+/// model's path is the second value.
 #[cfg(feature = "embed")]
-#[test]
-fn eval_default_mode_is_the_query_default() {
-    let tmp = tempfile::tempdir().unwrap();
-    let corpus = tmp.path().join("corpus");
+fn suite_with_tiny_model(tmp: &Path) -> (RepoEvalOptions, String) {
+    let corpus = tmp.join("corpus");
     copy_tree(&fixture().join("corpus"), &corpus);
-    let model = tmp.path().join("model");
+    let model = tmp.join("model");
     cseek::embed::testkit::write_tiny_model(
         &model,
         cseek::embed::Arch::Model2Vec,
@@ -685,12 +684,22 @@ fn eval_default_mode_is_the_query_default() {
         "",
     )
     .unwrap();
+    let model = model.to_string_lossy().into_owned();
     let mut opts = RepoEvalOptions::new(fixture(), "repos.json", &corpus);
-    opts.cache_dir = tmp.path().join("cache");
-    opts.model = cseek::index::ModelChoice::Named(model.to_string_lossy().into_owned());
+    opts.cache_dir = tmp.join("cache");
+    opts.model = cseek::index::ModelChoice::Named(model.clone());
+    (opts, model)
+}
+
+/// Without `--mode`, eval runs what `cseek query` runs: hybrid when the index has vectors.
+#[cfg(feature = "embed")]
+#[test]
+fn eval_default_mode_is_the_query_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut opts, model) = suite_with_tiny_model(tmp.path());
     let r = run_repo_suite(&opts, &mut |_| {}).unwrap();
     assert_eq!(r.config.mode, "hybrid (auto)");
-    assert_eq!(r.config.model.as_deref(), Some(model.to_str().unwrap()));
+    assert_eq!(r.config.model.as_deref(), Some(model.as_str()));
     opts.mode = cseek::search::Mode::Lexical;
     let r = run_repo_suite(&opts, &mut |_| {}).unwrap();
     assert_eq!(r.config.mode, "lexical");
@@ -702,19 +711,8 @@ fn eval_default_mode_is_the_query_default() {
 #[test]
 fn eval_rebuilds_keep_the_embedding_cache() {
     let tmp = tempfile::tempdir().unwrap();
+    let (opts, _) = suite_with_tiny_model(tmp.path());
     let corpus = tmp.path().join("corpus");
-    copy_tree(&fixture().join("corpus"), &corpus);
-    let model = tmp.path().join("model");
-    cseek::embed::testkit::write_tiny_model(
-        &model,
-        cseek::embed::Arch::Model2Vec,
-        cseek::embed::testkit::TinySize::tiny(),
-        "",
-    )
-    .unwrap();
-    let mut opts = RepoEvalOptions::new(fixture(), "repos.json", &corpus);
-    opts.cache_dir = tmp.path().join("cache");
-    opts.model = cseek::index::ModelChoice::Named(model.to_string_lossy().into_owned());
     let embedded = |opts: &RepoEvalOptions| -> u64 {
         let mut log = Vec::new();
         run_repo_suite(opts, &mut |l| log.push(l.to_string())).unwrap();
