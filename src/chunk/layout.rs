@@ -6,13 +6,16 @@
 //! body, and most separate definitions with a blank line. So a *block* starts at a line
 //! with the region's smallest indentation that follows a blank line or a closing line
 //! (`}`, `end`), and runs to the next block; comments directly above a definition are
-//! part of its block. A block's first line of code (its head) says what it is: a
-//! definition keyword (`class`, `def`, `fun`, `sub`, `(defn`, `let` …) followed by a
-//! name, or a call-like head (`name(args) ->`, `Future<int> fetch() async {`, `name <-
-//! function(x)`) that opens a body. A named block becomes a definition chunk with that
-//! name, so symbol queries find it; the rest is `TopLevel` code. A class-like block over
-//! the size budget is cut again at its members, one indentation level in, which become
-//! methods of it. Line windows are the last resort, as for files that yield no blocks.
+//! part of its block. The block's head, the first of its first lines of code at its own
+//! indentation that reads as one (so an Erlang `-spec` or an annotation may come first),
+//! says what it defines: a definition keyword (`class`, `def`, `fun`, `sub`, `(defn`,
+//! `let`, `message` …) followed by a name, or a call-like head that opens a body
+//! (`name(args) ->`, `Future<int> fetch() async {`, `name <- function(x)`, Objective-C's
+//! `- (id)initWithData:`). A named block becomes a definition chunk with that name, so
+//! symbol queries find it; blocks without a name are packed into `TopLevel` chunks. A
+//! class-like block over the size budget is cut again at its members, one indentation
+//! level in, which become its methods; Objective-C methods between `@implementation
+//! Name` and `@end` are Name's.
 //!
 //! The heads are read by a handful of rules, not a parser: a name can be missed or, in a
 //! language with unusual syntax, wrong. The chunks' ranges, text and order keep every
