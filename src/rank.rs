@@ -245,7 +245,7 @@ pub fn noise_kind(path: &str) -> Option<NoiseKind> {
             // Gradle and Kotlin source sets: `commonTest`, `androidTest`, `jvmTest` (a
             // directory named like a class, `ContestTest/`, is left to its files).
             if original.starts_with(|c: char| c.is_ascii_lowercase())
-                && camel_suffix(original, &["test", "tests"])
+                && camel_suffix(original, &["Test", "Tests"])
             {
                 return Some(NoiseKind::Test);
             }
@@ -290,16 +290,11 @@ pub fn noise_kind(path: &str) -> Option<NoiseKind> {
     camel_suffix(stem, &["Test", "Tests", "Spec", "Specs"]).then_some(NoiseKind::Test)
 }
 
-/// Whether `name` ends with one of `suffixes` (matched with its first letter capitalised
-/// or not) right after a lowercase letter or digit: `RouterTest`, `jvmTest`, but not
-/// `Latest` or `Contest`.
+/// Whether `name` ends with one of the capitalised `suffixes` right after a lowercase
+/// letter or digit: `RouterTest`, `jvmTest`, but not `Latest` or `Contest`.
 fn camel_suffix(name: &str, suffixes: &[&str]) -> bool {
     suffixes.iter().any(|suffix| {
-        let mut cap = suffix.to_string();
-        if let Some(first) = cap.get_mut(0..1) {
-            first.make_ascii_uppercase();
-        }
-        name.strip_suffix(cap.as_str()).is_some_and(|head| {
+        name.strip_suffix(suffix).is_some_and(|head| {
             head.chars()
                 .last()
                 .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
