@@ -31,7 +31,7 @@ use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 
 use crate::cache::{cache_key, EmbeddingCache};
-use crate::chunk::{chunk_file, include, Chunk, ChunkOptions};
+use crate::chunk::{chunk_refined, include, Chunk, ChunkOptions};
 use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
 use crate::fuse::calibrate::{self, FusionCalibration, PairSampler};
@@ -854,7 +854,7 @@ fn read_and_chunk(
                             }
                             _ => {
                                 let mut chunks =
-                                    chunk_file(&c.rel_path, &ft.text, language, &opts.chunk);
+                                    chunk_refined(&c.rel_path, &ft.text, language, &opts.chunk);
                                 include::attach_included_docs(&mut chunks, &docs);
                                 Outcome::Changed {
                                     old,

@@ -107,10 +107,20 @@ impl Default for ChunkOptions {
 /// C++ is chunked, and its chunks labelled, as C++: [`Language::refine`]).
 ///
 /// Never fails: a parse failure or timeout falls back to chunking by layout, other
-/// problems to line windows. An empty file has no chunks. Thread-safe; grammars and queries are compiled
-/// once per process.
+/// problems to line windows. An empty file has no chunks. Thread-safe; grammars and
+/// queries are compiled once per process.
 pub fn chunk_file(path: &str, text: &str, language: Language, opts: &ChunkOptions) -> Vec<Chunk> {
-    let language = language.refine(path, text);
+    chunk_refined(path, text, language.refine(path, text), opts)
+}
+
+/// [`chunk_file`] for a caller that has refined the language already (the indexer, which
+/// also records it), so the text is not scanned twice.
+pub(crate) fn chunk_refined(
+    path: &str,
+    text: &str,
+    language: Language,
+    opts: &ChunkOptions,
+) -> Vec<Chunk> {
     let lines = lines::Lines::new(text);
     let mut sink = lines::Sink::new(path, language, &lines);
     let n = lines.count();
