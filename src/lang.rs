@@ -35,11 +35,18 @@ pub enum Language {
     Sql,
     Markdown,
     Text,
+    // Appended after `Text`: the index stores a language as its position in this list.
+    Dart,
+    OCaml,
+    ObjC,
+    Erlang,
+    R,
 }
 
 impl Language {
-    /// Every language, in a stable order (also the order of `cseek languages`).
-    pub const ALL: [Language; 24] = [
+    /// Every language, in a stable order (also the order of `cseek languages`). Indexes
+    /// store a language as its position here, so new languages are appended.
+    pub const ALL: [Language; 29] = [
         Language::Python,
         Language::Rust,
         Language::Go,
@@ -64,6 +71,11 @@ impl Language {
         Language::Sql,
         Language::Markdown,
         Language::Text,
+        Language::Dart,
+        Language::OCaml,
+        Language::ObjC,
+        Language::Erlang,
+        Language::R,
     ];
 
     /// The canonical lowercase name, as used by `--lang` and in JSON output.
@@ -93,6 +105,11 @@ impl Language {
             Language::Sql => "sql",
             Language::Markdown => "markdown",
             Language::Text => "text",
+            Language::Dart => "dart",
+            Language::OCaml => "ocaml",
+            Language::ObjC => "objc",
+            Language::Erlang => "erlang",
+            Language::R => "r",
         }
     }
 
@@ -126,6 +143,14 @@ impl Language {
             Language::Sql => &["sql"],
             Language::Markdown => &["md", "markdown", "mdx"],
             Language::Text => &["txt", "rst", "adoc"],
+            Language::Dart => &["dart"],
+            // Interfaces (`.mli`) are another grammar; they are chunked by layout.
+            Language::OCaml => &["ml"],
+            // `.m` is MATLAB's too: see [`Language::refine`]. Objective-C++ (`.mm`) mixes
+            // in C++, which this grammar does not read; it is chunked by layout.
+            Language::ObjC => &["m"],
+            Language::Erlang => &["erl", "hrl"],
+            Language::R => &["r"],
         }
     }
 
@@ -147,6 +172,9 @@ impl Language {
             "ex" => Some(Language::Elixir),
             "jl" => Some(Language::Julia),
             "md" => Some(Language::Markdown),
+            "ml" => Some(Language::OCaml),
+            "objective-c" | "objectivec" | "obj-c" => Some(Language::ObjC),
+            "erl" => Some(Language::Erlang),
             "txt" => Some(Language::Text),
             _ => None,
         };
@@ -170,33 +198,32 @@ impl Language {
     }
 }
 
-/// Extensions of source code in languages without a grammar here (Dart, OCaml, Erlang,
-/// Clojure, Perl, R, Objective-C, F#, Groovy, Nim, Haskell-likes …). Such files are
-/// indexed as [`Language::Text`] and cut into chunks by their layout (top-level blocks
-/// and the definitions their first lines name) rather than by fixed line windows.
+/// Extensions of source code in languages without a grammar here (Clojure, Perl, F#,
+/// Groovy, Nim, OCaml interfaces, Elm …). Such files are indexed as [`Language::Text`]
+/// and cut into chunks by their layout (top-level blocks and the definitions their first
+/// lines name) rather than by fixed line windows. `m` is here for MATLAB, whose files
+/// share Objective-C's extension and are told apart by their text ([`Language::refine`]).
 pub const CODE_WITHOUT_GRAMMAR: &[&str] = &[
-    "dart", "ml", "mli", "re", "rei", "res", "resi", "erl", "hrl", "clj", "cljs", "cljc", "r",
-    "pl", "pm", "m", "mm", "fs", "fsi", "fsx", "groovy", "gradle", "vue", "svelte", "nim", "cr",
-    "d", "hx", "el", "lisp", "rkt", "tcl", "ps1", "psm1", "nix", "elm", "purs", "sol", "f90",
-    "f95", "f03", "pas", "vb", "ada", "adb", "ads", "coffee", "tf", "hcl", "proto", "thrift",
-    "graphql", "gql", "cmake", "awk", "fish", "vim", "gleam", "odin", "jsonnet", "pyx", "pxd",
-    "pxi", "cob", "cbl", "sv", "svh", "vhd", "vhdl", "mojo",
+    "mli", "re", "rei", "res", "resi", "clj", "cljs", "cljc", "pl", "pm", "m", "mm", "fs", "fsi",
+    "fsx", "groovy", "gradle", "vue", "svelte", "nim", "cr", "d", "hx", "el", "lisp", "rkt", "tcl",
+    "ps1", "psm1", "nix", "elm", "purs", "sol", "f90", "f95", "f03", "pas", "vb", "ada", "adb",
+    "ads", "coffee", "tf", "hcl", "proto", "thrift", "graphql", "gql", "cmake", "awk", "fish",
+    "vim", "gleam", "odin", "jsonnet", "pyx", "pxd", "pxi", "cob", "cbl", "sv", "svh", "vhd",
+    "vhdl", "mojo",
 ];
 
 /// Names of languages whose source is indexed without a grammar, with their extensions
 /// (from [`CODE_WITHOUT_GRAMMAR`]), so that asking for one by name gets an answer that
 /// helps.
 const NAMED_WITHOUT_GRAMMAR: &[(&str, &str)] = &[
-    ("dart", "dart"),
-    ("ocaml", "ml"),
+    ("ocaml-interface", "mli"),
     ("reason", "re"),
     ("rescript", "res"),
-    ("erlang", "erl"),
     ("clojure", "clj"),
-    ("r", "r"),
     ("perl", "pl"),
-    ("objc", "m"),
-    ("objective-c", "m"),
+    ("matlab", "m"),
+    ("octave", "m"),
+    ("objective-c++", "mm"),
     ("fsharp", "fs"),
     ("f#", "fs"),
     ("groovy", "groovy"),
@@ -257,30 +284,65 @@ pub fn is_code_without_grammar(path: &str) -> bool {
 }
 
 impl Language {
-    /// The language of a file's `text` where its extension alone cannot tell: a `.h`
-    /// header is C unless it uses syntax only C++ has (see [`looks_like_cpp`]). C++
-    /// projects commonly name their headers `.h`; read by the C grammar, such a header is
-    /// mostly parse errors and its classes and templates become anonymous top-level
-    /// text. The C++ grammar reads C well, so a C header taken for C++ loses little.
+    /// The language of a file's `text` where its extension alone cannot tell:
+    /// - a `.h` header is C unless it uses syntax only Objective-C ([`looks_like_objc`])
+    ///   or C++ ([`looks_like_cpp`]) has. Projects in both commonly name their headers
+    ///   `.h`; read by the C grammar, such a header is mostly parse errors and its classes
+    ///   become anonymous top-level text. Both grammars read C well, so a C header taken
+    ///   for either loses little.
+    /// - a `.m` file is Objective-C only if it looks like it; otherwise it is MATLAB or
+    ///   Octave, which is [`Language::Text`] chunked by layout.
     pub fn refine(self, path: &str, text: &str) -> Language {
-        let is_h = path
-            .rsplit_once('.')
-            .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case("h"));
-        if self == Language::C && is_h && looks_like_cpp(text) {
-            Language::Cpp
-        } else {
-            self
+        let ext = path.rsplit_once('.').map_or("", |(_, ext)| ext);
+        match self {
+            Language::C if ext.eq_ignore_ascii_case("h") => {
+                if looks_like_objc(text) {
+                    Language::ObjC
+                } else if looks_like_cpp(text) {
+                    Language::Cpp
+                } else {
+                    self
+                }
+            }
+            Language::ObjC if ext.eq_ignore_ascii_case("m") && !looks_like_objc(text) => {
+                Language::Text
+            }
+            _ => self,
         }
+    }
+
+    /// Whether a file whose path says `self` may have been indexed as `stored`: the same
+    /// language, or one its text refines it to ([`Language::refine`]). A file stored
+    /// under any other language was indexed under other rules and is read again.
+    pub fn admits(self, stored: Language) -> bool {
+        stored == self
+            || matches!(
+                (self, stored),
+                (Language::C, Language::Cpp | Language::ObjC) | (Language::ObjC, Language::Text)
+            )
     }
 }
 
-impl Language {
-    /// Whether a file whose path says `self` may have been indexed as `stored`: the same
-    /// language, or the one its text refined it to ([`Language::refine`]). A file stored
-    /// under any other language was indexed under other rules and is read again.
-    pub fn admits(self, stored: Language) -> bool {
-        stored == self || (self, stored) == (Language::C, Language::Cpp)
-    }
+/// Whether C-family source is Objective-C: a line that starts with `@interface`,
+/// `@implementation`, `@protocol`, `@class` or `#import`. None of them is C or C++ (GCC's
+/// `#import` is an Objective-C extension), and MATLAB, the other owner of `.m`, comments
+/// with `%` and has no `@` or `#` directives.
+pub fn looks_like_objc(text: &str) -> bool {
+    text.lines().any(|line| {
+        let t = line.trim_start();
+        [
+            "@interface",
+            "@implementation",
+            "@protocol",
+            "@class",
+            "#import",
+        ]
+        .iter()
+        .any(|w| {
+            t.strip_prefix(w)
+                .is_some_and(|r| r.starts_with(|c: char| c.is_whitespace() || c == '<' || c == '"'))
+        })
+    })
 }
 
 /// Whether C or C++ source uses C++-only syntax at the start of a line: `namespace`,
@@ -334,14 +396,20 @@ impl Language {
             Language::Zig => tree_sitter_zig::LANGUAGE,
             Language::Julia => tree_sitter_julia::LANGUAGE,
             Language::Sql => tree_sitter_sequel::LANGUAGE,
+            Language::Dart => tree_sitter_dart::LANGUAGE,
+            Language::OCaml => tree_sitter_ocaml::LANGUAGE_OCAML,
+            Language::ObjC => tree_sitter_objc::LANGUAGE,
+            Language::Erlang => tree_sitter_erlang::LANGUAGE,
+            Language::R => tree_sitter_r::LANGUAGE,
             Language::Markdown | Language::Text => return None,
         };
         Some(f.into())
     }
 
-    /// The chunk query (`grammars/<name>.scm`; TSX shares `typescript.scm`, and both it and
-    /// `javascript.scm` get `ecmascript.scm` appended, `c.scm` and `cpp.scm` get `cfamily.scm`) for this language's grammar, or
-    /// `None` when [`Language::grammar`] is `None`. See the module
+    /// The chunk query (`grammars/<name>.scm`) for this language's grammar, or `None` when
+    /// [`Language::grammar`] is `None`. Some are assembled from shared parts: TSX shares
+    /// `typescript.scm`; it and `javascript.scm` get `ecmascript.scm` appended; `c.scm`,
+    /// `cpp.scm` and Objective-C's `objc.scm` + `c.scm` get `cfamily.scm`. See the module
     /// docs of [`crate::chunk`] for the capture convention.
     pub fn chunk_query_source(self) -> Option<&'static str> {
         Some(match self {
@@ -379,6 +447,17 @@ impl Language {
             Language::Zig => include_str!("../grammars/zig.scm"),
             Language::Julia => include_str!("../grammars/julia.scm"),
             Language::Sql => include_str!("../grammars/sql.scm"),
+            Language::Dart => include_str!("../grammars/dart.scm"),
+            Language::OCaml => include_str!("../grammars/ocaml.scm"),
+            // The Objective-C grammar extends C's: its own definitions first (they take
+            // precedence where both match), then C's.
+            Language::ObjC => concat!(
+                include_str!("../grammars/objc.scm"),
+                include_str!("../grammars/c.scm"),
+                include_str!("../grammars/cfamily.scm")
+            ),
+            Language::Erlang => include_str!("../grammars/erlang.scm"),
+            Language::R => include_str!("../grammars/r.scm"),
             Language::Markdown | Language::Text => return None,
         })
     }
@@ -431,16 +510,59 @@ mod tests {
     }
 
     #[test]
+    fn objc_is_told_from_c_and_matlab_by_its_text() {
+        let objc = [
+            "#import <Foundation/Foundation.h>\n\n@interface Client : NSObject\n@end\n",
+            "@protocol Sending\n- (void)send;\n@end\n",
+            "@class NSURL;\nint f(void);\n",
+            "#import \"Client.h\"\n",
+            "  @implementation Client\n@end\n",
+        ];
+        for text in objc {
+            assert!(looks_like_objc(text), "{text:?}");
+            assert_eq!(Language::C.refine("Client.h", text), Language::ObjC);
+            assert_eq!(Language::ObjC.refine("Client.m", text), Language::ObjC);
+        }
+        let matlab = [
+            "function y = area(r)\n% AREA of a circle\ny = pi * r^2;\nend\n",
+            "classdef Account < handle\n  properties\n    Balance = 0\n  end\nend\n",
+            // `@` in MATLAB makes function handles; it never starts a line with a keyword.
+            "f = @(x) x.^2;\n@interfaces = 1;\n",
+        ];
+        for text in matlab {
+            assert!(!looks_like_objc(text), "{text:?}");
+            assert_eq!(Language::ObjC.refine("area.m", text), Language::Text);
+        }
+        // A C header stays C; what a refinement may produce is admitted when reading the
+        // index back, and nothing else is.
+        assert_eq!(
+            Language::C.refine("uv.h", "int uv_run(void);\n"),
+            Language::C
+        );
+        assert!(Language::C.admits(Language::ObjC) && Language::ObjC.admits(Language::Text));
+        assert!(!Language::Text.admits(Language::ObjC) && !Language::ObjC.admits(Language::C));
+    }
+
+    #[test]
     fn languages_without_a_grammar_are_named_in_errors() {
         for (name, ext) in NAMED_WITHOUT_GRAMMAR {
             assert!(CODE_WITHOUT_GRAMMAR.contains(ext), "{name}: {ext}");
             assert!(Language::from_name(name).is_none(), "{name} has a grammar");
         }
-        let m = unknown_language_message("Dart");
+        let m = unknown_language_message("Clojure");
         assert!(
-            m.contains("indexed as text") && m.contains("**/*.dart"),
+            m.contains("indexed as text") && m.contains("**/*.clj"),
             "{m}"
         );
+        for (name, lang) in [
+            ("dart", Language::Dart),
+            ("OCaml", Language::OCaml),
+            ("objective-c", Language::ObjC),
+            ("erlang", Language::Erlang),
+            ("R", Language::R),
+        ] {
+            assert_eq!(Language::from_name(name), Some(lang));
+        }
         assert!(unknown_language_message("klingon").contains("unknown language"));
     }
 }

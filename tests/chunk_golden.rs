@@ -127,6 +127,11 @@ golden_tests! {
     golden_sql => Language::Sql,
     golden_markdown => Language::Markdown,
     golden_text => Language::Text,
+    golden_dart => Language::Dart,
+    golden_ocaml => Language::OCaml,
+    golden_objc => Language::ObjC,
+    golden_erlang => Language::Erlang,
+    golden_r => Language::R,
 }
 
 #[test]
@@ -602,37 +607,69 @@ fn annotations_bring_the_doc_comment_above_them() {
     );
 }
 
+/// Chunks by layout: `lang` is a language with a grammar whose parse is given no time
+/// (the fallback when a parse fails), or `Language::Text` for source without a grammar.
+fn layout_listing(path: &str, text: &str, lang: Language) -> String {
+    let opts = ChunkOptions {
+        parse_timeout: std::time::Duration::ZERO,
+        ..ChunkOptions::default()
+    };
+    let chunks = chunk_file(path, text, lang, &opts);
+    check_invariants(text, &chunks);
+    render(&chunks)
+}
+
 #[test]
-fn code_without_a_grammar_is_cut_at_its_definitions() {
+fn layout_cuts_code_at_its_definitions() {
     let dart = "import 'package:http/http.dart' as http;\n\n/// Fetches pages.\nclass PageClient {\n  final http.Client _client;\n\n  PageClient(this._client);\n\n  /// One page.\n  @override\n  Future<String> fetchPage(Uri url) async {\n    final r = await _client.get(url);\n    return r.body;\n  }\n\n  void close() {\n    _client.close();\n  }\n}\n\nvoid main() {\n  print('hi');\n}\n";
     // Within the budget a class is one chunk.
     assert_eq!(
-        listing("lib/client.dart", dart, Language::Text),
+        layout_listing("lib/client.dart", dart, Language::Dart),
         "1-1 top_level - -\n3-19 class PageClient -\n21-23 function main -\n"
     );
     // Over it, the class is cut at its members, which become its methods.
     let opts = ChunkOptions {
         max_chunk_bytes: 200,
+        parse_timeout: std::time::Duration::ZERO,
         ..ChunkOptions::default()
     };
-    let chunks = chunk_file("lib/client.dart", dart, Language::Text, &opts);
+    let chunks = chunk_file("lib/client.dart", dart, Language::Dart, &opts);
     check_invariants(dart, &chunks);
     assert_eq!(
         render(&chunks),
         "1-1 top_level - -\n3-7 class PageClient -\n9-14 method fetchPage PageClient\n16-18 method close PageClient\n21-23 function main -\n"
     );
+    // The grammar agrees, and names the constructor-holding head the same way.
+    assert_eq!(
+        render(&chunk_file("lib/client.dart", dart, Language::Dart, &ChunkOptions { max_chunk_bytes: 200, ..ChunkOptions::default() })),
+        "1-1 top_level - -\n3-7 class PageClient -\n9-14 method fetchPage PageClient\n16-18 method close PageClient\n21-23 function main -\n"
+    );
     // Erlang: a function's `-spec` and clauses are one chunk named by the function.
     let erl = "-module(kv).\n-export([get/2]).\n\n%% Looks a key up.\n-spec get(Key :: term(), map()) -> term().\nget(Key, Map) when is_map(Map) ->\n    maps:get(Key, Map);\nget(_, _) ->\n    undefined.\n";
     assert_eq!(
-        listing("src/kv.erl", erl, Language::Text),
+        layout_listing("src/kv.erl", erl, Language::Erlang),
         "1-2 module kv -\n4-9 function get -\n"
     );
-    // OCaml, Clojure, Perl, R.
+    // OCaml and R.
     let ml = "type 'a tree = Leaf | Node of 'a tree * 'a * 'a tree\n\nlet rec insert x = function\n  | Leaf -> Node (Leaf, x, Leaf)\n  | t -> t\n";
     assert_eq!(
-        listing("tree.ml", ml, Language::Text),
+        layout_listing("tree.ml", ml, Language::OCaml),
         "1-1 type tree -\n3-5 function insert -\n"
     );
+    let r = "read_table <- function(path) {\n  read.csv(path)\n}\n";
+    assert_eq!(
+        layout_listing("R/io.R", r, Language::R),
+        "1-3 function read_table -\n"
+    );
+    // Objective-C: methods at the margin between `@implementation` and `@end` are the
+    // class's; a C function after `@end` is no one's.
+    let m = "#import \"Parser.h\"\n\n@implementation Parser\n\n- (instancetype)initWithData:(NSData *)data\n{\n  return self;\n}\n\n+ (id)parserWithData:(NSData *)data {\n  return nil;\n}\n@end\n\nstatic int helper(void) {\n  return 0;\n}\n";
+    assert_eq!(
+        layout_listing("Source/Parser.m", m, Language::ObjC),
+        "1-1 top_level - -\n3-3 class Parser -\n5-8 method initWithData Parser\n10-13 method parserWithData Parser\n15-17 function helper -\n"
+    );
+    // Languages without a grammar: Clojure, Perl, MATLAB (whose `.m` is not
+    // Objective-C, so it is text).
     let clj = "(ns app.config)\n\n(defn load-config\n  \"Reads the config.\"\n  [path]\n  (slurp path))\n";
     assert_eq!(
         listing("src/app/config.clj", clj, Language::Text),
@@ -643,17 +680,21 @@ fn code_without_a_grammar_is_cut_at_its_definitions() {
         listing("lib/Reader.pm", pl, Language::Text),
         "1-2 top_level - -\n4-7 function read_file -\n9-10 top_level - -\n"
     );
-    let r = "read_table <- function(path) {\n  read.csv(path)\n}\n";
-    assert_eq!(
-        listing("R/io.R", r, Language::Text),
-        "1-3 function read_table -\n"
+    let matlab = "function y = area(r)\n% AREA of a circle.\ny = pi * r^2;\nend\n\nfunction p = perimeter(r)\np = 2 * pi * r;\nend\n";
+    let chunks = chunk_file(
+        "geom/area.m",
+        matlab,
+        Language::ObjC,
+        &ChunkOptions::default(),
     );
-    // Objective-C: methods at the margin between `@implementation` and `@end` are the
-    // class's; a C function after `@end` is no one's.
-    let m = "#import \"Parser.h\"\n\n@implementation Parser\n\n- (instancetype)initWithData:(NSData *)data\n{\n  return self;\n}\n\n+ (id)parserWithData:(NSData *)data {\n  return nil;\n}\n@end\n\nstatic int helper(void) {\n  return 0;\n}\n";
+    check_invariants(matlab, &chunks);
+    assert!(
+        chunks.iter().all(|c| c.language == Language::Text),
+        "{chunks:?}"
+    );
     assert_eq!(
-        listing("Source/Parser.m", m, Language::Text),
-        "1-1 top_level - -\n3-3 class Parser -\n5-8 method initWithData Parser\n10-12 method parserWithData Parser\n13-13 top_level - -\n15-17 function helper -\n"
+        render(&chunks),
+        "1-4 function area -\n6-8 function perimeter -\n"
     );
     // Prose stays in line windows.
     let txt = "A note.\n\nclass notes are here (see below) {\n";

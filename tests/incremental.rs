@@ -1043,13 +1043,75 @@ fn cpp_headers_named_h_are_indexed_as_cpp_and_kept_as_such() {
 }
 
 #[test]
+fn objc_and_matlab_files_keep_the_language_their_text_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    fs::create_dir_all(root.join("src")).unwrap();
+    let files = [
+        (
+            "src/Client.h",
+            "#import <Foundation/Foundation.h>\n\nNS_ASSUME_NONNULL_BEGIN\n\n/// Retries requests.\n@interface RetryingClient : NSObject\n- (void)retryRequest:(NSURLRequest *)request;\n@end\n\nNS_ASSUME_NONNULL_END\n",
+        ),
+        (
+            "src/Client.m",
+            "#import \"Client.h\"\n\n@implementation RetryingClient\n\n- (void)retryRequest:(NSURLRequest *)request {\n  [self send:request];\n}\n\n@end\n",
+        ),
+        (
+            "matlab/retry_solver.m",
+            "function x = retry_solver(A, b)\n% Solves A x = b, retrying with a smaller step.\nx = A \\ b;\nend\n",
+        ),
+        ("src/dart/retry.dart", "/// Retries.\nFuture<void> retryRequest(Request r) async {\n  await r.send();\n}\n"),
+    ];
+    for (f, text) in files {
+        fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+        fs::write(root.join(f), text).unwrap();
+        // Old enough for their mtimes to be trusted by the next run.
+        set_mtime(&root.join(f), 60);
+    }
+    let index = tmp.path().join("index");
+    let mut opts = IndexOptions::new(&root);
+    opts.index_dir = index.clone();
+    opts.model = ModelChoice::Off;
+    build_index(&opts, &NoProgress).unwrap();
+    let s = Searcher::open(&index).unwrap();
+    let hits = s
+        .search(&SearchRequest::new("retryRequest retry_solver").mode(Mode::Lexical))
+        .unwrap()
+        .hits;
+    let found = |path: &str| {
+        hits.iter()
+            .find(|h| h.path == path)
+            .map(|h| (h.language, h.symbol.clone()))
+    };
+    let named = |s: &str| Some(s.to_string());
+    // The header's method is found through the bare macro above its class.
+    assert_eq!(found("src/Client.h"), Some((Language::ObjC, named("retryRequest"))));
+    assert_eq!(found("src/Client.m"), Some((Language::ObjC, named("retryRequest"))));
+    // MATLAB shares `.m`: it is text, cut by its layout.
+    assert_eq!(
+        found("matlab/retry_solver.m"),
+        Some((Language::Text, named("retry_solver")))
+    );
+    assert_eq!(
+        found("src/dart/retry.dart"),
+        Some((Language::Dart, named("retryRequest")))
+    );
+    drop(s);
+    // Unchanged files are kept without reading them again, whatever their text made them.
+    let reads = CountReads::default();
+    let again = build_index(&opts, &reads).unwrap();
+    assert_eq!(again.files_changed, 0);
+    assert_eq!(reads.0.load(Ordering::Relaxed), 0);
+}
+
+#[test]
 fn source_without_a_grammar_is_indexed_by_its_definitions() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("repo");
     fs::create_dir_all(root.join("lib")).unwrap();
     fs::write(
-        root.join("lib/client.dart"),
-        "import 'dart:io';\n\n/// Retries a request with backoff.\nFuture<void> retryWithBackoff(Request r) async {\n  await r.send();\n}\n\nvoid main() {\n  print('x');\n}\n",
+        root.join("lib/client.clj"),
+        "(ns app.client)\n\n(defn retry-with-backoff\n  \"Retries a request with backoff.\"\n  [request]\n  (send request))\n\n(defn -main [] (println \"x\"))\n",
     )
     .unwrap();
     fs::write(
@@ -1065,13 +1127,14 @@ fn source_without_a_grammar_is_indexed_by_its_definitions() {
     assert_eq!(summary.files, 2);
     let s = Searcher::open(&index).unwrap();
     let hits = s
-        .search(&SearchRequest::new("retryWithBackoff").mode(Mode::Lexical))
+        .search(&SearchRequest::new("retry-with-backoff").mode(Mode::Lexical))
         .unwrap()
         .hits;
     let first = &hits[0];
-    assert_eq!(first.path, "lib/client.dart");
-    assert_eq!(first.symbol.as_deref(), Some("retryWithBackoff"));
+    assert_eq!(first.path, "lib/client.clj");
+    assert_eq!(first.symbol.as_deref(), Some("retry-with-backoff"));
     assert_eq!((first.start_line, first.end_line), (3, 6));
+    assert_eq!(first.language, Language::Text);
     // CUDA is C++.
     let meta = s.store().meta().clone();
     assert_eq!(meta.languages.get(&Language::Cpp).map(|c| c.files), Some(1));

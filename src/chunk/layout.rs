@@ -1,6 +1,6 @@
-//! Chunking by layout, for source code in a language cseek has no grammar for (Dart,
-//! OCaml, Erlang, Clojure, Perl, R, Objective-C, F#, Groovy …; the list is
-//! [`crate::lang::CODE_WITHOUT_GRAMMAR`]).
+//! Chunking by layout, for source code in a language cseek has no grammar for (Clojure,
+//! Perl, F#, Groovy, MATLAB …; the list is [`crate::lang::CODE_WITHOUT_GRAMMAR`]), and
+//! for any file whose parse fails or runs out of time.
 //!
 //! Nearly every language starts a top-level definition at the left margin and indents its
 //! body, and most separate definitions with a blank line. So a *block* starts at a line

@@ -88,7 +88,8 @@ pub(crate) fn is_closer(line: &str) -> bool {
     t.is_empty() || (closed && (rest.is_empty() || is_comment(rest)))
 }
 
-/// `line` without its leading closers (`}`, `)`, `]`, `;`, `,`, `end`), and whether there
+/// `line` without its leading closers (`}`, `)`, `]`, `;`, `,`, `end`, Objective-C's
+/// `@end`), and whether there
 /// were any (`}  // namespace geo`, `end # module`).
 fn strip_closers(t: &str) -> (&str, bool) {
     let mut rest = t;
@@ -96,6 +97,7 @@ fn strip_closers(t: &str) -> (&str, bool) {
         let r = rest.trim_start_matches(['}', ')', ']', ';', ',', ' ', '\t']);
         let r = r
             .strip_prefix("end")
+            .or_else(|| r.strip_prefix("@end"))
             .filter(|r| !r.starts_with(is_word))
             .unwrap_or(r);
         if r.len() == rest.len() {
@@ -420,6 +422,8 @@ mod tests {
         assert!(!meaningful("end # module\n"));
         assert!(meaningful("# a real comment\n"));
         assert!(meaningful("endpoint = 1\n"));
+        assert!(!meaningful("@end\n"));
+        assert!(meaningful("@endpoint = 1\n"));
         assert!(meaningful("}\nprivate:\n"));
         // Conditional compilation alone is structure, not content.
         assert!(!meaningful("#ifdef __linux__\n"));

@@ -33,7 +33,10 @@
 //!   (children of its node, recursing into over-budget children), then whole lines, then
 //!   byte windows on char boundaries for a single over-long line. A doc comment of at most
 //!   half the budget is never split from the code below it.
-//! * Source code in a language without a grammar here (Dart, OCaml, Erlang, Perl …,
+//! * Objective-C lines that hold only a macro (`NS_ASSUME_NONNULL_BEGIN`, an export macro
+//!   above `@interface`) are parsed as blank, so the declarations around them parse; one
+//!   right above a definition joins its chunk like an attribute.
+//! * Source code in a language without a grammar here (Clojure, Perl, F#, MATLAB …,
 //!   [`crate::lang::CODE_WITHOUT_GRAMMAR`]) is cut by its layout ([`layout`](mod@layout)):
 //!   top-level blocks, named by the definition their first lines start.
 //!   So is a file whose parse fails or times out.
@@ -70,7 +73,7 @@ use crate::lang::Language;
 /// Version of the chunking rules, recorded in every index. Bumped by any change that
 /// alters the chunks of some file, so an index written by another version is re-chunked
 /// on its next update (vectors of unchanged chunk texts still come from the cache).
-pub const CHUNKER_VERSION: u32 = 9;
+pub const CHUNKER_VERSION: u32 = 10;
 
 /// Knobs of [`chunk_file`].
 #[derive(Debug, Clone, PartialEq, Eq)]

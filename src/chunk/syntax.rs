@@ -149,6 +149,11 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
     let mut parser = Parser::new();
     parser.set_language(&compiled.grammar).ok()?;
     let bytes = text.as_bytes();
+    let (masked, macro_rows) = match sink.language {
+        Language::ObjC => mask_bare_macros(text),
+        _ => (None, Vec::new()),
+    };
+    let parsed = masked.as_deref().unwrap_or(bytes);
     let mut progress = |_: &tree_sitter::ParseState| {
         if Instant::now() > deadline {
             ControlFlow::Break(())
@@ -157,7 +162,7 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
         }
     };
     let tree = parser.parse_with_options(
-        &mut |i, _| bytes.get(i..).unwrap_or_default(),
+        &mut |i, _| parsed.get(i..).unwrap_or_default(),
         None,
         Some(ParseOptions::new().progress_callback(&mut progress)),
     )?;
@@ -182,7 +187,7 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
     let roots: Vec<Node> = std::iter::once(root)
         .chain(inner.iter().map(Tree::root_node))
         .collect();
-    build_tree(&mut defs, &roots, lines, sink.language);
+    build_tree(&mut defs, &roots, lines, sink.language, &macro_rows);
 
     let tops: Vec<usize> = (0..defs.len())
         .filter(|&i| defs[i].parent.is_none())
@@ -202,6 +207,60 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
         root,
     );
     Some(())
+}
+
+/// `text` with each line that holds only a macro, written as an upper-case name with
+/// optional arguments (`NS_ASSUME_NONNULL_BEGIN`, GNUstep's `GS_EXPORT_CLASS`,
+/// `API_AVAILABLE(macos(10.12))`), turned into spaces, and the rows of those lines
+/// (`None` and no rows when there is none). Such
+/// lines stand between declarations of Objective-C headers; not knowing that they expand
+/// to nothing, the grammar reads one as the type of a declaration that swallows the
+/// `@interface` below it, and the header's classes and methods become parse errors. Only
+/// lines where a declaration may start count: after a directive, `;`, `}`, a comment or
+/// the top of the file, so an enum's last constant is never blanked. Bytes keep their
+/// positions, so the tree still describes `text`. A macro line directly above a
+/// definition is its attribute and joins its chunk, with the comment above it.
+fn mask_bare_macros(text: &str) -> (Option<Vec<u8>>, Vec<usize>) {
+    fn is_macro(t: &str) -> bool {
+        let name_end = t
+            .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+            .unwrap_or(t.len());
+        let (name, args) = t.split_at(name_end);
+        let args = args.trim_start();
+        name.chars().any(|c| c.is_ascii_uppercase())
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && (args.is_empty()
+                || (args.starts_with('(')
+                    && args.ends_with(')')
+                    && args.matches('(').count() == args.matches(')').count()))
+    }
+    fn ends_declaration(t: &str) -> bool {
+        t.starts_with('#')
+            || t.starts_with('@')
+            || t.starts_with("//")
+            || [";", "}", "*/"].iter().any(|e| t.ends_with(e))
+    }
+    let mut out: Option<Vec<u8>> = None;
+    let mut rows = Vec::new();
+    let mut boundary = true;
+    let mut start = 0;
+    for (row, line) in text.split_inclusive('\n').enumerate() {
+        let t = line.trim();
+        if !t.is_empty() {
+            if boundary && is_macro(t) {
+                rows.push(row);
+                let buf = out.get_or_insert_with(|| text.as_bytes().to_vec());
+                let from = start + (line.len() - line.trim_start().len());
+                if let Some(bytes) = buf.get_mut(from..from + t.len()) {
+                    bytes.fill(b' ');
+                }
+            } else {
+                boundary = ends_declaration(t);
+            }
+        }
+        start += line.len();
+    }
+    (out, rows)
 }
 
 /// Words that make a comment a licence or copyright notice.
@@ -481,7 +540,13 @@ fn container_name(raw: &str) -> String {
 
 /// Nest definitions by containment, drop those inside functions (they stay part of their
 /// function's chunk), fix kinds and containers, and compute each definition's rows.
-fn build_tree<'t>(defs: &mut Vec<Def<'t>>, roots: &[Node<'t>], lines: &Lines, language: Language) {
+fn build_tree<'t>(
+    defs: &mut Vec<Def<'t>>,
+    roots: &[Node<'t>],
+    lines: &Lines,
+    language: Language,
+    macro_rows: &[usize],
+) {
     let mut leading = HashMap::new();
     for &root in roots {
         leading_nodes(root, lines, language, &mut leading);
@@ -536,7 +601,8 @@ fn build_tree<'t>(defs: &mut Vec<Def<'t>>, roots: &[Node<'t>], lines: &Lines, la
             k => k,
         };
         let node = defs[i].node;
-        defs[i].start_row = leading_start(node, defs[i].name.as_deref(), lines, language, &leading);
+        let name = defs[i].name.as_deref();
+        defs[i].start_row = leading_start(node, name, lines, language, &leading, macro_rows);
         defs[i].end_row = end_row(node);
     }
 }
@@ -610,16 +676,22 @@ fn leading_nodes<'t>(
 /// `#[...]`, Haskell signatures and Elixir `@doc` travel with the definition. A `/** … */`
 /// doc block right above the definition may stand one blank line off (the Javadoc and
 /// JSDoc habit of many projects, express among them): it still documents what follows.
+/// A bare macro line (`macro_rows`, see [`mask_bare_macros`]) counts as an attribute.
 fn leading_start(
     node: Node,
     name: Option<&str>,
     lines: &Lines,
     language: Language,
     leading: &HashMap<usize, Node>,
+    macro_rows: &[usize],
 ) -> usize {
     let mut row = node.start_position().row;
     while row > 0 {
         let prev = row - 1;
+        if macro_rows.binary_search(&prev).is_ok() {
+            row = prev;
+            continue;
+        }
         let f = match leading.get(&prev) {
             Some(&f) => f,
             None if row == node.start_position().row && prev > 0 && lines.is_blank(prev) => {
@@ -651,10 +723,15 @@ fn leading_start(
 /// Whether `rest`, the end of a line after an attribute or comment, is a comment.
 fn is_line_comment(rest: &str, language: Language) -> bool {
     let marker = match language {
-        Language::Python | Language::Ruby | Language::Bash | Language::Elixir | Language::Julia => {
-            "#"
-        }
+        Language::Python
+        | Language::Ruby
+        | Language::Bash
+        | Language::Elixir
+        | Language::Julia
+        | Language::R => "#",
         Language::Lua | Language::Haskell | Language::Sql => "--",
+        Language::Erlang => "%",
+        Language::OCaml => return rest.starts_with("(*") && rest.ends_with("*)"),
         _ => "//",
     };
     rest.starts_with(marker) || (rest.starts_with("/*") && rest.ends_with("*/"))
@@ -680,12 +757,9 @@ fn attaches(n: Node, name: Option<&str>, lines: &Lines, language: Language) -> b
     match language {
         Language::Rust => kind == "attribute_item",
         Language::Haskell => {
-            kind == "haddock"
-                || (kind == "signature"
-                    && (name.is_none()
-                        || n.child_by_field_name("name")
-                            .is_some_and(|s| Some(&lines.text[s.byte_range()]) == name)))
+            kind == "haddock" || (kind == "signature" && names(n, "name", name, lines))
         }
+        Language::Erlang => kind == "spec" && names(n, "fun", name, lines),
         Language::Elixir => kind == "unary_operator" && lines.text[n.byte_range()].starts_with('@'),
         Language::Java => kind == "annotation",
         // The Kotlin grammar sometimes reads an annotation with arguments on its own line
@@ -707,6 +781,14 @@ fn attaches(n: Node, name: Option<&str>, lines: &Lines, language: Language) -> b
         Language::Julia => kind == "string_literal",
         _ => false,
     }
+}
+
+/// Whether the `field` child of a signature (Haskell's `f :: …`, Erlang's `-spec f(…)`)
+/// names the definition below it, `name`; with no name to compare, any signature does.
+fn names(n: Node, field: &str, name: Option<&str>, lines: &Lines) -> bool {
+    name.is_none()
+        || n.child_by_field_name(field)
+            .is_some_and(|s| lines.text.get(s.byte_range()) == name)
 }
 
 /// Shared state for emitting one file.
@@ -734,7 +816,7 @@ impl Cx<'_, '_> {
         let mut k = 0;
         while k < members.len() {
             let i = members[k];
-            // Clauses of one function (Haskell equations, Elixir `def` clauses) with
+            // Clauses of one function (Haskell equations, Elixir `def` and Erlang clauses) with
             // only blank lines between them form one chunk.
             let mut last = k;
             while last + 1 < members.len() && self.same_function(members[last], members[last + 1]) {
@@ -759,12 +841,13 @@ impl Cx<'_, '_> {
     /// Whether definition `b` continues definition `a` (another clause of it).
     fn same_function(&self, a: usize, b: usize) -> bool {
         let (da, db) = (&self.defs[a], &self.defs[b]);
-        matches!(self.language, Language::Haskell | Language::Elixir)
-            && matches!(
-                da.kind,
-                ChunkKind::Function | ChunkKind::Method | ChunkKind::Macro
-            )
-            && da.kind == db.kind
+        matches!(
+            self.language,
+            Language::Haskell | Language::Elixir | Language::Erlang
+        ) && matches!(
+            da.kind,
+            ChunkKind::Function | ChunkKind::Method | ChunkKind::Macro
+        ) && da.kind == db.kind
             && da.name.is_some()
             && da.name == db.name
             && (da.end_row + 1..db.start_row).all(|r| self.lines.is_blank(r))
