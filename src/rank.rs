@@ -255,7 +255,10 @@ pub fn noise_kind(path: &str) -> Option<NoiseKind> {
         if let Some((_, kind, _)) = NOISE_NAMES.iter().find(|&&(n, _, file)| file && n == stem) {
             return Some(*kind);
         }
+        // `test-detect.R` (testthat), `kv_SUITE.erl` (Common Test).
         if stem.starts_with("test_")
+            || stem.starts_with("test-")
+            || stem.ends_with("_suite")
             || stem.ends_with("_test")
             || stem.ends_with("_tests")
             || stem.ends_with("_unittest")
@@ -807,6 +810,9 @@ mod tests {
             "src/fs/file/tests.rs",
             "src/fs/mocks.rs",
             "lua/lazy/example.lua",
+            "tests/testthat/test-detect.R",
+            "lib/kv/test/kv_SUITE.erl",
+            "R/test-helpers.R",
         ] {
             assert!(is_noise_path(p), "{p}");
         }
@@ -822,6 +828,7 @@ mod tests {
             "src/Latest.java",
             "src/ContestTest/Manifest.kt",
             "workbench/app.py",
+            "R/testing.R",
         ] {
             assert!(!is_noise_path(p), "{p}");
         }

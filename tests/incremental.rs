@@ -1085,8 +1085,14 @@ fn objc_and_matlab_files_keep_the_language_their_text_says() {
     };
     let named = |s: &str| Some(s.to_string());
     // The header's method is found through the bare macro above its class.
-    assert_eq!(found("src/Client.h"), Some((Language::ObjC, named("retryRequest"))));
-    assert_eq!(found("src/Client.m"), Some((Language::ObjC, named("retryRequest"))));
+    assert_eq!(
+        found("src/Client.h"),
+        Some((Language::ObjC, named("retryRequest")))
+    );
+    assert_eq!(
+        found("src/Client.m"),
+        Some((Language::ObjC, named("retryRequest")))
+    );
     // MATLAB shares `.m`: it is text, cut by its layout.
     assert_eq!(
         found("matlab/retry_solver.m"),

@@ -49,7 +49,7 @@ pub fn doc_comment(text: &str, language: Language) -> Option<DocComment> {
             return Some(doc);
         }
     }
-    leading_comment(text)
+    leading_comment(text, language == Language::OCaml)
 }
 
 /// The first sentence of the doc comment or docstring of a definition chunk, cleaned of
@@ -106,16 +106,30 @@ fn python_docstring(text: &str) -> Option<DocComment> {
 }
 
 /// Comment lines at the start of a chunk (doc comments the chunker kept with their
-/// definition): `///`, `//`, `/** … */`, `*`, `#` (not `#[` / `#!`), `--`.
-fn leading_comment(text: &str) -> Option<DocComment> {
+/// definition): `///`, `//`, `/** … */`, `*`, `#` (not `#[` / `#!`; R's `#'`), `--`,
+/// Erlang's `%%` (its `@doc` tag dropped) and OCaml's `(** … *)`, whose inner lines need
+/// no marker (only where `ocaml` says so: in C, `(*f)(x)` is code).
+fn leading_comment(text: &str, ocaml: bool) -> Option<DocComment> {
     let mut doc = String::new();
     let (mut start, mut end) = (None, 0);
+    // Inside an OCaml `(* … *)` block that has not closed yet.
+    let mut in_block = false;
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
-        if t.is_empty() && doc.is_empty() {
+        if t.is_empty() && doc.is_empty() && !in_block {
             continue;
         }
-        let stripped = if let Some(r) = t.strip_prefix("///").or_else(|| t.strip_prefix("//!")) {
+        let stripped = if in_block {
+            in_block = !t.contains("*)");
+            t.trim_end_matches("*)")
+        } else if let Some(r) = t
+            .strip_prefix("(**")
+            .or_else(|| t.strip_prefix("(*"))
+            .filter(|_| ocaml)
+        {
+            in_block = !r.contains("*)");
+            r.trim_end().trim_end_matches("*)")
+        } else if let Some(r) = t.strip_prefix("///").or_else(|| t.strip_prefix("//!")) {
             r
         } else if let Some(r) = t.strip_prefix("//") {
             r
@@ -132,8 +146,13 @@ fn leading_comment(text: &str) -> Option<DocComment> {
                 continue;
             }
             break;
+        } else if let Some(r) = t.strip_prefix("#'") {
+            r
         } else if let Some(r) = t.strip_prefix('#').or_else(|| t.strip_prefix("--")) {
             r
+        } else if t.starts_with('%') {
+            let r = t.trim_start_matches('%').trim_start();
+            r.strip_prefix("@doc").unwrap_or(r)
         } else {
             break;
         };
@@ -249,6 +268,24 @@ mod tests {
         );
         // Too short, or not prose.
         assert_eq!(doc_sentence("// Helper.\nfn f() {}", Language::Rust), None);
+        // OCaml, Erlang and R (roxygen) doc comments.
+        let ml = "(** [read_file path] reads the whole file\n    at [path]. *)\nlet read_file path =\n  really_input_string (open_in path)\n";
+        assert_eq!(
+            doc_sentence(ml, Language::OCaml).as_deref(),
+            Some("read_file path reads the whole file at path")
+        );
+        assert_eq!(doc_comment(ml, Language::OCaml).unwrap().lines, 0..2);
+        let erl = "%% @doc Starts a client for the host.\n%% More.\n-spec start(string()) -> ok.\nstart(H) -> ok.\n";
+        assert_eq!(
+            doc_sentence(erl, Language::Erlang).as_deref(),
+            Some("Starts a client for the host")
+        );
+        let r =
+            "#' Detect the presence of a pattern\n#'\n#' @export\nstr_detect <- function(s, p) s\n";
+        assert_eq!(
+            doc_sentence(r, Language::R).as_deref(),
+            Some("Detect the presence of a pattern")
+        );
         assert_eq!(
             doc_sentence(
                 "// TODO: make this faster later on\nfn f() {}",
