@@ -721,3 +721,27 @@ fn a_parse_that_runs_out_of_time_falls_back_to_layout() {
     check_invariants(text, &chunks);
     assert_eq!(render(&chunks), "1-3 class Store -\n6-7 function save -\n");
 }
+
+#[test]
+fn bare_macro_lines_do_not_break_c_family_parses() {
+    let c = "#include <glib.h>\n\nG_BEGIN_DECLS\n\n/* Opens a file. */\nMY_EXPORT\nint open_file(const char *p) {\n  return 0;\n}\n\nG_END_DECLS\n";
+    // The export macro and the comment above it join the function.
+    assert_eq!(
+        listing("io.c", c, Language::C),
+        "1-3 top_level - -\n5-9 function open_file -\n11-11 top_level - -\n"
+    );
+    // In C++ the macro after the functions used to swallow the class below it; right
+    // above the class, it now joins it.
+    let cpp =
+        format!("{c}class Widget : public QObject {{\n  Q_OBJECT\npublic:\n  void show();\n}};\n");
+    assert_eq!(
+        listing("io.cpp", &cpp, Language::Cpp),
+        "1-3 top_level - -\n5-9 function open_file -\n11-16 class Widget -\n"
+    );
+    // A line that continues a `#define`, or an enum's last constant, is not a bare macro.
+    let defines = "#define SET_ERROR(req, e) \\\n  SET_STATUS((req), FROM_WIN32(e))\n\nenum mode {\n  MODE_READ,\n  MODE_WRITE\n};\n\nstatic int mode_of(int m) {\n  return m;\n}\n";
+    assert_eq!(
+        listing("mode.c", defines, Language::C),
+        "1-2 macro SET_ERROR -\n4-7 enum mode -\n9-11 function mode_of -\n"
+    );
+}

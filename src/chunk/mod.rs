@@ -33,9 +33,10 @@
 //!   (children of its node, recursing into over-budget children), then whole lines, then
 //!   byte windows on char boundaries for a single over-long line. A doc comment of at most
 //!   half the budget is never split from the code below it.
-//! * Objective-C lines that hold only a macro (`NS_ASSUME_NONNULL_BEGIN`, an export macro
-//!   above `@interface`) are parsed as blank, so the declarations around them parse; one
-//!   right above a definition joins its chunk like an attribute.
+//! * C, C++ and Objective-C lines that hold only a macro (`NS_ASSUME_NONNULL_BEGIN`,
+//!   `G_BEGIN_DECLS`, an export macro above `@interface` or a function) are parsed as
+//!   blank, so the declarations around them parse; one right above a definition joins its
+//!   chunk like an attribute.
 //! * Source code in a language without a grammar here (Clojure, Perl, F#, MATLAB …,
 //!   [`crate::lang::CODE_WITHOUT_GRAMMAR`]) is cut by its layout ([`layout`](mod@layout)):
 //!   top-level blocks, named by the definition their first lines start.

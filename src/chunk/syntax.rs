@@ -150,7 +150,7 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
     parser.set_language(&compiled.grammar).ok()?;
     let bytes = text.as_bytes();
     let (masked, macro_rows) = match sink.language {
-        Language::ObjC => mask_bare_macros(text),
+        Language::C | Language::Cpp | Language::ObjC => mask_bare_macros(text),
         _ => (None, Vec::new()),
     };
     let parsed = masked.as_deref().unwrap_or(bytes);
@@ -210,16 +210,17 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
 }
 
 /// `text` with each line that holds only a macro, written as an upper-case name with
-/// optional arguments (`NS_ASSUME_NONNULL_BEGIN`, GNUstep's `GS_EXPORT_CLASS`,
-/// `API_AVAILABLE(macos(10.12))`), turned into spaces, and the rows of those lines
-/// (`None` and no rows when there is none). Such
-/// lines stand between declarations of Objective-C headers; not knowing that they expand
-/// to nothing, the grammar reads one as the type of a declaration that swallows the
-/// `@interface` below it, and the header's classes and methods become parse errors. Only
-/// lines where a declaration may start count: after a directive, `;`, `}`, a comment or
-/// the top of the file, so an enum's last constant is never blanked. Bytes keep their
-/// positions, so the tree still describes `text`. A macro line directly above a
-/// definition is its attribute and joins its chunk, with the comment above it.
+/// optional arguments, turned into spaces, and the rows of those lines (`None` and no
+/// rows when there is none). C-family code puts such lines between declarations:
+/// `NS_ASSUME_NONNULL_BEGIN` and GNUstep's `GS_EXPORT_CLASS` in Objective-C headers,
+/// GLib's `G_BEGIN_DECLS`, export macros above a function. Not knowing that they expand
+/// to nothing, a grammar reads one as the type of a declaration that swallows what
+/// follows: an Objective-C header's `@interface` and its methods, a C++ class. Only lines
+/// where a declaration may start count (after a directive, `;`, `}`, a comment or the
+/// top of the file), so an enum's last constant is never blanked, nor a line that
+/// continues a `#define`. Bytes keep their positions, so the tree still describes
+/// `text`. A macro line directly above a definition is its attribute and joins its
+/// chunk, with the comment above it.
 fn mask_bare_macros(text: &str) -> (Option<Vec<u8>>, Vec<usize>) {
     fn is_macro(t: &str) -> bool {
         let name_end = t
@@ -243,10 +244,14 @@ fn mask_bare_macros(text: &str) -> (Option<Vec<u8>>, Vec<usize>) {
     let mut out: Option<Vec<u8>> = None;
     let mut rows = Vec::new();
     let mut boundary = true;
+    // The previous line ended with `\`: this one continues it (a `#define`'s body).
+    let mut continued = false;
     let mut start = 0;
     for (row, line) in text.split_inclusive('\n').enumerate() {
         let t = line.trim();
-        if !t.is_empty() {
+        if std::mem::replace(&mut continued, t.ends_with('\\')) {
+            boundary = !continued;
+        } else if !t.is_empty() {
             if boundary && is_macro(t) {
                 rows.push(row);
                 let buf = out.get_or_insert_with(|| text.as_bytes().to_vec());
