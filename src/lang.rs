@@ -202,7 +202,9 @@ impl Language {
 /// Groovy, Nim, OCaml interfaces, Elm …). Such files are indexed as [`Language::Text`]
 /// and cut into chunks by their layout (top-level blocks and the definitions their first
 /// lines name) rather than by fixed line windows. `m` is here for MATLAB, whose files
-/// share Objective-C's extension and are told apart by their text ([`Language::refine`]).
+/// share Objective-C's extension and are told apart by their text, and `vue` and
+/// `svelte` for components without a `<script>`; one with a script is parsed as its
+/// script's language ([`Language::refine`]).
 pub const CODE_WITHOUT_GRAMMAR: &[&str] = &[
     "mli", "re", "rei", "res", "resi", "clj", "cljs", "cljc", "pl", "pm", "m", "mm", "fs", "fsi",
     "fsx", "groovy", "gradle", "vue", "svelte", "nim", "cr", "d", "hx", "el", "lisp", "rkt", "tcl",
@@ -292,6 +294,9 @@ impl Language {
     ///   for either loses little.
     /// - a `.m` file is Objective-C only if it looks like it; otherwise it is MATLAB or
     ///   Octave, which is [`Language::Text`] chunked by layout.
+    /// - a Vue or Svelte component (`.vue`, `.svelte`) is the language of its `<script>`
+    ///   (TypeScript for `lang="ts"`, else JavaScript), which is parsed with the template
+    ///   around it left as text; one without a script stays text.
     pub fn refine(self, path: &str, text: &str) -> Language {
         let ext = path.rsplit_once('.').map_or("", |(_, ext)| ext);
         match self {
@@ -307,6 +312,9 @@ impl Language {
             Language::ObjC if ext.eq_ignore_ascii_case("m") && !looks_like_objc(text) => {
                 Language::Text
             }
+            Language::Text if is_component(path) => component_scripts(text)
+                .first()
+                .map_or(Language::Text, |s| s.language),
             _ => self,
         }
     }
@@ -318,9 +326,77 @@ impl Language {
         stored == self
             || matches!(
                 (self, stored),
-                (Language::C, Language::Cpp | Language::ObjC) | (Language::ObjC, Language::Text)
+                (Language::C, Language::Cpp | Language::ObjC)
+                    | (Language::ObjC, Language::Text)
+                    | (
+                        Language::Text,
+                        Language::JavaScript | Language::TypeScript | Language::Tsx
+                    )
             )
     }
+}
+
+/// Whether `path` is a Vue or Svelte single-file component.
+pub(crate) fn is_component(path: &str) -> bool {
+    path.rsplit_once('.').is_some_and(|(_, ext)| {
+        ext.eq_ignore_ascii_case("vue") || ext.eq_ignore_ascii_case("svelte")
+    })
+}
+
+/// A `<script>` block of a single-file component.
+pub(crate) struct ComponentScript {
+    /// Its language: TypeScript for `lang="ts"` (TSX for `lang="tsx"`), else JavaScript.
+    pub language: Language,
+    /// Byte range of its code, between the tags.
+    pub code: std::ops::Range<usize>,
+}
+
+/// The `<script>` blocks of a Vue or Svelte component (`<script setup lang="ts">`,
+/// Svelte's `<script context="module">`), in file order; a block without its closing tag
+/// ends the scan. Only tags at the start of a line count, as components write them, so a
+/// `<script>` inside the template's text or a string is not taken for one.
+pub(crate) fn component_scripts(text: &str) -> Vec<ComponentScript> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let at = offset;
+        offset += line.len();
+        if out
+            .last()
+            .is_some_and(|s: &ComponentScript| s.code.end > at)
+        {
+            continue;
+        }
+        let t = line.trim_start();
+        let Some(rest) = t.strip_prefix("<script") else {
+            continue;
+        };
+        if !rest.starts_with(|c: char| c == '>' || c.is_whitespace()) {
+            continue;
+        }
+        let Some(close) = rest.find('>') else {
+            continue;
+        };
+        let attrs = &rest[..close];
+        let start = at + (line.len() - t.len()) + "<script".len() + close + 1;
+        let Some(len) = text.get(start..).and_then(|r| r.find("</script>")) else {
+            break;
+        };
+        let lang = attrs
+            .split_whitespace()
+            .find_map(|a| a.strip_prefix("lang="))
+            .map(|v| v.trim_matches(['"', '\'']).to_ascii_lowercase());
+        let language = match lang.as_deref() {
+            Some("ts" | "typescript") => Language::TypeScript,
+            Some("tsx") => Language::Tsx,
+            _ => Language::JavaScript,
+        };
+        out.push(ComponentScript {
+            language,
+            code: start..start + len,
+        });
+    }
+    out
 }
 
 /// Whether C-family source is Objective-C: a line that starts with `@interface`,
@@ -507,6 +583,45 @@ mod tests {
         assert_eq!(Language::C.refine("x.c", cpp[0]), Language::C);
         assert_eq!(Language::Cpp.refine("x.h", c[0]), Language::Cpp);
         assert_eq!(Language::Python.refine("x.h", cpp[0]), Language::Python);
+    }
+
+    #[test]
+    fn component_scripts_are_found_with_their_language() {
+        let vue = "<template>\n  <p>{{ a }}</p>\n</template>\n\n<script setup lang=\"ts\">\nconst a = 1\n</script>\n<script lang='tsx'>\nexport default {}\n</script>\n";
+        let scripts = component_scripts(vue);
+        let got: Vec<(Language, &str)> = scripts
+            .iter()
+            .map(|s| (s.language, &vue[s.code.clone()]))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Language::TypeScript, "\nconst a = 1\n"),
+                (Language::Tsx, "\nexport default {}\n")
+            ]
+        );
+        assert_eq!(
+            Language::Text.refine("src/A.vue", vue),
+            Language::TypeScript
+        );
+        let svelte = "<script context=\"module\">\n  export const x = 1;\n</script>\n<p>{x}</p>\n";
+        assert_eq!(
+            Language::Text.refine("A.svelte", svelte),
+            Language::JavaScript
+        );
+        // No script, a tag that is not one, an unclosed one: text.
+        for text in [
+            "<template><p/></template>\n",
+            "<scripts>\n</scripts>\n",
+            "<p>use a <script> tag</p>\n",
+            "<script>\nlet a = 1;\n",
+        ] {
+            assert!(component_scripts(text).is_empty(), "{text:?}");
+            assert_eq!(Language::Text.refine("A.vue", text), Language::Text);
+        }
+        // Only components: a text file with a script tag stays text.
+        assert_eq!(Language::Text.refine("notes.txt", vue), Language::Text);
+        assert!(Language::Text.admits(Language::TypeScript));
     }
 
     #[test]

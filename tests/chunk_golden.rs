@@ -745,3 +745,53 @@ fn bare_macro_lines_do_not_break_c_family_parses() {
         "1-2 macro SET_ERROR -\n4-7 enum mode -\n9-11 function mode_of -\n"
     );
 }
+
+#[test]
+fn vue_and_svelte_scripts_are_parsed_in_place() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chunk/components");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    // `<script setup lang="ts">`: TypeScript; the template and style stay text around it.
+    let vue = read("Counter.vue");
+    let chunks = chunk_file(
+        "src/Counter.vue",
+        &vue,
+        Language::Text,
+        &ChunkOptions::default(),
+    );
+    check_invariants(&vue, &chunks);
+    assert!(chunks.iter().all(|c| c.language == Language::TypeScript));
+    assert_eq!(
+        render(&chunks),
+        "1-10 top_level - -\n12-16 function increment -\n18-20 function doubled -\n21-25 top_level - -\n"
+    );
+    // The options API: methods of the exported object.
+    let vue = read("List.vue");
+    let chunks = chunk_file(
+        "src/List.vue",
+        &vue,
+        Language::Text,
+        &ChunkOptions::default(),
+    );
+    check_invariants(&vue, &chunks);
+    assert!(chunks.iter().all(|c| c.language == Language::JavaScript));
+    let named: Vec<&str> = chunks.iter().filter_map(|c| c.symbol.as_deref()).collect();
+    assert_eq!(named, ["data", "load", "clear"]);
+    // Svelte, script first.
+    let svelte = read("Form.svelte");
+    assert_eq!(
+        listing("src/Form.svelte", &svelte, Language::Text),
+        "1-2 top_level - -\n3-5 function submit -\n6-10 top_level - -\n"
+    );
+    // A component without a script is text, cut by layout.
+    let template = "<template>\n  <p>hi</p>\n</template>\n";
+    let chunks = chunk_file(
+        "src/Hi.vue",
+        template,
+        Language::Text,
+        &ChunkOptions::default(),
+    );
+    assert!(
+        chunks.iter().all(|c| c.language == Language::Text),
+        "{chunks:?}"
+    );
+}

@@ -1043,7 +1043,7 @@ fn cpp_headers_named_h_are_indexed_as_cpp_and_kept_as_such() {
 }
 
 #[test]
-fn objc_and_matlab_files_keep_the_language_their_text_says() {
+fn objc_matlab_and_component_files_keep_the_language_their_text_says() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("repo");
     fs::create_dir_all(root.join("src")).unwrap();
@@ -1061,6 +1061,10 @@ fn objc_and_matlab_files_keep_the_language_their_text_says() {
             "function x = retry_solver(A, b)\n% Solves A x = b, retrying with a smaller step.\nx = A \\ b;\nend\n",
         ),
         ("src/dart/retry.dart", "/// Retries.\nFuture<void> retryRequest(Request r) async {\n  await r.send();\n}\n"),
+        (
+            "web/Retry.vue",
+            "<template>\n  <button @click=\"retryRequest\">retry</button>\n</template>\n\n<script setup lang=\"ts\">\nfunction retryRequest(): void {\n  send()\n}\n</script>\n",
+        ),
     ];
     for (f, text) in files {
         fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
@@ -1101,6 +1105,11 @@ fn objc_and_matlab_files_keep_the_language_their_text_says() {
     assert_eq!(
         found("src/dart/retry.dart"),
         Some((Language::Dart, named("retryRequest")))
+    );
+    // A Vue component is the language of its script.
+    assert_eq!(
+        found("web/Retry.vue"),
+        Some((Language::TypeScript, named("retryRequest")))
     );
     drop(s);
     // Unchanged files are kept without reading them again, whatever their text made them.

@@ -37,6 +37,8 @@
 //!   `G_BEGIN_DECLS`, an export macro above `@interface` or a function) are parsed as
 //!   blank, so the declarations around them parse; one right above a definition joins its
 //!   chunk like an attribute.
+//! * A Vue or Svelte component is parsed as the language of its `<script>` blocks, and
+//!   only they are parsed; its template and styles are `TopLevel` text.
 //! * Source code in a language without a grammar here (Clojure, Perl, F#, MATLAB …,
 //!   [`crate::lang::CODE_WITHOUT_GRAMMAR`]) is cut by its layout ([`layout`](mod@layout)):
 //!   top-level blocks, named by the definition their first lines start.

@@ -148,6 +148,14 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
 
     let mut parser = Parser::new();
     parser.set_language(&compiled.grammar).ok()?;
+    if crate::lang::is_component(sink.path) {
+        // A Vue or Svelte component: only its scripts are code of this language; the
+        // template and styles around them stay text.
+        let scripts = script_ranges(lines);
+        if scripts.is_empty() || parser.set_included_ranges(&scripts).is_err() {
+            return None;
+        }
+    }
     let bytes = text.as_bytes();
     let (masked, macro_rows) = match sink.language {
         Language::C | Language::Cpp | Language::ObjC => mask_bare_macros(text),
@@ -207,6 +215,24 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
         root,
     );
     Some(())
+}
+
+/// The `<script>` blocks of a component as tree-sitter ranges.
+fn script_ranges(lines: &Lines) -> Vec<Range> {
+    let point = |byte: usize| {
+        let row = lines.row_of(byte);
+        tree_sitter::Point::new(row, byte.saturating_sub(lines.start(row)))
+    };
+    crate::lang::component_scripts(lines.text)
+        .into_iter()
+        .filter(|s| !s.code.is_empty())
+        .map(|s| Range {
+            start_byte: s.code.start,
+            end_byte: s.code.end,
+            start_point: point(s.code.start),
+            end_point: point(s.code.end),
+        })
+        .collect()
 }
 
 /// `text` with each line that holds only a macro, written as an upper-case name with
