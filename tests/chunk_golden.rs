@@ -739,10 +739,10 @@ fn bare_macro_lines_do_not_break_c_family_parses() {
         "1-3 top_level - -\n5-9 function open_file -\n11-16 class Widget -\n"
     );
     // A line that continues a `#define`, or an enum's last constant, is not a bare macro.
-    let defines = "#define SET_ERROR(req, e) \\\n  SET_STATUS((req), FROM_WIN32(e))\n\nenum mode {\n  MODE_READ,\n  MODE_WRITE\n};\n\nstatic int mode_of(int m) {\n  return m;\n}\n";
+    let defines = "#define SET_ERROR(req, e) \\\n  SET_STATUS((req), FROM_WIN32(e))\n\nenum mode {\n  MODE_READ,\n  /* Also creates. */\n  MODE_WRITE\n};\n\nstatic int mode_of(int m) {\n  return m;\n}\n";
     assert_eq!(
         listing("mode.c", defines, Language::C),
-        "1-2 macro SET_ERROR -\n4-7 enum mode -\n9-11 function mode_of -\n"
+        "1-2 macro SET_ERROR -\n4-8 enum mode -\n10-12 function mode_of -\n"
     );
 }
 

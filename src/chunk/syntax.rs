@@ -242,8 +242,8 @@ fn script_ranges(lines: &Lines) -> Vec<Range> {
 /// GLib's `G_BEGIN_DECLS`, export macros above a function. Not knowing that they expand
 /// to nothing, a grammar reads one as the type of a declaration that swallows what
 /// follows: an Objective-C header's `@interface` and its methods, a C++ class. Only lines
-/// where a declaration may start count (after a directive, `;`, `}`, a comment or the
-/// top of the file), so an enum's last constant is never blanked, nor a line that
+/// where a declaration may start count (after a directive, `;`, `}` or the top of the
+/// file, comments between), so an enum's last constant is never blanked, nor a line that
 /// continues a `#define`. Bytes keep their positions, so the tree still describes
 /// `text`. A macro line directly above a definition is its attribute and joins its
 /// chunk, with the comment above it.
@@ -262,11 +262,11 @@ fn mask_bare_macros(text: &str) -> (Option<Vec<u8>>, Vec<usize>) {
                     && args.matches('(').count() == args.matches(')').count()))
     }
     fn ends_declaration(t: &str) -> bool {
-        t.starts_with('#')
-            || t.starts_with('@')
-            || t.starts_with("//")
-            || [";", "}", "*/"].iter().any(|e| t.ends_with(e))
+        t.starts_with('#') || t.starts_with('@') || [";", "}", "*/"].iter().any(|e| t.ends_with(e))
     }
+    // Comment lines leave the state as it was: a macro under a doc comment after `}`
+    // qualifies, an enum constant under a comment inside the enum does not.
+    let mut in_comment = false;
     let mut out: Option<Vec<u8>> = None;
     let mut rows = Vec::new();
     let mut boundary = true;
@@ -275,9 +275,13 @@ fn mask_bare_macros(text: &str) -> (Option<Vec<u8>>, Vec<usize>) {
     let mut start = 0;
     for (row, line) in text.split_inclusive('\n').enumerate() {
         let t = line.trim();
-        if std::mem::replace(&mut continued, t.ends_with('\\')) {
+        if in_comment {
+            in_comment = !t.contains("*/");
+        } else if std::mem::replace(&mut continued, t.ends_with('\\')) {
             boundary = !continued;
-        } else if !t.is_empty() {
+        } else if t.starts_with("/*") {
+            in_comment = !t.contains("*/");
+        } else if !t.is_empty() && !t.starts_with("//") {
             if boundary && is_macro(t) {
                 rows.push(row);
                 let buf = out.get_or_insert_with(|| text.as_bytes().to_vec());
@@ -967,6 +971,27 @@ impl Cx<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bare_macro_lines_are_blanked_where_a_declaration_may_start() {
+        let text = "NS_ASSUME_NONNULL_BEGIN\n\n/** A client. */\nGS_EXPORT_CLASS\n@interface C : NSObject\n@end\n#define F(a) \\\n  G(a)\nAPI_AVAILABLE(macos(10.12))\nint f(void);\nenum e {\n  A,\n  // the last one\n  B\n};\nx = y +\n  Z\nint g(void) {\n  return 0;\n}\n/*\n  Prose without stars.\n*/\nGS_EXPORT_CLASS\n  NS_ASSUME_NONNULL_END\r\n";
+        let (masked, rows) = mask_bare_macros(text);
+        // Not: `G(a)` (a `#define` body), `B` (in the enum), `Z` (an expression).
+        assert_eq!(rows, [0, 3, 8, 23, 24]);
+        let masked = String::from_utf8(masked.unwrap()).unwrap();
+        assert_eq!(masked.len(), text.len());
+        for (row, (m, t)) in masked.lines().zip(text.lines()).enumerate() {
+            if rows.contains(&row) {
+                assert!(m.trim().is_empty() && m.len() == t.len(), "{row}: {m:?}");
+            } else {
+                assert_eq!(m, t);
+            }
+        }
+        assert_eq!(
+            mask_bare_macros("int main(void) { return 0; }\n"),
+            (None, vec![])
+        );
+    }
 
     #[test]
     fn every_grammar_query_compiles() {
