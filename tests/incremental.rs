@@ -95,6 +95,14 @@ fn options(root: &Path, index: &Path, model: &Path, rebuild: bool) -> IndexOptio
 type ChunkKey = (String, u32, u32, Option<String>, Option<String>, String);
 
 /// Every live chunk of an index with its vector.
+/// Options for a lexical-only index of `root` at `index`.
+fn lexical_options(root: &Path, index: &Path) -> IndexOptions {
+    let mut opts = IndexOptions::new(root);
+    opts.index_dir = index.to_path_buf();
+    opts.model = ModelChoice::Off;
+    opts
+}
+
 fn snapshot(index: &Path) -> BTreeMap<ChunkKey, Vec<u32>> {
     let s = Searcher::open(index).expect("open");
     let store = s.store();
@@ -603,9 +611,7 @@ fn readers_keep_answering_across_commits() {
     let index = tmp.path().join("index");
     let mut rng = Rng(7);
     add_batch(&root, &mut rng, "a", 5);
-    let mut opts = IndexOptions::new(&root);
-    opts.index_dir = index.clone();
-    opts.model = ModelChoice::Off;
+    let opts = lexical_options(&root, &index);
     build_index(&opts, &NoProgress).unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -909,9 +915,7 @@ fn included_docs_are_searched_with_their_module_and_follow_edits() {
     )
     .unwrap();
     let index = tmp.path().join("index");
-    let mut opts = IndexOptions::new(&root);
-    opts.index_dir = index.clone();
-    opts.model = ModelChoice::Off;
+    let opts = lexical_options(&root, &index);
     build_index(&opts, &NoProgress).unwrap();
     assert_eq!(
         hit_paths(&index, "zorblax"),
@@ -1010,9 +1014,7 @@ fn cpp_headers_named_h_are_indexed_as_cpp_and_kept_as_such() {
         set_mtime(&root.join(f), 60);
     }
     let index = tmp.path().join("index");
-    let mut opts = IndexOptions::new(&root);
-    opts.index_dir = index.clone();
-    opts.model = ModelChoice::Off;
+    let opts = lexical_options(&root, &index);
     build_index(&opts, &NoProgress).unwrap();
     let meta = cseek::store::Store::open(&index).unwrap().meta().clone();
     let files = |l: Language| meta.languages.get(&l).map_or(0, |c| c.files);
@@ -1073,9 +1075,7 @@ fn objc_matlab_and_component_files_keep_the_language_their_text_says() {
         set_mtime(&root.join(f), 60);
     }
     let index = tmp.path().join("index");
-    let mut opts = IndexOptions::new(&root);
-    opts.index_dir = index.clone();
-    opts.model = ModelChoice::Off;
+    let opts = lexical_options(&root, &index);
     build_index(&opts, &NoProgress).unwrap();
     let s = Searcher::open(&index).unwrap();
     let hits = s
@@ -1087,30 +1087,23 @@ fn objc_matlab_and_component_files_keep_the_language_their_text_says() {
             .find(|h| h.path == path)
             .map(|h| (h.language, h.symbol.clone()))
     };
-    let named = |s: &str| Some(s.to_string());
-    // The header's method is found through the bare macro above its class.
-    assert_eq!(
-        found("src/Client.h"),
-        Some((Language::ObjC, named("retryRequest")))
-    );
-    assert_eq!(
-        found("src/Client.m"),
-        Some((Language::ObjC, named("retryRequest")))
-    );
-    // MATLAB shares `.m`: it is text, cut by its layout.
-    assert_eq!(
-        found("matlab/retry_solver.m"),
-        Some((Language::Text, named("retry_solver")))
-    );
-    assert_eq!(
-        found("src/dart/retry.dart"),
-        Some((Language::Dart, named("retryRequest")))
-    );
-    // A Vue component is the language of its script.
-    assert_eq!(
-        found("web/Retry.vue"),
-        Some((Language::TypeScript, named("retryRequest")))
-    );
+    let expected = [
+        // The header's method is found through the bare macro above its class.
+        ("src/Client.h", Language::ObjC, "retryRequest"),
+        ("src/Client.m", Language::ObjC, "retryRequest"),
+        // MATLAB shares `.m`: it is text, cut by its layout.
+        ("matlab/retry_solver.m", Language::Text, "retry_solver"),
+        ("src/dart/retry.dart", Language::Dart, "retryRequest"),
+        // A Vue component is the language of its script.
+        ("web/Retry.vue", Language::TypeScript, "retryRequest"),
+    ];
+    for (path, language, symbol) in expected {
+        assert_eq!(
+            found(path),
+            Some((language, Some(symbol.to_string()))),
+            "{path}"
+        );
+    }
     drop(s);
     // Unchanged files are kept without reading them again, whatever their text made them.
     let reads = CountReads::default();
@@ -1135,9 +1128,7 @@ fn source_without_a_grammar_is_indexed_by_its_definitions() {
     )
     .unwrap();
     let index = tmp.path().join("index");
-    let mut opts = IndexOptions::new(&root);
-    opts.index_dir = index.clone();
-    opts.model = ModelChoice::Off;
+    let opts = lexical_options(&root, &index);
     let summary = build_index(&opts, &NoProgress).unwrap();
     assert_eq!(summary.files, 2);
     let s = Searcher::open(&index).unwrap();
