@@ -44,12 +44,53 @@ impl DocComment {
 /// The doc comment or docstring of a definition chunk: a Python docstring, else the
 /// comment lines the chunker kept above the definition.
 pub fn doc_comment(text: &str, language: Language) -> Option<DocComment> {
-    if language == Language::Python {
-        if let Some(doc) = python_docstring(text) {
-            return Some(doc);
+    let string_doc = match language {
+        Language::Python => python_docstring(text),
+        Language::Elixir => string_above(text, "@doc"),
+        Language::Julia => string_above(text, ""),
+        _ => None,
+    };
+    string_doc.or_else(|| leading_comment(text, language == Language::OCaml))
+}
+
+/// A doc string above the definition, opened on the chunk's first line that starts with
+/// `opener`: Elixir's `@doc """ … """` or `@doc "…"`, after any other attributes (an
+/// empty `opener` takes a string that opens the chunk, Julia's docstring). Lines indented four spaces or more inside
+/// it are code (Julia's signature block) and left out of the text.
+fn string_above(text: &str, opener: &str) -> Option<DocComment> {
+    // Other attributes may come first (`@impl true`).
+    let (start, first) = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .find(|(_, l)| {
+            let t = l.trim_start();
+            t.starts_with(opener) || opener.is_empty() || !t.starts_with('@')
+        })
+        .filter(|(_, l)| l.trim_start().starts_with(opener))?;
+    let rest = first.trim_start()[opener.len()..].trim();
+    if let Some(body) = rest.strip_prefix("\"\"\"") {
+        let mut doc = body.to_string();
+        for (i, l) in text.lines().enumerate().skip(start + 1) {
+            if l.trim() == "\"\"\"" {
+                return Some(DocComment {
+                    text: doc,
+                    lines: start..i + 1,
+                });
+            }
+            let indent = l.len() - l.trim_start().len();
+            if indent < 4 + first.len() - first.trim_start().len() {
+                doc.push(' ');
+                doc.push_str(l.trim());
+            }
         }
+        return None;
     }
-    leading_comment(text, language == Language::OCaml)
+    let body = rest.strip_prefix('"')?.strip_suffix('"')?;
+    Some(DocComment {
+        text: body.to_string(),
+        lines: start..start + 1,
+    })
 }
 
 /// The first sentence of the doc comment or docstring of a definition chunk, cleaned of
@@ -268,6 +309,27 @@ mod tests {
         );
         // Too short, or not prose.
         assert_eq!(doc_sentence("// Helper.\nfn f() {}", Language::Rust), None);
+        // Elixir's `@doc` and Julia's docstrings.
+        let ex = "  @doc \"\"\"\n  Starts a client for the host.\n\n  More.\n  \"\"\"\n  @spec start(String.t()) :: :ok\n  def start(host), do: :ok\n";
+        assert_eq!(
+            doc_sentence(ex, Language::Elixir).as_deref(),
+            Some("Starts a client for the host")
+        );
+        assert_eq!(doc_comment(ex, Language::Elixir).unwrap().lines, 0..5);
+        let ex = "@impl true\n@doc \"Stops the client now.\"\ndef stop(c), do: :ok\n";
+        assert_eq!(
+            doc_sentence(ex, Language::Elixir).as_deref(),
+            Some("Stops the client now")
+        );
+        assert_eq!(
+            doc_comment("@doc false\ndef f, do: 1\n", Language::Elixir),
+            None
+        );
+        let jl = "\"\"\"\n    read_table(path)\n\nRead a table from a CSV file.\n\"\"\"\nfunction read_table(path)\nend\n";
+        assert_eq!(
+            doc_sentence(jl, Language::Julia).as_deref(),
+            Some("Read a table from a CSV file")
+        );
         // OCaml, Erlang and R (roxygen) doc comments.
         let ml = "(** [read_file path] reads the whole file\n    at [path]. *)\nlet read_file path =\n  really_input_string (open_in path)\n";
         assert_eq!(

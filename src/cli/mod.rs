@@ -1840,6 +1840,10 @@ fn cmd_languages(args: JsonFlag) -> anyhow::Result<ExitCode> {
         cseek::lang::CODE_WITHOUT_GRAMMAR.join(" ")
     );
     println!(
+        "(A .m file that is Objective-C, and a .vue or .svelte component's <script>, are \
+         parsed with their grammar.)"
+    );
+    println!(
         "\nDirectories skipped by default: {}",
         DEFAULT_EXCLUDED_DIRS.join(", ")
     );
