@@ -399,6 +399,30 @@ impl IndexLock {
     }
 }
 
+/// The error for a generation file that does not decode. A newer cseek keeps the format
+/// version when it only adds values (a language is appended to [`Language::ALL`]), and
+/// this one cannot read those values; the chunker version in `meta.json`, read without
+/// its schema, tells that case from damage.
+///
+/// [`Language::ALL`]: crate::lang::Language::ALL
+fn undecodable(path: &Path, e: impl std::fmt::Display, meta_bytes: &[u8]) -> Error {
+    let ours = crate::chunk::CHUNKER_VERSION;
+    let newer = serde_json::from_slice::<serde_json::Value>(meta_bytes)
+        .ok()
+        .and_then(|m| m.get("chunker_version")?.as_u64())
+        .filter(|&v| v > u64::from(ours));
+    Error::corrupt(
+        path,
+        match newer {
+            Some(v) => format!(
+                "{e}; a newer cseek wrote it (chunker v{v}; this one is v{ours}), \
+                 so upgrading cseek also reads it"
+            ),
+            None => e.to_string(),
+        },
+    )
+}
+
 fn check_version(index_dir: &Path, found: u32) -> Result<()> {
     if found == FORMAT_VERSION {
         return Ok(());
@@ -817,13 +841,13 @@ impl Store {
         let meta_bytes =
             std::fs::read(&meta_path).map_err(|e| Error::corrupt(&meta_path, e.to_string()))?;
         let meta: IndexMeta = serde_json::from_slice(&meta_bytes)
-            .map_err(|e| Error::corrupt(&meta_path, e.to_string()))?;
+            .map_err(|e| undecodable(&meta_path, e, &meta_bytes))?;
         check_version(index_dir, meta.format_version)?;
         let files_path = generation_dir.join(FILES_FILE);
         let files_bytes =
             std::fs::read(&files_path).map_err(|e| Error::corrupt(&files_path, e.to_string()))?;
         let files: Vec<FileRecord> = postcard::from_bytes(&files_bytes)
-            .map_err(|e| Error::corrupt(&files_path, e.to_string()))?;
+            .map_err(|e| undecodable(&files_path, e, &meta_bytes))?;
         let chunks = map_file(&generation_dir.join(CHUNKS_FILE))?;
         let text = map_file(&generation_dir.join(TEXT_FILE))?;
         let n_chunks = check_chunks_header(&generation_dir.join(CHUNKS_FILE), &chunks)?;

@@ -1145,3 +1145,45 @@ fn source_without_a_grammar_is_indexed_by_its_definitions() {
     let meta = s.store().meta().clone();
     assert_eq!(meta.languages.get(&Language::Cpp).map(|c| c.files), Some(1));
 }
+
+#[test]
+fn an_index_from_a_newer_cseek_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    fs::create_dir_all(&root).unwrap();
+    fs::write(
+        root.join("a.py"),
+        "def read_file(path):\n    return open(path).read()\n",
+    )
+    .unwrap();
+    let index = tmp.path().join("index");
+    build_index(&lexical_options(&root, &index), &NoProgress).unwrap();
+    // What a newer cseek writes: a language this one does not know, under a newer
+    // chunker version.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(index.join("manifest.json")).unwrap()).unwrap();
+    let meta_path = index
+        .join(manifest["generation"].as_str().unwrap())
+        .join("meta.json");
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&fs::read(&meta_path).unwrap()).unwrap();
+    let languages = meta["languages"].as_object_mut().unwrap();
+    let python = languages.remove("python").unwrap();
+    languages.insert("klingon".into(), python);
+    let write = |meta: &serde_json::Value| {
+        fs::write(&meta_path, serde_json::to_vec(meta).unwrap()).unwrap()
+    };
+    write(&meta);
+    let damaged = Searcher::open(&index).err().unwrap().to_string();
+    assert!(
+        damaged.contains("damaged") && !damaged.contains("newer"),
+        "{damaged}"
+    );
+    meta["chunker_version"] = serde_json::json!(cseek::chunk::CHUNKER_VERSION + 1);
+    write(&meta);
+    let newer = Searcher::open(&index).err().unwrap().to_string();
+    assert!(
+        newer.contains("a newer cseek wrote it") && newer.contains("--rebuild"),
+        "{newer}"
+    );
+}
