@@ -1,13 +1,6 @@
 ; cseek chunk query for C#.
 ;
-; Convention (shared by every grammars/*.scm): capture a definition's whole node as
-; @definition.<kind> (function, method, class, struct, enum, trait, interface, impl,
-; module, type, macro) and its name as @name; an optional @container names the container
-; when it is not the enclosing definition. When several patterns capture the same @name
-; node, the largest definition node wins (wrappers such as `export` come along); when two
-; patterns capture the same node, the earlier pattern wins. Functions inside a class-like
-; definition become methods; definitions inside functions stay part of them. Comments
-; directly above a definition are added by the chunker.
+; Captures follow the convention in the module docs of src/chunk/mod.rs.
 
 (class_declaration name: (identifier) @name) @definition.class
 (record_declaration name: (identifier) @name) @definition.class

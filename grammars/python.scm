@@ -1,11 +1,6 @@
 ; cseek chunk query for Python.
 ;
-; Convention (shared by every grammars/*.scm): capture a definition's whole node as
-; @definition.<kind> (function, method, class, struct, enum, trait, interface, impl,
-; module, type, macro) and its name as @name; an optional @container names the container
-; when it is not the enclosing definition. When several patterns capture the same @name
-; node, the largest definition node wins (so wrappers such as decorators come along).
-; Functions inside a class become methods; definitions inside functions stay in them.
+; Captures follow the convention in the module docs of src/chunk/mod.rs.
 
 (function_definition name: (identifier) @name) @definition.function
 

@@ -1,12 +1,6 @@
 ; cseek chunk query for Rust.
 ;
-; Convention (shared by every grammars/*.scm): capture a definition's whole node as
-; @definition.<kind> (function, method, class, struct, enum, trait, interface, impl,
-; module, type, macro) and its name as @name; an optional @container names the container
-; when it is not the enclosing definition. When several patterns capture the same @name
-; node, the largest definition node wins. Functions inside an impl/trait become methods;
-; definitions inside functions stay in them. Doc comments and #[attributes] directly
-; above a definition are added by the chunker.
+; Captures follow the convention in the module docs of src/chunk/mod.rs.
 
 (function_item name: (identifier) @name) @definition.function
 (function_signature_item name: (identifier) @name) @definition.function

@@ -10,7 +10,9 @@
 //! container when it is not the enclosing node (a Go method's receiver type, C++ `A::f`).
 //! When several patterns capture the same `@name` node, the largest definition node wins,
 //! so a pattern on a wrapper (`decorated_definition`, `export_statement`,
-//! `template_declaration`) pulls the wrapper into the chunk.
+//! `template_declaration`) pulls the wrapper into the chunk; when two patterns capture
+//! the same definition node, the earlier pattern in the file wins. Comments directly
+//! above a definition are added by the chunker, not the query.
 //!
 //! # Rules
 //!
