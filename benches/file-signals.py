@@ -69,7 +69,9 @@ def toks(text):
 
 
 def load_suite(suite):
-    repos = json.load(open(os.path.join(suite, "dev-repos.json")))
+    # The dev suite names its repos list dev-repos.json; benches/heldout, repos.json.
+    name = "dev-repos.json" if os.path.exists(os.path.join(suite, "dev-repos.json")) else "repos.json"
+    repos = json.load(open(os.path.join(suite, name)))
     repos = repos if isinstance(repos, list) else repos.get("repos", repos)
     ann = {}
     for r in repos:

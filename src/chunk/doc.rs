@@ -150,14 +150,25 @@ fn python_docstring(text: &str) -> Option<DocComment> {
 /// definition): `///`, `//`, `/** … */`, `*`, `#` (not `#[` / `#!`; R's `#'`), `--`,
 /// Erlang's `%%` (its `@doc` tag dropped) and OCaml's `(** … *)`, whose inner lines need
 /// no marker (only where `ocaml` says so: in C, `(*f)(x)` is code).
+///
+/// Rule lines (`%%=====`, `/******`, `// ------`) split the comment into blocks, and the
+/// text is the last block that is not a section banner: a short title framed by rules
+/// (`%% Internal functions` between two `%%====` lines) names the section the definition
+/// happens to open, not the definition. The Erlang skeleton's `Function: f(Args) -> …`
+/// line is a signature, and its `Description:` label is dropped. `lines` still covers the
+/// whole comment, rules and banners included, so [`DocComment::remove_from`] leaves code.
 fn leading_comment(text: &str, ocaml: bool) -> Option<DocComment> {
-    let mut doc = String::new();
+    // Blocks of comment lines between rule lines.
+    let mut blocks = vec![Block::default()];
+    // Inside the skeleton's `Function: f(Args) -> {ok, State} |` signature, which may
+    // continue over several lines, up to `Description:`.
+    let mut in_signature = false;
     let (mut start, mut end) = (None, 0);
     // Inside an OCaml `(* … *)` block that has not closed yet.
     let mut in_block = false;
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
-        if t.is_empty() && doc.is_empty() && !in_block {
+        if t.is_empty() && start.is_none() && !in_block {
             continue;
         }
         let stripped = if in_block {
@@ -183,7 +194,7 @@ fn leading_comment(text: &str, ocaml: bool) -> Option<DocComment> {
             r.trim_end_matches("*/")
         } else if t.starts_with("#[") || t.starts_with("#!") {
             // Rust attributes between the doc comment and the item.
-            if doc.is_empty() {
+            if start.is_none() {
                 continue;
             }
             break;
@@ -199,14 +210,76 @@ fn leading_comment(text: &str, ocaml: bool) -> Option<DocComment> {
         };
         start.get_or_insert(i);
         end = i + 1;
-        doc.push(' ');
-        doc.push_str(stripped.trim());
+        let stripped = stripped.trim();
+        let Some(block) = blocks.last_mut() else {
+            break;
+        };
+        if is_rule(stripped) || (stripped.is_empty() && t.len() >= 6 && is_rule(t)) {
+            if block.text.trim().is_empty() {
+                block.ruled_above = true;
+            } else {
+                blocks.push(Block {
+                    ruled_above: true,
+                    ..Block::default()
+                });
+            }
+            in_signature = false;
+            continue;
+        }
+        block.lines += 1;
+        if stripped.starts_with("Function:") || stripped.starts_with("Func:") {
+            in_signature = true;
+        }
+        let stripped = match stripped.strip_prefix("Description:") {
+            Some(rest) => {
+                in_signature = false;
+                rest
+            }
+            None if in_signature => continue,
+            None => stripped,
+        };
+        block.text.push(' ');
+        block.text.push_str(stripped.trim());
     }
     let start = start?;
-    (!doc.trim().is_empty()).then_some(DocComment {
-        text: doc,
+    // A block with text followed by a rule always has a block after it.
+    let last = blocks.len().saturating_sub(1);
+    let text = blocks
+        .into_iter()
+        .enumerate()
+        .filter(|(_, b)| !b.text.trim().is_empty())
+        .filter(|(n, b)| {
+            let banner = b.ruled_above && *n < last && b.lines == 1;
+            !(banner && b.text.split_whitespace().count() <= BANNER_WORDS)
+        })
+        .map(|(_, b)| b.text)
+        .next_back()
+        // Only banners: still a comment to remove, but no words about the definition.
+        .unwrap_or_default();
+    Some(DocComment {
+        text,
         lines: start..end,
     })
+}
+
+/// Comment lines between two rule lines (or the comment's ends).
+#[derive(Default)]
+struct Block {
+    /// Their words, markers removed.
+    text: String,
+    /// How many lines (blank comment lines included).
+    lines: usize,
+    /// Whether a rule line is right above them.
+    ruled_above: bool,
+}
+
+/// Most words of a section title framed by rule lines (`Internal application API`).
+const BANNER_WORDS: usize = 4;
+
+/// A comment line made only of a repeated separator (`=====`, `-----`, `*****`, `%%%%`):
+/// at least three characters, all of them punctuation used for rules.
+fn is_rule(s: &str) -> bool {
+    s.chars().count() >= 3 && s.chars().all(|c| "=-*#%~_+/<>.".contains(c))
 }
 
 /// The first sentence of `doc`, without markup, when it has a usable number of words and
@@ -347,6 +420,28 @@ mod tests {
         assert_eq!(
             doc_sentence(r, Language::R).as_deref(),
             Some("Detect the presence of a pattern")
+        );
+        // Rule lines split a comment; a short title between two rules is a section
+        // banner, and the Erlang skeleton's signature lines are not prose.
+        let erl = "%%====================================================================\n%% Internal application API\n%%====================================================================\nstart_link(A) -> ok.\n";
+        assert_eq!(doc_sentence(erl, Language::Erlang), None);
+        let doc = doc_comment(erl, Language::Erlang).unwrap();
+        assert_eq!(doc.lines, 0..3);
+        assert_eq!(doc.remove_from(erl), "start_link(A) -> ok.");
+        let erl = "%%=====\n%% API\n%%=====\n%% Supposed to be called by the supervisor\nstart_link(A) -> ok.\n";
+        assert_eq!(
+            doc_sentence(erl, Language::Erlang).as_deref(),
+            Some("Supposed to be called by the supervisor")
+        );
+        let erl = "%%--------------------------------------------------------------------\n%% Function: init(Args) -> {ok, State} |\n%%                         ignore               |\n%%                         {stop, Reason}\n%%\n%% Description: Initiates the server\n%%--------------------------------------------------------------------\ninit(A) -> {ok, A}.\n";
+        assert_eq!(
+            doc_sentence(erl, Language::Erlang).as_deref(),
+            Some("Initiates the server")
+        );
+        let c = "/*****************************************************************\n * Parse the header block of the archive.\n *****************************************************************/\nint parse(void);\n";
+        assert_eq!(
+            doc_sentence(c, Language::C).as_deref(),
+            Some("Parse the header block of the archive")
         );
         assert_eq!(
             doc_sentence(
