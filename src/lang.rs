@@ -78,6 +78,24 @@ impl Language {
         Language::R,
     ];
 
+    /// What starts a line comment: `#` in Python, Ruby, shell, Elixir, Julia and R, `--`
+    /// in Lua, Haskell and SQL, `%` in Erlang, `//` elsewhere (OCaml has none: its
+    /// comments are `(* … *)` blocks). PHP also takes `#`, and text cut by layout may
+    /// use any of them.
+    pub fn line_comment(self) -> &'static str {
+        match self {
+            Language::Python
+            | Language::Ruby
+            | Language::Bash
+            | Language::Elixir
+            | Language::Julia
+            | Language::R => "#",
+            Language::Lua | Language::Haskell | Language::Sql => "--",
+            Language::Erlang => "%",
+            _ => "//",
+        }
+    }
+
     /// The canonical lowercase name, as used by `--lang` and in JSON output.
     pub fn name(self) -> &'static str {
         match self {

@@ -50,7 +50,7 @@ pub fn doc_comment(text: &str, language: Language) -> Option<DocComment> {
         Language::Julia => string_above(text, ""),
         _ => None,
     };
-    string_doc.or_else(|| leading_comment(text, language == Language::OCaml))
+    string_doc.or_else(|| leading_comment(text, language))
 }
 
 /// A doc string above the definition, opened on the chunk's first line that starts with
@@ -147,9 +147,12 @@ fn python_docstring(text: &str) -> Option<DocComment> {
 }
 
 /// Comment lines at the start of a chunk (doc comments the chunker kept with their
-/// definition): `///`, `//`, `/** … */`, `*`, `#` (not `#[` / `#!`; R's `#'`), `--`,
-/// Erlang's `%%` (its `@doc` tag dropped) and OCaml's `(** … *)`, whose inner lines need
-/// no marker (only where `ocaml` says so: in C, `(*f)(x)` is code).
+/// definition): `///`, `//`, `/** … */`, `*`, and where the language writes them (see
+/// [`Language::line_comment`]) `#` (R's `#'`), `--` (Lua's `---@param` annotations
+/// too) and Erlang's `%%` (its `@doc` tag dropped), and OCaml's `(** … *)`, whose inner
+/// lines need no marker. Elsewhere such a line is code: `#if DEBUG` in C#, a `#private`
+/// field in JavaScript, `(*f)(x)` in C; one above the comment (`#region`, `#[inline]`) is
+/// skipped, one below it ends the comment.
 ///
 /// Rule lines (`%%=====`, `/******`, `// ------`) split the comment into blocks, and the
 /// text is the last block that is not a section banner: a short title framed by rules
@@ -157,7 +160,14 @@ fn python_docstring(text: &str) -> Option<DocComment> {
 /// happens to open, not the definition. The Erlang skeleton's `Function: f(Args) -> …`
 /// line is a signature, and its `Description:` label is dropped. `lines` still covers the
 /// whole comment, rules and banners included, so [`DocComment::remove_from`] leaves code.
-fn leading_comment(text: &str, ocaml: bool) -> Option<DocComment> {
+fn leading_comment(text: &str, language: Language) -> Option<DocComment> {
+    let ocaml = language == Language::OCaml;
+    // Layout-cut text may be in any language.
+    let any = matches!(language, Language::Text | Language::Markdown);
+    let marker = language.line_comment();
+    let hash = any || marker == "#" || language == Language::Php;
+    let dashes = any || marker == "--";
+    let percent = any || marker == "%";
     // Blocks of comment lines between rule lines.
     let mut blocks = vec![Block::default()];
     // Inside the skeleton's `Function: f(Args) -> {ok, State} |` signature, which may
@@ -192,17 +202,21 @@ fn leading_comment(text: &str, ocaml: bool) -> Option<DocComment> {
             continue;
         } else if let Some(r) = t.strip_prefix('*') {
             r.trim_end_matches("*/")
-        } else if t.starts_with("#[") || t.starts_with("#!") {
-            // Rust attributes between the doc comment and the item.
+        } else if t.starts_with('#') && (!hash || t.starts_with("#[") || t.starts_with("#!")) {
+            // Attributes and directives (`#[inline]`, `#region`, `#if DEBUG`) above the
+            // doc comment are skipped; below it, they end it.
             if start.is_none() {
                 continue;
             }
             break;
-        } else if let Some(r) = t.strip_prefix("#'") {
+        } else if let Some(r) = t.strip_prefix("#'").filter(|_| hash) {
             r
-        } else if let Some(r) = t.strip_prefix('#').or_else(|| t.strip_prefix("--")) {
+        } else if let Some(r) = t.strip_prefix('#').filter(|_| hash) {
             r
-        } else if t.starts_with('%') {
+        } else if let Some(r) = t.strip_prefix("--").filter(|_| dashes) {
+            // `---` and `---@param` (LuaCATS annotations).
+            r.trim_start_matches('-')
+        } else if t.starts_with('%') && percent {
             let r = t.trim_start_matches('%').trim_start();
             r.strip_prefix("@doc").unwrap_or(r)
         } else {
@@ -273,6 +287,50 @@ struct Block {
     ruled_above: bool,
 }
 
+/// Whether a doc comment is written in XML tags (C#'s `<summary>` … `</summary>`).
+fn is_xml_doc(doc: &str) -> bool {
+    ["<summary>", "<param name=", "<returns>", "<remarks>"]
+        .iter()
+        .any(|tag| doc.contains(tag))
+}
+
+/// The summary of an XML doc comment as plain text: up to the first block tag after the
+/// summary (`<param …>`, `<returns>` …), tags removed; an inline reference
+/// (`<see cref="Task"/>`, `<paramref name="sql"/>`) becomes the name it refers to.
+fn xml_doc_text(doc: &str) -> String {
+    let body = doc
+        .split_once("<summary>")
+        .map_or(doc, |(before, after)| {
+            if before.trim().is_empty() {
+                after
+            } else {
+                doc
+            }
+        });
+    let end = ["</summary>", "<param ", "<returns", "<remarks", "<example", "<exception", "<typeparam "]
+        .iter()
+        .filter_map(|tag| body.find(tag))
+        .min()
+        .unwrap_or(body.len());
+    let mut out = String::with_capacity(end);
+    let mut rest = &body[..end];
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            rest = &rest[open..];
+            break;
+        };
+        let tag = &rest[open + 1..open + close];
+        // The value of the tag's attribute, if it has one: the name it refers to.
+        if let Some((_, value)) = tag.split_once("=\"") {
+            out.push_str(value.split('"').next().unwrap_or_default());
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Most words of a section title framed by rule lines (`Internal application API`).
 const BANNER_WORDS: usize = 4;
 
@@ -285,7 +343,16 @@ fn is_rule(s: &str) -> bool {
 /// The first sentence of `doc`, without markup, when it has a usable number of words and
 /// is prose (not a license, a lint directive or a parameter list).
 fn first_sentence(doc: &str) -> Option<String> {
-    let doc = doc.trim();
+    let xml;
+    let mut doc = doc.trim();
+    if is_xml_doc(doc) {
+        xml = xml_doc_text(doc);
+        doc = xml.trim();
+    }
+    // A comment of tags only (`@param opts Options`, `@private`).
+    if doc.starts_with('@') {
+        return None;
+    }
     let mut end = doc.len();
     for pat in [
         ". ",
@@ -442,6 +509,31 @@ mod tests {
         assert_eq!(
             doc_sentence(c, Language::C).as_deref(),
             Some("Parse the header block of the archive")
+        );
+        // C# XML doc comments: the summary's text, references by name; directives are
+        // code, not comment.
+        let cs = "#region Query\n/// <summary>\n/// Executes a query, returning the data typed as <typeparamref name=\"T\"/>.\n/// </summary>\n/// <param name=\"sql\">The SQL.</param>\n#if DEBUG\npublic T Query<T>(string sql) {}\n";
+        assert_eq!(
+            doc_sentence(cs, Language::CSharp).as_deref(),
+            Some("Executes a query, returning the data typed as T")
+        );
+        assert_eq!(doc_comment(cs, Language::CSharp).unwrap().lines, 1..5);
+        let cs = "/// <summary>Gets the <see cref=\"DbString\"/> as text</summary>\nstring Text() {}\n";
+        assert_eq!(
+            doc_sentence(cs, Language::CSharp).as_deref(),
+            Some("Gets the DbString as text")
+        );
+        // A JavaScript private field is code; Lua's annotations are not a sentence.
+        assert_eq!(
+            doc_comment("#count = 0;\nget() {}\n", Language::JavaScript),
+            None
+        );
+        let lua = "---@param plugin LazyPlugin\n---@return string?\nfunction M.name(plugin) end\n";
+        assert_eq!(doc_sentence(lua, Language::Lua), None);
+        let lua = "--- Gets the runtime path without after directories\n---@private\nfunction M.rtp() end\n";
+        assert_eq!(
+            doc_sentence(lua, Language::Lua).as_deref(),
+            Some("Gets the runtime path without after directories")
         );
         assert_eq!(
             doc_sentence(

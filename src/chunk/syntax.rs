@@ -757,19 +757,10 @@ fn leading_start(
 
 /// Whether `rest`, the end of a line after an attribute or comment, is a comment.
 fn is_line_comment(rest: &str, language: Language) -> bool {
-    let marker = match language {
-        Language::Python
-        | Language::Ruby
-        | Language::Bash
-        | Language::Elixir
-        | Language::Julia
-        | Language::R => "#",
-        Language::Lua | Language::Haskell | Language::Sql => "--",
-        Language::Erlang => "%",
-        Language::OCaml => return rest.starts_with("(*") && rest.ends_with("*)"),
-        _ => "//",
-    };
-    rest.starts_with(marker) || (rest.starts_with("/*") && rest.ends_with("*/"))
+    if language == Language::OCaml {
+        return rest.starts_with("(*") && rest.ends_with("*)");
+    }
+    rest.starts_with(language.line_comment()) || (rest.starts_with("/*") && rest.ends_with("*/"))
 }
 
 /// Last row of a node; a node ending at column 0 (Rust doc comments include their

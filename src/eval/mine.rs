@@ -5,7 +5,8 @@
 //! annotation:
 //!
 //! - **doc**: the first sentence of a definition's doc comment or docstring → that
-//!   definition (`"Read the whole file into a string."` → `fn read_to_string`). The
+//!   definition (`"Read the whole file into a string."` → `fn read_to_string`), for
+//!   sentences written on one definition only (not the overloads' shared one). The
 //!   sentence is still inside the indexed chunk, so lexical retrieval is favoured: read
 //!   these numbers as an upper bound on how well words find code, and compare
 //!   configurations against each other rather than against other benchmarks.
@@ -16,7 +17,7 @@
 //! the same index give the same queries. Scoring is the repository suite's: a result
 //! covers the answer when its lines overlap the definition's ([`crate::eval::score`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -128,6 +129,20 @@ pub fn mine_queries(store: &Store, per_kind: usize) -> Result<Vec<MinedQuery>> {
             found.push(pair(MinedKind::Symbol, symbol.to_string()));
         }
     }
+    // A sentence written on several definitions (the overloads of one method, "Returns
+    // the inner reader") has several right answers, of which a query can count only one.
+    let mut docs: HashMap<&str, u32> = HashMap::new();
+    for (_, q) in &found {
+        if q.kind == MinedKind::Doc {
+            *docs.entry(q.query.as_str()).or_default() += 1;
+        }
+    }
+    let repeated: HashSet<String> = docs
+        .into_iter()
+        .filter(|&(_, n)| n > 1)
+        .map(|(q, _)| q.to_string())
+        .collect();
+    found.retain(|(_, q)| q.kind != MinedKind::Doc || !repeated.contains(&q.query));
     found.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut taken: HashMap<MinedKind, usize> = HashMap::new();
     let mut out = Vec::new();

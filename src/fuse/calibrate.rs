@@ -98,12 +98,23 @@ pub struct FusionCalibration {
 /// default 1 : 1, for any other.
 pub fn prior(static_model: bool, documented: usize, k: f32) -> Option<FusionCalibration> {
     static_model.then(|| FusionCalibration {
-        lexical_share: STATIC_PRIOR_SHARE,
+        lexical_share: prior_share(true),
         pairs: documented,
         k,
         curve: Vec::new(),
         prior: true,
     })
+}
+
+/// The lexical share a model's kind starts from: [`STATIC_PRIOR_SHARE`] for a static
+/// model, 1 : 1 for any other. An index that cannot be fitted keeps it ([`prior`]), and a
+/// fit moves off it only on clear evidence ([`choose`]).
+pub fn prior_share(static_model: bool) -> f64 {
+    if static_model {
+        STATIC_PRIOR_SHARE
+    } else {
+        0.5
+    }
 }
 
 impl FusionCalibration {
@@ -151,6 +162,9 @@ pub struct Pair {
 pub struct PairSampler {
     pairs: Smallest<Pair>,
     others: Smallest<Sampled>,
+    /// How many definitions carry each doc sentence (by hash): a sentence on several
+    /// (overloads sharing one comment) has several right answers and makes no pair.
+    sentences: HashMap<[u8; 16], u32>,
 }
 
 /// The `cap` items with the smallest keys.
@@ -221,6 +235,7 @@ impl PairSampler {
         PairSampler {
             pairs: Smallest::new(pairs),
             others: Smallest::new(others),
+            sentences: HashMap::new(),
         }
     }
 
@@ -228,11 +243,18 @@ impl PairSampler {
     pub fn offer(&mut self, chunk_id: u32, chunk: &Chunk) {
         let key =
             *blake3::hash(format!("{}:{}", chunk.path, chunk.start_line).as_bytes()).as_bytes();
+        let doc = doc_comment(&chunk.text, chunk.language);
+        let sentence = doc
+            .as_ref()
+            .filter(|_| chunk.kind.is_definition())
+            .and_then(|d| d.sentence());
+        if let Some(sentence) = &sentence {
+            *self.sentences.entry(sentence_key(sentence)).or_default() += 1;
+        }
         let (pair, other) = (self.pairs.admits(&key), self.others.admits(&key));
         if !pair && !other {
             return;
         }
-        let doc = doc_comment(&chunk.text, chunk.language);
         let sampled = |text: String| Sampled {
             chunk_id,
             chunk: Chunk {
@@ -247,11 +269,7 @@ impl PairSampler {
         if text.trim().is_empty() {
             return;
         }
-        let query = doc
-            .as_ref()
-            .filter(|_| pair && chunk.kind.is_definition())
-            .and_then(|d| d.sentence());
-        match query {
+        match sentence.filter(|_| pair) {
             Some(query) => self.pairs.push(
                 key,
                 Pair {
@@ -274,10 +292,21 @@ impl PairSampler {
         self.pairs.heap.is_empty()
     }
 
-    /// The pairs and the other chunks, each in key order.
+    /// The pairs whose sentence documents one definition only, and the other chunks,
+    /// each in key order.
     pub fn into_parts(self) -> (Vec<Pair>, Vec<Sampled>) {
-        (self.pairs.into_sorted(), self.others.into_sorted())
+        let sentences = self.sentences;
+        let mut pairs = self.pairs.into_sorted();
+        pairs.retain(|p| sentences.get(&sentence_key(&p.query)).is_some_and(|&n| n == 1));
+        (pairs, self.others.into_sorted())
     }
+}
+
+/// The key a doc sentence is counted under.
+fn sentence_key(sentence: &str) -> [u8; 16] {
+    let mut key = [0; 16];
+    key.copy_from_slice(&blake3::hash(sentence.as_bytes()).as_bytes()[..16]);
+    key
 }
 
 /// Where one pair's answer lands in each retriever's list, and the other chunks there.
@@ -373,7 +402,7 @@ pub fn calibrate(
         let semantic_list: Vec<u32> = semantic.into_iter().map(|h| h.0).collect();
         placements.push(placement(answer, &lexical_list, &semantic_list));
     }
-    Ok(Some(fit(&placements, k)))
+    Ok(Some(fit(&placements, k, prior_share(embedder.is_static()))))
 }
 
 /// Texts embedded per call.
@@ -399,8 +428,8 @@ fn placement(answer: u32, lexical: &[u32], semantic: &[u32]) -> Placement {
 }
 
 /// Score every share in [`SHARES`] and choose one within [`CHOSEN_SHARES`] (see
-/// [`choose`]).
-pub fn fit(placements: &[Placement], k: f32) -> FusionCalibration {
+/// [`choose`]; `prior` is the share the model's kind starts from, [`prior_share`]).
+pub fn fit(placements: &[Placement], k: f32, prior: f64) -> FusionCalibration {
     let per_pair: Vec<Vec<f64>> = SHARES
         .iter()
         .map(|&s| {
@@ -420,7 +449,7 @@ pub fn fit(placements: &[Placement], k: f32) -> FusionCalibration {
         .map(|(&s, v)| (s, v.iter().sum::<f64>() / n))
         .collect();
     FusionCalibration {
-        lexical_share: SHARES[choose(&per_pair)],
+        lexical_share: SHARES[choose(&per_pair, prior)],
         pairs: placements.len(),
         k,
         curve,
@@ -431,13 +460,14 @@ pub fn fit(placements: &[Placement], k: f32) -> FusionCalibration {
 /// Which share to keep, given each share's NDCG@10 per pair (indexed as [`SHARES`]): of
 /// the shares in [`CHOSEN_SHARES`] whose mean is within one standard error of the best
 /// share's (the error of the pairs' paired differences; the one-standard-error rule of
-/// Breiman et al., *Classification and Regression Trees*, 1984), 1 : 1 when it is among
-/// them, else the one in their middle. A retriever gets more say only when the pairs show
-/// it clearly; and when they do, the middle of the shares that are as good as the best is
-/// the choice least at the mercy of noise (the one nearest 1 : 1 sits at the edge of that
-/// plateau, next to where the pairs say fusion gets worse: measured in
-/// `benches/README.md`, "Abbreviations").
-pub fn choose(per_pair: &[Vec<f64>]) -> usize {
+/// Breiman et al., *Classification and Regression Trees*, 1984), the `prior` share (what
+/// the model's kind gets without a fit, [`prior_share`]) when it is among them, else the
+/// one in their middle. The pairs move the share off the prior only when they show
+/// clearly that another is better; and when they do, the middle of the shares that are
+/// as good as the best is the choice least at the mercy of noise (the one nearest the
+/// prior sits at the edge of that plateau, next to where the pairs say fusion gets worse:
+/// measured in `benches/README.md`, "Abbreviations").
+pub fn choose(per_pair: &[Vec<f64>], prior: f64) -> usize {
     let n = per_pair.first().map_or(0, Vec::len).max(1) as f64;
     let mean = |i: usize| per_pair[i].iter().sum::<f64>() / n;
     // (A small tolerance: shares are grid values, 0.7 must not fall out by rounding.)
@@ -448,10 +478,11 @@ pub fn choose(per_pair: &[Vec<f64>]) -> usize {
     let Some(&first) = candidates.first() else {
         return SHARES
             .iter()
-            .position(|s| (s - 0.5).abs() < 1e-9)
+            .position(|s| (s - prior).abs() < 1e-6)
             .unwrap_or(0);
     };
-    let nearest_even = |a: usize, b: usize| (SHARES[a] - 0.5).abs() < (SHARES[b] - 0.5).abs();
+    let nearest_even =
+        |a: usize, b: usize| (SHARES[a] - prior).abs() < (SHARES[b] - prior).abs();
     let mut best = first;
     for &i in &candidates {
         if mean(i) > mean(best) + 1e-12
@@ -474,7 +505,7 @@ pub fn choose(per_pair: &[Vec<f64>]) -> usize {
             m <= (var / n).sqrt() + 1e-12
         })
         .collect();
-    if let Some(&even) = within.iter().find(|&&i| (SHARES[i] - 0.5).abs() < 1e-9) {
+    if let Some(&even) = within.iter().find(|&&i| (SHARES[i] - prior).abs() < 1e-6) {
         return even;
     }
     let center = within.iter().map(|&i| SHARES[i]).sum::<f64>() / within.len().max(1) as f64;
@@ -554,20 +585,20 @@ mod tests {
     fn answers_found_by_one_retriever_pull_the_share_its_way() {
         // BM25 finds every answer, the vectors none: 1 : 1 ranks each third, more BM25
         // second.
-        let fit_l = fit(&vec![second_in(true); 30], 60.0);
+        let fit_l = fit(&vec![second_in(true); 30], 60.0, 0.5);
         assert!(fit_l.lexical_share > 0.5, "{fit_l:?}");
         assert!(fit_l.lexical_share <= *CHOSEN_SHARES.end() + 1e-6);
-        let fit_s = fit(&vec![second_in(false); 30], 60.0);
+        let fit_s = fit(&vec![second_in(false); 30], 60.0, 0.5);
         assert!(fit_s.lexical_share < 0.5, "{fit_s:?}");
         assert!(fit_s.lexical_share >= *CHOSEN_SHARES.start() - 1e-6);
         // First in both lists: every share ranks it first, and 1 : 1 stays.
         assert_eq!(
-            fit(&vec![placement(Some(1), Some(1)); 30], 60.0).lexical_share,
+            fit(&vec![placement(Some(1), Some(1)); 30], 60.0, 0.5).lexical_share,
             0.5
         );
         // Evidence both ways in equal measure is no evidence: 1 : 1 stays.
         let mixed: Vec<Placement> = (0..30).map(|i| second_in(i % 2 == 0)).collect();
-        let fit_m = fit(&mixed, 60.0);
+        let fit_m = fit(&mixed, 60.0, 0.5);
         assert_eq!(fit_m.lexical_share, 0.5, "{fit_m:?}");
         // A curve point per share scored.
         assert_eq!(fit_m.curve.len(), SHARES.len());
@@ -588,18 +619,35 @@ mod tests {
                 }
             })
             .collect();
-        assert_eq!(SHARES[choose(&per_pair)], 0.2);
+        assert_eq!(SHARES[choose(&per_pair, 0.5)], 0.2);
         // 1 : 1 as good as the best: it stays.
         per_pair[5] = row(0.8);
-        assert_eq!(SHARES[choose(&per_pair)], 0.5);
+        assert_eq!(SHARES[choose(&per_pair, 0.5)], 0.5);
         // A plateau of one share is that share.
         let only: Vec<Vec<f64>> = SHARES
             .iter()
             .map(|&s| row(if (s - 0.7).abs() < 1e-9 { 0.9 } else { 0.4 }))
             .collect();
-        assert_eq!(SHARES[choose(&only)], 0.7);
+        assert_eq!(SHARES[choose(&only, 0.5)], 0.7);
         // No pairs, no evidence: 1 : 1.
-        assert_eq!(SHARES[choose(&[])], 0.5);
+        assert_eq!(SHARES[choose(&[], 0.5)], 0.5);
+        // A static model's prior is 0.7: it stays while it is as good as the best, and
+        // gives way only to clearly better shares.
+        let mut rising: Vec<Vec<f64>> = SHARES
+            .iter()
+            .map(|&s| {
+                let step = (s * 10.0).round() as usize;
+                // A slight rise with the share, lost in noise that differs by share.
+                (0..40)
+                    .map(|i| 0.5 + s * 0.02 + ((i * 7 + step * 3) % 5) as f64 * 0.1)
+                    .collect()
+            })
+            .collect();
+        assert_eq!(SHARES[choose(&rising, 0.5)], 0.5);
+        assert_eq!(SHARES[choose(&rising, STATIC_PRIOR_SHARE)], 0.7);
+        rising[2] = row(0.95);
+        assert_eq!(SHARES[choose(&rising, STATIC_PRIOR_SHARE)], 0.2);
+        assert_eq!(SHARES[choose(&[], STATIC_PRIOR_SHARE)], 0.7);
     }
 
     #[test]
@@ -659,5 +707,29 @@ mod tests {
         assert!(oa
             .iter()
             .all(|o| !o.chunk_id.is_multiple_of(2) && !o.had_doc));
+    }
+
+    #[test]
+    fn a_sentence_on_several_definitions_makes_no_pair() {
+        let chunk = |i: u32, doc: &str| Chunk {
+            path: format!("src/f{i}.cs"),
+            language: Language::CSharp,
+            kind: crate::chunk::ChunkKind::Method,
+            symbol: Some("Query".into()),
+            container: None,
+            start_byte: 0,
+            end_byte: 0,
+            start_line: 1,
+            end_line: 2,
+            text: format!("/// <summary>\n/// {doc}\n/// </summary>\nvoid Query{i}() {{}}"),
+        };
+        let mut s = PairSampler::new(10, 10);
+        // Three overloads share one comment (only one of them need be sampled).
+        s.offer(0, &chunk(0, "Execute a query asynchronously using Task."));
+        s.offer(1, &chunk(1, "Execute a single-row query using Task."));
+        s.offer(2, &chunk(2, "Execute a query asynchronously using Task."));
+        let (pairs, _) = s.into_parts();
+        let queries: Vec<&str> = pairs.iter().map(|p| p.query.as_str()).collect();
+        assert_eq!(queries, ["Execute a single-row query using Task"]);
     }
 }
