@@ -298,20 +298,30 @@ fn is_xml_doc(doc: &str) -> bool {
 /// summary (`<param …>`, `<returns>` …), tags removed; an inline reference
 /// (`<see cref="Task"/>`, `<paramref name="sql"/>`) becomes the name it refers to.
 fn xml_doc_text(doc: &str) -> String {
-    let body = doc
-        .split_once("<summary>")
-        .map_or(doc, |(before, after)| {
-            if before.trim().is_empty() {
-                after
-            } else {
-                doc
-            }
-        });
-    let end = ["</summary>", "<param ", "<returns", "<remarks", "<example", "<exception", "<typeparam "]
-        .iter()
-        .filter_map(|tag| body.find(tag))
-        .min()
-        .unwrap_or(body.len());
+    let body =
+        doc.split_once("<summary>").map_or(
+            doc,
+            |(before, after)| {
+                if before.trim().is_empty() {
+                    after
+                } else {
+                    doc
+                }
+            },
+        );
+    let end = [
+        "</summary>",
+        "<param ",
+        "<returns",
+        "<remarks",
+        "<example",
+        "<exception",
+        "<typeparam ",
+    ]
+    .iter()
+    .filter_map(|tag| body.find(tag))
+    .min()
+    .unwrap_or(body.len());
     let mut out = String::with_capacity(end);
     let mut rest = &body[..end];
     while let Some(open) = rest.find('<') {
@@ -518,7 +528,8 @@ mod tests {
             Some("Executes a query, returning the data typed as T")
         );
         assert_eq!(doc_comment(cs, Language::CSharp).unwrap().lines, 1..5);
-        let cs = "/// <summary>Gets the <see cref=\"DbString\"/> as text</summary>\nstring Text() {}\n";
+        let cs =
+            "/// <summary>Gets the <see cref=\"DbString\"/> as text</summary>\nstring Text() {}\n";
         assert_eq!(
             doc_sentence(cs, Language::CSharp).as_deref(),
             Some("Gets the DbString as text")

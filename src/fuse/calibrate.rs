@@ -297,7 +297,11 @@ impl PairSampler {
     pub fn into_parts(self) -> (Vec<Pair>, Vec<Sampled>) {
         let sentences = self.sentences;
         let mut pairs = self.pairs.into_sorted();
-        pairs.retain(|p| sentences.get(&sentence_key(&p.query)).is_some_and(|&n| n == 1));
+        pairs.retain(|p| {
+            sentences
+                .get(&sentence_key(&p.query))
+                .is_some_and(|&n| n == 1)
+        });
         (pairs, self.others.into_sorted())
     }
 }
@@ -481,8 +485,7 @@ pub fn choose(per_pair: &[Vec<f64>], prior: f64) -> usize {
             .position(|s| (s - prior).abs() < 1e-6)
             .unwrap_or(0);
     };
-    let nearest_even =
-        |a: usize, b: usize| (SHARES[a] - prior).abs() < (SHARES[b] - prior).abs();
+    let nearest_even = |a: usize, b: usize| (SHARES[a] - prior).abs() < (SHARES[b] - prior).abs();
     let mut best = first;
     for &i in &candidates {
         if mean(i) > mean(best) + 1e-12
