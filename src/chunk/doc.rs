@@ -298,17 +298,8 @@ fn is_xml_doc(doc: &str) -> bool {
 /// summary (`<param …>`, `<returns>` …), tags removed; an inline reference
 /// (`<see cref="Task"/>`, `<paramref name="sql"/>`) becomes the name it refers to.
 fn xml_doc_text(doc: &str) -> String {
-    let body =
-        doc.split_once("<summary>").map_or(
-            doc,
-            |(before, after)| {
-                if before.trim().is_empty() {
-                    after
-                } else {
-                    doc
-                }
-            },
-        );
+    // `doc` is trimmed: a summary opens it.
+    let body = doc.strip_prefix("<summary>").unwrap_or(doc);
     let end = [
         "</summary>",
         "<param ",

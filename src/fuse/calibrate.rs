@@ -485,11 +485,11 @@ pub fn choose(per_pair: &[Vec<f64>], prior: f64) -> usize {
             .position(|s| (s - prior).abs() < 1e-6)
             .unwrap_or(0);
     };
-    let nearest_even = |a: usize, b: usize| (SHARES[a] - prior).abs() < (SHARES[b] - prior).abs();
+    let nearest_prior = |a: usize, b: usize| (SHARES[a] - prior).abs() < (SHARES[b] - prior).abs();
     let mut best = first;
     for &i in &candidates {
         if mean(i) > mean(best) + 1e-12
-            || ((mean(i) - mean(best)).abs() <= 1e-12 && nearest_even(i, best))
+            || ((mean(i) - mean(best)).abs() <= 1e-12 && nearest_prior(i, best))
         {
             best = i;
         }
@@ -508,13 +508,13 @@ pub fn choose(per_pair: &[Vec<f64>], prior: f64) -> usize {
             m <= (var / n).sqrt() + 1e-12
         })
         .collect();
-    if let Some(&even) = within.iter().find(|&&i| (SHARES[i] - prior).abs() < 1e-6) {
-        return even;
+    if let Some(&at_prior) = within.iter().find(|&&i| (SHARES[i] - prior).abs() < 1e-6) {
+        return at_prior;
     }
     let center = within.iter().map(|&i| SHARES[i]).sum::<f64>() / within.len().max(1) as f64;
     let off = |i: usize| (SHARES[i] - center).abs();
     within.iter().copied().fold(best, |c, i| {
-        if off(i) < off(c) - 1e-9 || ((off(i) - off(c)).abs() <= 1e-9 && nearest_even(i, c)) {
+        if off(i) < off(c) - 1e-9 || ((off(i) - off(c)).abs() <= 1e-9 && nearest_prior(i, c)) {
             i
         } else {
             c
