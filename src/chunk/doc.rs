@@ -214,8 +214,9 @@ fn leading_comment(text: &str, language: Language) -> Option<DocComment> {
         } else if let Some(r) = t.strip_prefix('#').filter(|_| hash) {
             r
         } else if let Some(r) = t.strip_prefix("--").filter(|_| dashes) {
-            // `---` and `---@param` (LuaCATS annotations).
-            r.trim_start_matches('-')
+            // `---` and `---@param` (LuaCATS annotations); Haddock's `-- |` and `-- ^`.
+            let r = r.trim_start_matches('-').trim_start();
+            r.strip_prefix(['|', '^']).unwrap_or(r)
         } else if t.starts_with('%') && percent {
             let r = t.trim_start_matches('%').trim_start();
             r.strip_prefix("@doc").unwrap_or(r)
@@ -529,6 +530,11 @@ mod tests {
         assert_eq!(
             doc_comment("#count = 0;\nget() {}\n", Language::JavaScript),
             None
+        );
+        let hs = "-- | The default number of workspaces\n-- and their names.\nworkspaces :: [String]\n";
+        assert_eq!(
+            doc_sentence(hs, Language::Haskell).as_deref(),
+            Some("The default number of workspaces and their names")
         );
         let lua = "---@param plugin LazyPlugin\n---@return string?\nfunction M.name(plugin) end\n";
         assert_eq!(doc_sentence(lua, Language::Lua), None);
