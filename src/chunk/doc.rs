@@ -531,7 +531,8 @@ mod tests {
             doc_comment("#count = 0;\nget() {}\n", Language::JavaScript),
             None
         );
-        let hs = "-- | The default number of workspaces\n-- and their names.\nworkspaces :: [String]\n";
+        let hs =
+            "-- | The default number of workspaces\n-- and their names.\nworkspaces :: [String]\n";
         assert_eq!(
             doc_sentence(hs, Language::Haskell).as_deref(),
             Some("The default number of workspaces and their names")

@@ -6,7 +6,8 @@ use super::client::{CollectionInfo, FieldInfo};
 use super::MilvusError;
 use crate::lang::Language;
 use crate::lexical::{
-    abbreviation_terms, body_parts, code_tokens, compound_terms, path_words, query_terms,
+    abbreviation_terms, agent_terms, body_parts, code_tokens, compound_terms, path_words,
+    query_terms,
 };
 use crate::store::StoredChunk;
 
@@ -242,12 +243,13 @@ fn joined(tokens: &[String], max: usize) -> String {
 }
 
 /// What the BM25 sub-searches send for a query: the local index's query terms
-/// ([`crate::lexical::query_terms`]), the abbreviations of its words and the compounds
-/// of adjacent words, as the server's analyzer will split them. The server's BM25 weighs every term alike, so the
+/// ([`crate::lexical::query_terms`]), the abbreviations and agent nouns of its words and
+/// the compounds of adjacent words, as the server's analyzer will split them. The server's BM25 weighs every term alike, so the
 /// abbreviations count fully here, where the embedded index gives them half weight.
 pub fn query_tokens(query: &str) -> String {
     let terms = query_terms(query);
     let abbreviations = abbreviation_terms(query, &terms);
+    let agents = agent_terms(query, &terms);
     let compounds: Vec<String> = compound_terms(query)
         .into_iter()
         .filter(|c| !terms.contains(c))
@@ -255,6 +257,7 @@ pub fn query_tokens(query: &str) -> String {
     let toks: Vec<String> = terms
         .iter()
         .chain(&abbreviations)
+        .chain(&agents)
         .chain(&compounds)
         .flat_map(|t| word_pieces(t))
         .collect();
