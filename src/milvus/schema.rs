@@ -416,11 +416,12 @@ mod tests {
         // stop words dropped.
         let t = query_tokens("where is parseConfig");
         assert_eq!(t, "parseconfig pars config");
-        // A question of several words also asks for its words' abbreviations.
+        // A question of several words also asks for its words' abbreviations and agent
+        // nouns (`watcher`; forms no code writes, such as `systemm`, match nothing).
         let t = query_tokens("watch the file system");
         assert_eq!(
             t,
-            "watch file system fs sys watchfile watchfilesystem filesystem"
+            "watch file system fs sys watcher filer systemm watchfile watchfilesystem filesystem"
         );
         assert!(!query_tokens("system").contains("fs"));
     }
