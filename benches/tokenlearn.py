@@ -57,13 +57,19 @@ def windows(root, lines_per=30, max_per_repo=2000, seed=0):
     return out[:max_per_repo]
 
 
-def teacher_vectors(model_dir, texts, max_len=256, batch=32):
+def load_teacher(model_dir, max_len=256):
+    """The teacher's tokenizer (truncating as the model does, no padding) and model."""
     tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
     tok.enable_truncation(max_len)
     tok.no_padding()
     model = AutoModel.from_pretrained(model_dir)
     model.eval()
     torch.set_num_threads(os.cpu_count() or 2)
+    return tok, model
+
+
+def teacher_vectors(teacher, texts, batch=32):
+    tok, model = teacher
     vecs, ids = [], []
     for i in range(0, len(texts), batch):
         enc = [tok.encode(t) for t in texts[i:i + batch]]
@@ -102,6 +108,7 @@ def main():
     repos = {r["name"]: r for r in json.load(open(os.path.join(args.suite, args.repos_file)))}
     texts, teach, ids = [], [], []
     os.makedirs(args.cache, exist_ok=True)
+    teacher = None  # loaded on the first repository without cached vectors
     for name in args.repos.split(","):
         r = repos[name]
         key = hashlib.blake2b(f"{name}:{r['root']}:{args.max_per_repo}".encode(), digest_size=8).hexdigest()
@@ -112,7 +119,8 @@ def main():
         else:
             ws = windows(os.path.join(args.corpus, name, r["root"]), max_per_repo=args.max_per_repo)
             print(f"{name}: {len(ws)} windows", file=sys.stderr)
-            v, i = teacher_vectors(args.teacher, ws)
+            teacher = teacher or load_teacher(args.teacher)
+            v, i = teacher_vectors(teacher, ws)
             np.savez(cache, v=v, ids=np.array([np.array(x, dtype=np.int64) for x in i], dtype=object))
         teach.append(v)
         ids.extend(i)
