@@ -115,10 +115,13 @@ def main():
         cache = os.path.join(args.cache, f"{name}-{key}.npz")
         if os.path.exists(cache):
             z = np.load(cache, allow_pickle=True)
-            v, i = z["v"], list(z["ids"])
+            # Equal-length id lists come back as rows of a 2-D object array.
+            v, i = z["v"], [np.asarray(x, dtype=np.int64) for x in z["ids"]]
         else:
             ws = windows(os.path.join(args.corpus, name, r["root"]), max_per_repo=args.max_per_repo)
             print(f"{name}: {len(ws)} windows", file=sys.stderr)
+            if not ws:
+                continue
             teacher = teacher or load_teacher(args.teacher)
             v, i = teacher_vectors(teacher, ws)
             np.savez(cache, v=v, ids=np.array([np.array(x, dtype=np.int64) for x in i], dtype=object))
