@@ -459,3 +459,88 @@ fn static_query_latency() {
         e.dims()
     );
 }
+
+#[test]
+fn train_a_distilled_table_towards_its_teacher() {
+    use cseek::embed::testkit::WORDS;
+    use cseek::embed::train::{train_static, TrainOptions};
+    let tmp = tempfile::tempdir().unwrap();
+    let teacher_dir = tmp.path().join("teacher");
+    write_tiny_model(&teacher_dir, Arch::Bert, TinySize::tiny(), "").unwrap();
+    let out = tmp.path().join("static");
+    // Fewer dimensions than the teacher's 32: the trained map must bring them back.
+    distill(
+        teacher_dir.to_str().unwrap(),
+        &out,
+        &distill_opts(8),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    // Texts of 3 to 8 vocabulary words, in a fixed pseudo-random order.
+    let words: Vec<&str> = WORDS.iter().copied().filter(|w| w.len() > 1).collect();
+    let mut seed = 7u64;
+    let texts: Vec<String> = (0..120)
+        .map(|i| {
+            (0..3 + i % 6)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    words[(seed >> 33) as usize % words.len()]
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let teacher = Embedder::load(teacher_dir.to_str().unwrap(), &opts()).unwrap();
+    let mut seen = Vec::new();
+    let s = train_static(
+        &out,
+        &teacher,
+        &refs,
+        &TrainOptions {
+            learning_rate: 1e-2,
+            batch: 16,
+            ..TrainOptions::default()
+        },
+        &mut |e, l| seen.push((e, l)),
+    )
+    .unwrap();
+    assert_eq!((s.texts, s.held_back, s.dims), (120, 12, 32));
+    assert!(s.epochs >= 1 && seen.len() == s.epochs, "{s:?} {seen:?}");
+    assert!(
+        s.final_loss < s.initial_loss * 0.9,
+        "held-back loss must fall: {s:?}"
+    );
+    // The written table loads as a static model in the teacher's dimension, in the
+    // teacher's space.
+    let trained = Embedder::load(out.to_str().unwrap(), &opts()).unwrap();
+    assert!(trained.is_static());
+    assert_eq!(trained.dims(), 32);
+    let probe = ["sort the list", "return a list"];
+    let want = teacher.embed_documents(&probe).unwrap();
+    let got = trained.embed_documents(&probe).unwrap();
+    for (w, g) in want.iter().zip(&got) {
+        let dot: f32 = w.iter().zip(g).map(|(a, b)| a * b).sum();
+        let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!(dot / (n(w) * n(g)) > 0.0, "cosine with the teacher {}", dot);
+    }
+    // A table that is not a plain distilled one, or too few texts, is an error.
+    let err = train_static(
+        &out,
+        &teacher,
+        &["sort"],
+        &TrainOptions::default(),
+        &mut |_, _| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("at least 2 texts"), "{err}");
+    let err = train_static(
+        &teacher_dir,
+        &teacher,
+        &refs,
+        &TrainOptions::default(),
+        &mut |_, _| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("static"), "{err}");
+}

@@ -365,6 +365,50 @@ pub struct DistillArgs {
     /// Never download; use local directories and the Hugging Face cache only.
     #[arg(long)]
     pub offline: bool,
+    /// Then train the table on the code under DIR (its chunks, cut as `cseek index` cuts
+    /// them) so that a chunk's vector matches the teacher's: the output keeps the
+    /// teacher's dimension. Slower to build; better on questions put in other words than
+    /// the code's (benches/README.md, "A static table trained on other code").
+    #[arg(long, value_name = "DIR")]
+    pub train_on: Option<PathBuf>,
+    /// Most chunks to train on (an even sample of the tree's chunks).
+    #[arg(long, default_value_t = 8000, value_name = "N")]
+    pub train_chunks: usize,
+    /// Most passes over the training chunks (training stops when a held-back tenth
+    /// stops improving).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub train_epochs: usize,
+}
+
+/// The texts `cseek index` would embed for the code under `dir`, an even sample of at most
+/// `max` of them.
+fn training_texts(dir: &std::path::Path, max: usize) -> anyhow::Result<Vec<String>> {
+    use cseek::walk::{read_file, walk, WalkOptions};
+    let wopts = WalkOptions::default();
+    let (files, _) =
+        walk(dir, &wopts, None).with_context(|| format!("walking {}", dir.display()))?;
+    let copts = cseek::chunk::ChunkOptions::default();
+    let mut texts = Vec::new();
+    for f in &files {
+        let Ok(text) = read_file(f, &wopts) else {
+            continue; // binary, unreadable or too large: counted by `cseek index`, not here
+        };
+        for c in cseek::chunk::chunk_file(&f.rel_path, &text.text, f.language, &copts) {
+            texts.push(cseek::index::embedding_text(
+                &c.path,
+                c.container.as_deref(),
+                c.symbol.as_deref(),
+                &c.text,
+            ));
+        }
+    }
+    if texts.len() > max {
+        let step = texts.len() as f64 / max.max(1) as f64;
+        texts = (0..max)
+            .filter_map(|i| texts.get((i as f64 * step) as usize).cloned())
+            .collect();
+    }
+    Ok(texts)
 }
 
 /// Runs a `cseek model` subcommand.
@@ -566,9 +610,51 @@ pub fn cmd_distill(args: DistillArgs) -> anyhow::Result<ExitCode> {
     .with_context(|| format!("distilling `{}` into {}", args.from, args.out.display()))?;
     bar.finish_and_clear();
     let mut v = serde_json::to_value(&summary)?;
+    if let Some(dir) = &args.train_on {
+        v["trained"] = train(dir, &args, &opts)?;
+    }
     v["seconds"] = serde_json::json!((start.elapsed().as_secs_f64() * 10.0).round() / 10.0);
     println!("{}", serde_json::to_string_pretty(&v)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--train-on`: trains the distilled table in `args.out` on the code under `dir`.
+#[cfg(feature = "embed")]
+fn train(
+    dir: &std::path::Path,
+    args: &DistillArgs,
+    opts: &DistillOptions,
+) -> anyhow::Result<serde_json::Value> {
+    let texts = training_texts(dir, args.train_chunks)?;
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let teacher = Embedder::load(&args.from, &opts.embed)
+        .with_context(|| format!("loading the teacher `{}`", args.from))?;
+    eprintln!("training on {} chunks of {}", refs.len(), dir.display());
+    let s = cseek::embed::train::train_static(
+        &args.out,
+        &teacher,
+        &refs,
+        &cseek::embed::train::TrainOptions {
+            epochs: args.train_epochs,
+            ..Default::default()
+        },
+        &mut |epoch, loss| eprintln!("epoch {epoch}: held-back cosine distance {loss:.4}"),
+    )
+    .with_context(|| format!("training {} on {}", args.out.display(), dir.display()))?;
+    Ok(serde_json::json!({
+        "chunks": s.texts, "held_back": s.held_back, "epochs": s.epochs,
+        "initial_loss": s.initial_loss, "final_loss": s.final_loss, "dims": s.dims,
+    }))
+}
+
+/// Without the embedding engine there is no teacher to train against.
+#[cfg(not(feature = "embed"))]
+fn train(
+    _dir: &std::path::Path,
+    _args: &DistillArgs,
+    _opts: &DistillOptions,
+) -> anyhow::Result<serde_json::Value> {
+    anyhow::bail!("--train-on needs the `embed` feature")
 }
 
 #[cfg(test)]

@@ -80,6 +80,8 @@ pub mod t5;
 pub mod testkit;
 #[cfg(feature = "embed")]
 mod tokenize;
+#[cfg(feature = "embed")]
+pub mod train;
 pub mod verify;
 #[cfg(feature = "embed")]
 pub mod weights;
