@@ -382,6 +382,7 @@ pub struct DistillArgs {
 
 /// The texts `cseek index` would embed for the code under `dir`, an even sample of at most
 /// `max` of them.
+#[cfg(feature = "embed")]
 fn training_texts(dir: &std::path::Path, max: usize) -> anyhow::Result<Vec<String>> {
     use cseek::walk::{read_file, walk, WalkOptions};
     let wopts = WalkOptions::default();
@@ -714,5 +715,47 @@ mod tests {
         .expect("loads back");
         assert_eq!(e.dims(), 6);
         assert!(Cli::try_parse_from(["cseek-model", "distill", "--out", "x"]).is_err());
+
+        // --train-on: the table is trained on the chunks of a tree and takes the teacher's
+        // dimension (the tiny teacher's 32).
+        let code = tmp.path().join("code");
+        std::fs::create_dir_all(&code).expect("mkdir");
+        let words = cseek::embed::testkit::WORDS;
+        for i in 0..12 {
+            let body: Vec<&str> = (0..6)
+                .map(|j| words[(i * 7 + j * 3) % words.len()])
+                .collect();
+            std::fs::write(
+                code.join(format!("m{i}.py")),
+                format!("def f{i}():\n    {}\n", body.join(" ")),
+            )
+            .expect("write");
+        }
+        let trained = tmp.path().join("trained");
+        let cli = Cli::try_parse_from([
+            "cseek-model",
+            "distill",
+            "--from",
+            teacher.to_str().expect("utf-8 path"),
+            "--out",
+            trained.to_str().expect("utf-8 path"),
+            "--dims",
+            "6",
+            "--device",
+            "cpu",
+            "--offline",
+            "--train-on",
+            code.to_str().expect("utf-8 path"),
+            "--train-epochs",
+            "3",
+        ])
+        .expect("parses");
+        cmd_model(None, cli.cmd).expect("distils and trains");
+        let e = Embedder::load(
+            trained.to_str().expect("utf-8 path"),
+            &EmbedOptions::default(),
+        )
+        .expect("loads back");
+        assert_eq!(e.dims(), 32);
     }
 }

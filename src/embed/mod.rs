@@ -20,7 +20,9 @@
 //! - Pooling, projection, Matryoshka truncation and normalisation happen once, here.
 //! - A Model2Vec directory (detected from its `config.json`, see `static_model`) loads
 //!   as a static embedder behind the same API: a vector is the mean of token rows, no
-//!   transformer runs. [`distill`] builds such a model from any transformer here.
+//!   transformer runs. [`distill`] builds such a model from any transformer here, and
+//!   `train` (behind the `embed` feature) trains its table on code against the same
+//!   transformer (`cseek model distill --train-on DIR`).
 //!
 //! # Two paths through the encoder
 //!
