@@ -683,23 +683,26 @@ mod tests {
             "",
         )
         .expect("tiny model");
+        // `cseek model distill` from the tiny teacher into `out`, 6 dimensions, then `extra`.
+        let parse = |out: &std::path::Path, extra: &[&str]| {
+            let mut argv = vec![
+                "cseek-model",
+                "distill",
+                "--from",
+                teacher.to_str().expect("utf-8 path"),
+                "--out",
+                out.to_str().expect("utf-8 path"),
+                "--dims",
+                "6",
+                "--device",
+                "cpu",
+                "--offline",
+            ];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).expect("parses")
+        };
         let out = tmp.path().join("out");
-        let cli = Cli::try_parse_from([
-            "cseek-model",
-            "distill",
-            "--from",
-            teacher.to_str().expect("utf-8 path"),
-            "--out",
-            out.to_str().expect("utf-8 path"),
-            "--dims",
-            "6",
-            "--sif-coefficient",
-            "0.001",
-            "--device",
-            "cpu",
-            "--offline",
-        ])
-        .expect("parses");
+        let cli = parse(&out, &["--sif-coefficient", "0.001"]);
         let ModelCommand::Distill(args) = &cli.cmd else {
             panic!("parsed as another command");
         };
@@ -732,24 +735,15 @@ mod tests {
             .expect("write");
         }
         let trained = tmp.path().join("trained");
-        let cli = Cli::try_parse_from([
-            "cseek-model",
-            "distill",
-            "--from",
-            teacher.to_str().expect("utf-8 path"),
-            "--out",
-            trained.to_str().expect("utf-8 path"),
-            "--dims",
-            "6",
-            "--device",
-            "cpu",
-            "--offline",
-            "--train-on",
-            code.to_str().expect("utf-8 path"),
-            "--train-epochs",
-            "3",
-        ])
-        .expect("parses");
+        let cli = parse(
+            &trained,
+            &[
+                "--train-on",
+                code.to_str().expect("utf-8 path"),
+                "--train-epochs",
+                "3",
+            ],
+        );
         cmd_model(None, cli.cmd).expect("distils and trains");
         let e = Embedder::load(
             trained.to_str().expect("utf-8 path"),
