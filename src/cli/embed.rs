@@ -272,7 +272,8 @@ pub fn write_embeddings(
 #[derive(Subcommand, Debug, Clone)]
 pub enum ModelCommand {
     /// Distil a static (Model2Vec) model from a transformer: every vocabulary token is
-    /// embedded in context, reduced with PCA and Zipf-weighted. The output directory loads
+    /// embedded in context, reduced with PCA and Zipf-weighted (with --train-on, then trained
+    /// on code against the transformer). The output directory loads
     /// with --model DIR here and with model2vec elsewhere.
     Distill(DistillArgs),
     /// Check that two backends give the same vectors: embeds the same texts with --model
