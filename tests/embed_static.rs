@@ -513,6 +513,8 @@ fn train_a_distilled_table_towards_its_teacher() {
     );
     // The written table loads as a static model in the teacher's dimension, in the
     // teacher's space.
+    assert!(!out.join("model.safetensors.training").exists());
+    assert!(!out.join("config.json.training").exists());
     let trained = Embedder::load(out.to_str().unwrap(), &opts()).unwrap();
     assert!(trained.is_static());
     assert_eq!(trained.dims(), 32);

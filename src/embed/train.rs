@@ -206,9 +206,17 @@ pub fn train_static(
 
     let (final_loss, best_table, best_map) = best;
     let folded = best_table.matmul(&best_map)?.contiguous()?;
+    // Written beside and renamed over, so a run killed while writing leaves the distilled
+    // model whole.
     let out = std::collections::HashMap::from([("embeddings".to_string(), folded)]);
-    candle_core::safetensors::save(&out, &path).map_err(|e| weights_err(e.to_string()))?;
+    let tmp = model_dir.join("model.safetensors.training");
+    candle_core::safetensors::save(&out, &tmp).map_err(|e| weights_err(e.to_string()))?;
     update_config(model_dir, t_dims, ids.len())?;
+    std::fs::rename(&tmp, &path).map_err(|source| EmbedError::Io {
+        action: "replacing",
+        path: path.clone(),
+        source,
+    })?;
     Ok(TrainSummary {
         texts: ids.len(),
         held_back,
@@ -288,7 +296,9 @@ fn update_config(dir: &Path, dims: usize, texts: usize) -> Result<()> {
     }
     let text =
         serde_json::to_string_pretty(&cfg).map_err(|e| EmbedError::InvalidOption(e.to_string()))?;
-    std::fs::write(&path, text).map_err(io)
+    let tmp = dir.join("config.json.training");
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)
 }
 
 /// A small deterministic generator (no rand dependency): shuffles and starting values.
