@@ -174,14 +174,15 @@ pub fn train_static(
     let loss_of = |idx: &[usize]| -> Result<Tensor> {
         batch_loss(table.as_tensor(), map.as_tensor(), &ids, &target, idx)
     };
-    let held_loss = |f: &dyn Fn(&[usize]) -> Result<Tensor>| -> Result<f64> {
+    // The held-back texts' mean loss, in parts of 256 to bound the gather matrix.
+    let held_loss = || -> Result<f64> {
         let mut sum = 0.0;
         for part in val.chunks(256) {
-            sum += f64::from(f(part)?.to_scalar::<f32>()?) * part.len() as f64;
+            sum += f64::from(loss_of(part)?.to_scalar::<f32>()?) * part.len() as f64;
         }
         Ok(sum / val.len() as f64)
     };
-    let initial_loss = held_loss(&loss_of)?;
+    let initial_loss = held_loss()?;
     let mut best = (
         initial_loss,
         table.as_tensor().copy()?,
@@ -195,7 +196,7 @@ pub fn train_static(
             adam.backward_step(&loss)?;
         }
         epochs = epoch + 1;
-        let loss = held_loss(&loss_of)?;
+        let loss = held_loss()?;
         progress(epochs, loss);
         if loss < best.0 {
             best = (loss, table.as_tensor().copy()?, map.as_tensor().copy()?);
