@@ -11,6 +11,7 @@
 // Needs the embedding engine: a lexical-only build (`--no-default-features`) skips it.
 #![cfg(feature = "embed")]
 
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use cseek::embed::distill::{distill, DistillOptions};
@@ -460,14 +461,13 @@ fn static_query_latency() {
     );
 }
 
-#[test]
-fn train_a_distilled_table_towards_its_teacher() {
+/// A tiny BERT teacher in `root/teacher`, a table distilled from it at 8 of its 32 dims in
+/// `root/static`, and `n` texts of 3 to 8 vocabulary words in a fixed pseudo-random order.
+fn training_setup(root: &Path, n: usize) -> (std::path::PathBuf, std::path::PathBuf, Vec<String>) {
     use cseek::embed::testkit::WORDS;
-    use cseek::embed::train::{train_static, TrainOptions};
-    let tmp = tempfile::tempdir().unwrap();
-    let teacher_dir = tmp.path().join("teacher");
+    let teacher_dir = root.join("teacher");
     write_tiny_model(&teacher_dir, Arch::Bert, TinySize::tiny(), "").unwrap();
-    let out = tmp.path().join("static");
+    let out = root.join("static");
     // Fewer dimensions than the teacher's 32: the trained map must bring them back.
     distill(
         teacher_dir.to_str().unwrap(),
@@ -476,10 +476,9 @@ fn train_a_distilled_table_towards_its_teacher() {
         &mut |_, _| {},
     )
     .unwrap();
-    // Texts of 3 to 8 vocabulary words, in a fixed pseudo-random order.
     let words: Vec<&str> = WORDS.iter().copied().filter(|w| w.len() > 1).collect();
     let mut seed = 7u64;
-    let texts: Vec<String> = (0..120)
+    let texts: Vec<String> = (0..n)
         .map(|i| {
             (0..3 + i % 6)
                 .map(|_| {
@@ -490,6 +489,14 @@ fn train_a_distilled_table_towards_its_teacher() {
                 .join(" ")
         })
         .collect();
+    (teacher_dir, out, texts)
+}
+
+#[test]
+fn train_a_distilled_table_towards_its_teacher() {
+    use cseek::embed::train::{train_static, TrainOptions, TrainProgress};
+    let tmp = tempfile::tempdir().unwrap();
+    let (teacher_dir, out, texts) = training_setup(tmp.path(), 120);
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let teacher = Embedder::load(teacher_dir.to_str().unwrap(), &opts()).unwrap();
     let mut seen = Vec::new();
@@ -502,11 +509,33 @@ fn train_a_distilled_table_towards_its_teacher() {
             batch: 16,
             ..TrainOptions::default()
         },
-        &mut |e, l| seen.push((e, l)),
+        &mut |p| {
+            seen.push(p);
+            ControlFlow::Continue(())
+        },
     )
     .unwrap();
     assert_eq!((s.texts, s.held_back, s.dims), (120, 12, 32));
-    assert!(s.epochs >= 1 && seen.len() == s.epochs, "{s:?} {seen:?}");
+    // The teacher's pass is reported from 0 to all texts, then every epoch in turn.
+    let teacher_done: Vec<(usize, usize)> = seen
+        .iter()
+        .filter_map(|p| match *p {
+            TrainProgress::Teacher { done, total } => Some((done, total)),
+            TrainProgress::Epoch { .. } => None,
+        })
+        .collect();
+    assert_eq!(teacher_done, [(0, 120), (120, 120)], "{seen:?}");
+    let epochs: Vec<usize> = seen
+        .iter()
+        .filter_map(|p| match *p {
+            TrainProgress::Epoch { epoch, .. } => Some(epoch),
+            TrainProgress::Teacher { .. } => None,
+        })
+        .collect();
+    assert!(
+        s.epochs >= 1 && epochs == (1..=s.epochs).collect::<Vec<_>>(),
+        "{s:?} {seen:?}"
+    );
     assert!(
         s.final_loss < s.initial_loss * 0.9,
         "held-back loss must fall: {s:?}"
@@ -532,7 +561,7 @@ fn train_a_distilled_table_towards_its_teacher() {
         &teacher,
         &["sort"],
         &TrainOptions::default(),
-        &mut |_, _| {},
+        &mut |_| ControlFlow::Continue(()),
     )
     .unwrap_err();
     assert!(err.to_string().contains("at least 2 texts"), "{err}");
@@ -541,8 +570,72 @@ fn train_a_distilled_table_towards_its_teacher() {
         &teacher,
         &refs,
         &TrainOptions::default(),
-        &mut |_, _| {},
+        &mut |_| ControlFlow::Continue(()),
     )
     .unwrap_err();
     assert!(err.to_string().contains("static"), "{err}");
+}
+
+#[test]
+fn cancelled_training_keeps_the_model_and_resumes_the_teacher_pass() {
+    use cseek::embed::train::{train_static, TrainOptions, TrainProgress};
+    let tmp = tempfile::tempdir().unwrap();
+    // More texts than the teacher embeds between two checkpoints (256).
+    let (teacher_dir, out, texts) = training_setup(tmp.path(), 300);
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let teacher = Embedder::load(teacher_dir.to_str().unwrap(), &opts()).unwrap();
+    let train = |progress: &mut dyn FnMut(TrainProgress) -> ControlFlow<()>| {
+        train_static(&out, &teacher, &refs, &TrainOptions::default(), progress)
+    };
+    let stop_after_a_part = |p: TrainProgress| match p {
+        TrainProgress::Teacher { done, .. } if done > 0 => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    };
+    // Stopped once the first part is embedded: a typed error, the distilled model
+    // untouched, the part kept.
+    let err = train(&mut |p| stop_after_a_part(p)).unwrap_err();
+    assert!(matches!(err, cseek::embed::EmbedError::Cancelled), "{err}");
+    assert_eq!(
+        Embedder::load(out.to_str().unwrap(), &opts())
+            .unwrap()
+            .dims(),
+        8
+    );
+    let partial = out.join(".train-partial.f32");
+    assert_eq!(std::fs::metadata(&partial).unwrap().len(), 256 * 32 * 4);
+    // The next run starts after those 256 texts and finishes.
+    let mut first = None;
+    let s = train(&mut |p| {
+        first.get_or_insert(p);
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(
+        first,
+        Some(TrainProgress::Teacher {
+            done: 256,
+            total: 300
+        })
+    );
+    assert_eq!((s.texts, s.dims), (300, 32));
+    assert!(!partial.exists() && !out.join(".train-partial.json").exists());
+    // A checkpoint left by a run on other texts is not reused.
+    let (_, again, _) = training_setup(&tmp.path().join("again"), 0);
+    let run = |texts: &[&str], progress: &mut dyn FnMut(TrainProgress) -> ControlFlow<()>| {
+        train_static(&again, &teacher, texts, &TrainOptions::default(), progress)
+    };
+    assert!(run(&refs, &mut |p| stop_after_a_part(p)).is_err());
+    let mut first = None;
+    assert!(run(&refs[1..], &mut |p| {
+        first.get_or_insert(p);
+        ControlFlow::Break(())
+    })
+    .is_err());
+    assert_eq!(
+        first,
+        Some(TrainProgress::Teacher {
+            done: 0,
+            total: 299
+        })
+    );
 }

@@ -593,17 +593,8 @@ pub fn cmd_distill(args: DistillArgs) -> anyhow::Result<ExitCode> {
         resume: !args.no_resume,
         ..DistillOptions::default()
     };
-    let bar = indicatif::ProgressBar::new(0);
-    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} distilling {bar:40} {pos}/{len} tokens ({per_sec}, eta {eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-    } else {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
+    let bar =
+        progress_bar("{spinner} distilling {bar:40} {pos}/{len} tokens ({per_sec}, eta {eta})");
     let start = std::time::Instant::now();
     let summary = distill(&args.from, &args.out, &opts, &mut |done, total| {
         bar.set_length(total as u64);
@@ -620,6 +611,21 @@ pub fn cmd_distill(args: DistillArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A progress bar drawn on stderr when it is a terminal, hidden otherwise (logs and pipes
+/// get the summary only).
+fn progress_bar(template: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
 /// `--train-on`: trains the distilled table in `args.out` on the code under `dir`.
 #[cfg(feature = "embed")]
 fn train(
@@ -627,11 +633,13 @@ fn train(
     args: &DistillArgs,
     opts: &DistillOptions,
 ) -> anyhow::Result<serde_json::Value> {
+    use cseek::embed::train::TrainProgress;
     let texts = training_texts(dir, args.train_chunks)?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let teacher = Embedder::load(&args.from, &opts.embed)
         .with_context(|| format!("loading the teacher `{}`", args.from))?;
     eprintln!("training on {} chunks of {}", refs.len(), dir.display());
+    let bar = progress_bar("{spinner} teacher {bar:40} {pos}/{len} chunks ({per_sec}, eta {eta})");
     let s = cseek::embed::train::train_static(
         &args.out,
         &teacher,
@@ -640,7 +648,21 @@ fn train(
             epochs: args.train_epochs,
             ..Default::default()
         },
-        &mut |epoch, loss| eprintln!("epoch {epoch}: held-back cosine distance {loss:.4}"),
+        &mut |p| {
+            match p {
+                TrainProgress::Teacher { done, total } => {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                    if done == total {
+                        bar.finish_and_clear();
+                    }
+                }
+                TrainProgress::Epoch { epoch, loss } => {
+                    eprintln!("epoch {epoch}: held-back cosine distance {loss:.4}")
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        },
     )
     .with_context(|| format!("training {} on {}", args.out.display(), dir.display()))?;
     Ok(serde_json::json!({

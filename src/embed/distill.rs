@@ -20,8 +20,6 @@
 //! and the PCA / SIF math remain, and [`distill`] returns
 //! [`EmbedError::FeatureDisabled`].
 
-#[cfg(feature = "embed")]
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 #[cfg(feature = "embed")]
@@ -32,15 +30,15 @@ use serde_json::{json, Value};
 #[cfg(feature = "embed")]
 use tokenizers::Tokenizer;
 
+#[cfg(feature = "embed")]
+use super::checkpoint::Checkpoint;
 use super::error::{EmbedError, Result};
 use super::{EmbedOptions, Embedder};
 
-/// Checkpoint of embedded token rows (raw little-endian f32, appended per chunk).
+/// Checkpoint of embedded token rows (`.distill-partial.f32`, appended per chunk) and
+/// what it belongs to (`.distill-partial.json`).
 #[cfg(feature = "embed")]
-const PARTIAL_ROWS: &str = ".distill-partial.f32";
-/// What the checkpoint belongs to; a mismatch starts over.
-#[cfg(feature = "embed")]
-const PARTIAL_META: &str = ".distill-partial.json";
+const PARTIAL: &str = ".distill-partial";
 
 /// Options of [`distill`].
 #[derive(Debug, Clone)]
@@ -179,24 +177,8 @@ pub fn distill(
         "framing": [framing.0, framing.1],
         "dtype": teacher.info().dtype,
     });
-    let mut rows = if opts.resume {
-        read_checkpoint(out, &meta, hidden)?
-    } else {
-        Vec::new()
-    };
+    let (mut ckpt, mut rows) = Checkpoint::open(out, PARTIAL, &meta, hidden, opts.resume)?;
     let resumed = rows.len() / hidden;
-    write_json(&out.join(PARTIAL_META), &meta)?;
-    let rows_path = out.join(PARTIAL_ROWS);
-    let mut ckpt = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(false)
-        .open(&rows_path)
-        .map_err(|source| io("opening", &rows_path, source))?;
-    // Drop a torn last row from an interrupted write, then append after the good rows.
-    ckpt.set_len((rows.len() * 4) as u64)
-        .and_then(|_| std::io::Seek::seek(&mut ckpt, std::io::SeekFrom::End(0)))
-        .map_err(|source| io("truncating", &rows_path, source))?;
     progress(resumed, kept.len());
     let chunk = opts.chunk.max(1);
     let mut done = resumed;
@@ -212,7 +194,7 @@ pub fn distill(
             })
             .collect();
         let vecs = teacher.embed_token_ids_raw(&seqs)?;
-        let mut bytes = Vec::with_capacity(vecs.len() * hidden * 4);
+        let start = rows.len();
         for v in &vecs {
             if v.len() != hidden {
                 return Err(EmbedError::InvalidOption(format!(
@@ -224,15 +206,12 @@ pub fn distill(
                 // model2vec maps NaN to 0; an infinite row would poison the covariance.
                 let x = if x.is_finite() { x } else { 0.0 };
                 rows.push(x);
-                bytes.extend_from_slice(&x.to_le_bytes());
             }
         }
-        ckpt.write_all(&bytes)
-            .map_err(|source| io("writing", &rows_path, source))?;
+        ckpt.append(&rows[start..])?;
         done += ids.len();
         progress(done, kept.len());
     }
-    drop(ckpt);
 
     // Step 2: PCA.
     let k = opts.dims.min(hidden);
@@ -255,10 +234,7 @@ pub fn distill(
         table[id * k..(id + 1) * k].copy_from_slice(&projected[r * k..(r + 1) * k]);
     }
     write_model(out, &tok, &table, vocab, k, &teacher, opts)?;
-    for f in [PARTIAL_ROWS, PARTIAL_META] {
-        let p = out.join(f);
-        std::fs::remove_file(&p).map_err(|source| io("removing", &p, source))?;
-    }
+    ckpt.remove()?;
     Ok(DistillSummary {
         out: out.to_path_buf(),
         teacher: teacher.info().name.clone(),
@@ -525,32 +501,6 @@ pub fn symmetric_eigen(mut a: Vec<f64>, d: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Reads a checkpoint that matches `meta`; whole rows only. Anything else starts over.
-#[cfg(feature = "embed")]
-fn read_checkpoint(out: &Path, meta: &Value, hidden: usize) -> Result<Vec<f32>> {
-    let same = std::fs::read_to_string(out.join(PARTIAL_META))
-        .ok()
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .is_some_and(|m| &m == meta);
-    if !same {
-        return Ok(Vec::new());
-    }
-    let path = out.join(PARTIAL_ROWS);
-    let mut bytes = Vec::new();
-    match std::fs::File::open(&path) {
-        Ok(mut f) => {
-            f.read_to_end(&mut bytes)
-                .map_err(|source| io("reading", &path, source))?;
-        }
-        Err(_) => return Ok(Vec::new()),
-    }
-    let whole = bytes.len() / (4 * hidden) * hidden;
-    Ok(bytes
-        .chunks_exact(4)
-        .take(whole)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
-}
-
 /// Writes `model.safetensors`, `tokenizer.json` and `config.json` in the Model2Vec layout.
 #[cfg(feature = "embed")]
 fn write_model(

@@ -95,6 +95,11 @@ pub enum EmbedError {
         message: String,
     },
 
+    /// The caller's progress callback asked to stop. What the teacher computed so far is
+    /// kept in a checkpoint, which the next run on the same input resumes from.
+    #[error("stopped by the caller; the next run resumes from what was computed")]
+    Cancelled,
+
     /// A tensor operation failed while running the model.
     #[cfg(feature = "embed")]
     #[error("model computation failed: {0}")]

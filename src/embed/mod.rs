@@ -51,6 +51,8 @@ pub mod alloc;
 #[cfg(feature = "embed")]
 pub mod bert;
 #[cfg(feature = "embed")]
+mod checkpoint;
+#[cfg(feature = "embed")]
 pub mod codesage;
 #[cfg(feature = "embed")]
 pub mod config;

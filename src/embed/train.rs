@@ -6,7 +6,8 @@
 //! each row so that the normalised sum of a text's rows matches the teacher's embedding of
 //! the whole text:
 //!
-//! 1. the teacher embeds every training text (normalised);
+//! 1. the teacher embeds every training text (normalised), in parts appended to a
+//!    checkpoint in the model directory, so an interrupted or cancelled run resumes there;
 //! 2. the student's parameters are its table `[vocab, d]` and one linear map `[d, t]` into
 //!    the teacher's space; a text's student vector is `normalise(Σ rows · map)`;
 //! 3. Adam minimises the mean cosine distance over mini-batches; a tenth of the texts is
@@ -17,12 +18,14 @@
 //! Measured in `benches/README.md` ("A static table trained on other code"): trained on
 //! code neither benchmark suite contains, the table gains on both.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use serde_json::Value;
 
+use super::checkpoint::Checkpoint;
 use super::error::{EmbedError, Result};
 use super::Embedder;
 
@@ -38,6 +41,9 @@ pub struct TrainOptions {
     pub batch: usize,
     /// Seed of the shuffles (the held-back split and each epoch's order).
     pub seed: u64,
+    /// Reuse the teacher's vectors that an interrupted or cancelled run on the same texts
+    /// left in the model directory (`.train-partial.f32`), instead of embedding them again.
+    pub resume: bool,
 }
 
 impl Default for TrainOptions {
@@ -47,6 +53,7 @@ impl Default for TrainOptions {
             learning_rate: 1e-3,
             batch: 64,
             seed: 1,
+            resume: true,
         }
     }
 }
@@ -68,16 +75,47 @@ pub struct TrainSummary {
     pub dims: usize,
 }
 
+/// What [`train_static`] reports while it runs: the teacher's pass takes most of the time
+/// on a CPU (minutes for thousands of texts), the epochs the rest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TrainProgress {
+    /// The teacher has embedded `done` of the `total` texts it will embed.
+    Teacher {
+        /// Texts embedded so far.
+        done: usize,
+        /// Texts to embed (those with a known token).
+        total: usize,
+    },
+    /// An epoch has ended.
+    Epoch {
+        /// Epochs run so far, from 1.
+        epoch: usize,
+        /// The held-back texts' mean cosine distance after it.
+        loss: f64,
+    },
+}
+
+/// Texts the teacher embeds between two [`TrainProgress::Teacher`] reports (and
+/// checkpoints).
+const TEACHER_PART: usize = 256;
+
+/// The teacher's vectors of the texts, kept in the model directory until training ends.
+const PARTIAL: &str = ".train-partial";
+
 /// Trains the static model in `model_dir` (written by `distill`, a plain table: no
 /// `mapping` or `weights` tensor) on `texts` against `teacher`, and writes the result back
-/// into `model_dir`. `progress(epoch, loss)` is called after every epoch with the
-/// held-back loss.
+/// into `model_dir`.
+///
+/// `progress` hears of the teacher's pass and of every epoch; returning
+/// [`ControlFlow::Break`] stops the run with [`EmbedError::Cancelled`], leaving the model
+/// as it was and the teacher's vectors computed so far in a checkpoint that the next run
+/// on the same texts resumes from (with [`TrainOptions::resume`]).
 pub fn train_static(
     model_dir: &Path,
     teacher: &Embedder,
     texts: &[&str],
     opts: &TrainOptions,
-    progress: &mut dyn FnMut(usize, f64),
+    progress: &mut dyn FnMut(TrainProgress) -> ControlFlow<()>,
 ) -> Result<TrainSummary> {
     if opts.batch == 0 || opts.epochs == 0 {
         return Err(EmbedError::InvalidOption(
@@ -139,18 +177,13 @@ pub fn train_static(
         )));
     }
     let kept: Vec<&str> = keep.iter().map(|&i| texts[i]).collect();
-    let targets = teacher.embed_documents(&kept)?;
-    let t_dims = targets.first().map_or(0, Vec::len);
-    if t_dims == 0 || targets.len() != kept.len() {
-        return Err(EmbedError::InvalidOption(
-            "the teacher returned no vectors".into(),
-        ));
-    }
+    let (mut target, checkpoint) =
+        teacher_vectors(model_dir, teacher, &kept, opts.resume, progress)?;
+    let t_dims = teacher.dims();
     let ids: Vec<Vec<u32>> = keep.iter().map(|&i| std::mem::take(&mut ids[i])).collect();
-    let mut target = Vec::with_capacity(kept.len() * t_dims);
-    for v in &targets {
+    for v in target.chunks_exact_mut(t_dims) {
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-        target.extend(v.iter().map(|x| x / n));
+        v.iter_mut().for_each(|x| *x /= n);
     }
     let target = Tensor::from_vec(target, (kept.len(), t_dims), &Device::Cpu)?;
 
@@ -197,7 +230,14 @@ pub fn train_static(
         }
         epochs = epoch + 1;
         let loss = held_loss()?;
-        progress(epochs, loss);
+        if progress(TrainProgress::Epoch {
+            epoch: epochs,
+            loss,
+        })
+        .is_break()
+        {
+            return Err(EmbedError::Cancelled);
+        }
         if loss < best.0 {
             best = (loss, table.as_tensor().copy()?, map.as_tensor().copy()?);
         } else {
@@ -218,6 +258,7 @@ pub fn train_static(
         path: path.clone(),
         source,
     })?;
+    checkpoint.remove()?;
     Ok(TrainSummary {
         texts: ids.len(),
         held_back,
@@ -226,6 +267,66 @@ pub fn train_static(
         final_loss,
         dims: t_dims,
     })
+}
+
+/// The teacher's vectors of `texts` (rows of `teacher.dims()`), embedded in parts that
+/// are appended to a checkpoint in `dir`, resumed from it when it holds the same run's,
+/// and the checkpoint, to be removed once the trained table is written.
+fn teacher_vectors(
+    dir: &Path,
+    teacher: &Embedder,
+    texts: &[&str],
+    resume: bool,
+    progress: &mut dyn FnMut(TrainProgress) -> ControlFlow<()>,
+) -> Result<(Vec<f32>, Checkpoint)> {
+    let width = teacher.dims();
+    if width == 0 {
+        return Err(EmbedError::InvalidOption(
+            "the teacher's vectors have no dimensions".into(),
+        ));
+    }
+    let mut hash = blake3::Hasher::new();
+    for t in texts {
+        hash.update(&(t.len() as u64).to_le_bytes());
+        hash.update(t.as_bytes());
+    }
+    let meta = serde_json::json!({
+        "teacher": teacher.info().name,
+        "dims": width,
+        "max_tokens": teacher.info().max_tokens,
+        "texts": texts.len(),
+        "blake3": hash.finalize().to_hex().to_string(),
+    });
+    let (mut ckpt, mut rows) = Checkpoint::open(dir, PARTIAL, &meta, width, resume)?;
+    rows.truncate(texts.len() * width);
+    let mut done = rows.len() / width;
+    let mut report = |done| {
+        progress(TrainProgress::Teacher {
+            done,
+            total: texts.len(),
+        })
+    };
+    if report(done).is_break() {
+        return Err(EmbedError::Cancelled);
+    }
+    for part in texts[done..].chunks(TEACHER_PART) {
+        let vecs = teacher.embed_documents(part)?;
+        if vecs.len() != part.len() || vecs.iter().any(|v| v.len() != width) {
+            return Err(EmbedError::InvalidOption(format!(
+                "the teacher returned {} vectors for {} texts, or not of {width} dims",
+                vecs.len(),
+                part.len()
+            )));
+        }
+        let start = rows.len();
+        rows.extend(vecs.into_iter().flatten());
+        ckpt.append(&rows[start..])?;
+        done += part.len();
+        if report(done).is_break() {
+            return Err(EmbedError::Cancelled);
+        }
+    }
+    Ok((rows, ckpt))
 }
 
 /// Mean cosine distance between the student's vectors of the texts `idx` and their
