@@ -50,17 +50,18 @@ impl Checkpoint {
         };
         let text = serde_json::to_string_pretty(meta)
             .map_err(|e| EmbedError::InvalidOption(e.to_string()))?;
-        std::fs::write(&meta_path, text).map_err(|source| io("writing", &meta_path, source))?;
+        std::fs::write(&meta_path, text)
+            .map_err(|source| EmbedError::io("writing", &meta_path, source))?;
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .write(true)
             .truncate(false)
             .open(&rows_path)
-            .map_err(|source| io("opening", &rows_path, source))?;
+            .map_err(|source| EmbedError::io("opening", &rows_path, source))?;
         // Keep the whole rows (none when starting over), then append after them.
         file.set_len((rows.len() * 4) as u64)
             .and_then(|_| file.seek(std::io::SeekFrom::End(0)))
-            .map_err(|source| io("truncating", &rows_path, source))?;
+            .map_err(|source| EmbedError::io("truncating", &rows_path, source))?;
         Ok((
             Checkpoint {
                 rows_path,
@@ -78,14 +79,14 @@ impl Checkpoint {
         let bytes: Vec<u8> = rows.iter().flat_map(|x| x.to_le_bytes()).collect();
         self.file
             .write_all(&bytes)
-            .map_err(|source| io("writing", &self.rows_path, source))
+            .map_err(|source| EmbedError::io("writing", &self.rows_path, source))
     }
 
     /// Deletes the checkpoint: the run it served is complete.
     pub(crate) fn remove(self) -> Result<()> {
         drop(self.file);
         for p in [&self.rows_path, &self.meta_path] {
-            std::fs::remove_file(p).map_err(|source| io("removing", p, source))?;
+            std::fs::remove_file(p).map_err(|source| EmbedError::io("removing", p, source))?;
         }
         Ok(())
     }
@@ -97,7 +98,7 @@ fn read_rows(path: &Path, width: usize) -> Result<Vec<f32>> {
     match std::fs::File::open(path) {
         Ok(mut f) => {
             f.read_to_end(&mut bytes)
-                .map_err(|source| io("reading", path, source))?;
+                .map_err(|source| EmbedError::io("reading", path, source))?;
         }
         Err(_) => return Ok(Vec::new()),
     }
@@ -107,14 +108,6 @@ fn read_rows(path: &Path, width: usize) -> Result<Vec<f32>> {
         .take(whole)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect())
-}
-
-fn io(action: &'static str, path: &Path, source: std::io::Error) -> EmbedError {
-    EmbedError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 #[cfg(test)]

@@ -167,7 +167,7 @@ pub fn distill(
     let hidden = teacher.info().native_dims;
 
     // Step 1, with a checkpoint.
-    std::fs::create_dir_all(out).map_err(|source| io("creating", out, source))?;
+    std::fs::create_dir_all(out).map_err(|source| EmbedError::io("creating", out, source))?;
     let meta = json!({
         "teacher": dir.display().to_string(),
         "hidden": hidden,
@@ -561,16 +561,7 @@ fn write_model(
 fn write_json(path: &Path, v: &Value) -> Result<()> {
     let text =
         serde_json::to_string_pretty(v).map_err(|e| EmbedError::InvalidOption(e.to_string()))?;
-    std::fs::write(path, text).map_err(|source| io("writing", path, source))
-}
-
-#[cfg(feature = "embed")]
-fn io(action: &'static str, path: &Path, source: std::io::Error) -> EmbedError {
-    EmbedError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
+    std::fs::write(path, text).map_err(|source| EmbedError::io("writing", path, source))
 }
 
 #[cfg(test)]

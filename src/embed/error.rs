@@ -114,5 +114,17 @@ pub enum EmbedError {
     FeatureDisabled,
 }
 
+impl EmbedError {
+    /// An [`EmbedError::Io`] of `action` on `path`.
+    #[cfg(feature = "embed")]
+    pub(crate) fn io(action: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+        EmbedError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
 /// Result alias of the embed stage.
 pub type Result<T, E = EmbedError> = std::result::Result<T, E>;

@@ -253,11 +253,7 @@ pub fn train_static(
     let tmp = model_dir.join("model.safetensors.training");
     candle_core::safetensors::save(&out, &tmp).map_err(|e| weights_err(e.to_string()))?;
     update_config(model_dir, t_dims, ids.len())?;
-    std::fs::rename(&tmp, &path).map_err(|source| EmbedError::Io {
-        action: "replacing",
-        path: path.clone(),
-        source,
-    })?;
+    std::fs::rename(&tmp, &path).map_err(|source| EmbedError::io("replacing", &path, source))?;
     checkpoint.remove()?;
     Ok(TrainSummary {
         texts: ids.len(),
@@ -382,11 +378,7 @@ fn initial_map(d: usize, t: usize, rng: &mut Lcg) -> Result<Tensor> {
 /// Records the new dimension and what the table was trained on in `config.json`.
 fn update_config(dir: &Path, dims: usize, texts: usize) -> Result<()> {
     let path = dir.join("config.json");
-    let io = |source| EmbedError::Io {
-        action: "updating",
-        path: path.clone(),
-        source,
-    };
+    let io = |source| EmbedError::io("updating", &path, source);
     let text = std::fs::read_to_string(&path).map_err(io)?;
     let mut cfg: Value = serde_json::from_str(&text).map_err(|e| EmbedError::Config {
         path: path.clone(),
