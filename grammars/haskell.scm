@@ -6,6 +6,12 @@
 
 (function name: (variable) @name) @definition.function
 (bind name: (variable) @name) @definition.function
+; Operators, defined prefix (`(<!) = pop`) or infix (`q |> x = …`, ``a `op` b = …``):
+; named by the operator, which is what a user types.
+(function name: (prefix_id (operator) @name)) @definition.function
+(bind name: (prefix_id (operator) @name)) @definition.function
+(function (infix operator: (operator) @name)) @definition.function
+(function (infix operator: (infix_id (variable) @name))) @definition.function
 (data_type name: (name) @name) @definition.type
 (newtype name: (name) @name) @definition.type
 (type_synonym name: (name) @name) @definition.type

@@ -811,10 +811,25 @@ fn attaches(n: Node, name: Option<&str>, lines: &Lines, language: Language) -> b
 
 /// Whether the `field` child of a signature (Haskell's `f :: …`, Erlang's `-spec f(…)`)
 /// names the definition below it, `name`; with no name to compare, any signature does.
+/// An operator's signature names it in parentheses (`(|>) :: …`), and one Haskell
+/// signature may name several (`front, back :: …`, its `names` list).
 fn names(n: Node, field: &str, name: Option<&str>, lines: &Lines) -> bool {
-    name.is_none()
-        || n.child_by_field_name(field)
-            .is_some_and(|s| lines.text.get(s.byte_range()) == name)
+    let Some(name) = name else {
+        return true;
+    };
+    let is_name = |s: Node| {
+        let t = lines.text.get(s.byte_range()).unwrap_or_default();
+        t == name || t.strip_prefix('(').and_then(|t| t.strip_suffix(')')) == Some(name)
+    };
+    if let Some(s) = n.child_by_field_name(field) {
+        return is_name(s);
+    }
+    let Some(list) = n.child_by_field_name("names") else {
+        return false;
+    };
+    let mut cursor = list.walk();
+    let found = list.named_children(&mut cursor).any(is_name);
+    found
 }
 
 /// Shared state for emitting one file.
