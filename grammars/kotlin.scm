@@ -21,3 +21,8 @@
 ; variable; the chunker keeps one-line properties with the code around them.
 (source_file
   (property_declaration (variable_declaration . (identifier) @name)) @definition.variable)
+
+; So is a member property whose value or delegate spans lines (`val names by lazy { … }`):
+; code that runs, like a method's.
+(class_body
+  (property_declaration (variable_declaration . (identifier) @name)) @definition.variable)
