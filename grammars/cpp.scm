@@ -20,6 +20,33 @@
 (function_definition
   declarator: (reference_declarator
     (function_declarator declarator: (identifier) @name))) @definition.function
+; The same wrapping around members and out-of-class definitions: `int* slot(int i)`,
+; `Pool& operator=(…)`, `const Pool& Pool::self()`, `int** Pool::table()`.
+(function_definition
+  declarator: (pointer_declarator
+    declarator: (function_declarator
+      declarator: [(field_identifier) (operator_name) (destructor_name)] @name))) @definition.function
+(function_definition
+  declarator: (reference_declarator
+    (function_declarator
+      declarator: [(field_identifier) (operator_name)] @name))) @definition.function
+(function_definition
+  declarator: (pointer_declarator
+    declarator: (pointer_declarator
+      declarator: (function_declarator declarator: [(identifier) (field_identifier)] @name)))) @definition.function
+(function_definition
+  declarator: (pointer_declarator
+    declarator: (function_declarator
+      declarator: (qualified_identifier scope: (_) @container name: (_) @name)))) @definition.method
+(function_definition
+  declarator: (pointer_declarator
+    declarator: (pointer_declarator
+      declarator: (function_declarator
+        declarator: (qualified_identifier scope: (_) @container name: (_) @name))))) @definition.method
+(function_definition
+  declarator: (reference_declarator
+    (function_declarator
+      declarator: (qualified_identifier scope: (_) @container name: (_) @name)))) @definition.method
 
 (class_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.class
 (struct_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.struct
@@ -42,6 +69,20 @@
   (function_definition
     declarator: (function_declarator
       declarator: (qualified_identifier scope: (_) @container name: (_) @name)))) @definition.method
+(template_declaration
+  (function_definition
+    declarator: [(pointer_declarator
+                   declarator: (function_declarator declarator: (identifier) @name))
+                 (reference_declarator
+                   (function_declarator declarator: (identifier) @name))])) @definition.function
+(template_declaration
+  (function_definition
+    declarator: [(pointer_declarator
+                   declarator: (function_declarator
+                     declarator: (qualified_identifier scope: (_) @container name: (_) @name)))
+                 (reference_declarator
+                   (function_declarator
+                     declarator: (qualified_identifier scope: (_) @container name: (_) @name)))])) @definition.method
 (template_declaration
   (class_specifier name: (type_identifier) @name body: (field_declaration_list))) @definition.class
 (template_declaration
