@@ -13,6 +13,10 @@
 (constructor_declaration name: (identifier) @name) @definition.method
 (destructor_declaration name: (identifier) @name) @definition.method
 (operator_declaration operator: _ @name) @definition.method
+; Conversions are named by the type they convert to (`explicit operator double(…)`),
+; indexers by `this`, as they are written.
+(conversion_operator_declaration type: (_) @name) @definition.method
+(indexer_declaration "this" @name) @definition.method
 
 ; A property with code in its accessors (`get { return … }`, `get => …`) or an expression
 ; body (`=> …`) is a member like a method; auto-properties (`{ get; set; }`) stay with
