@@ -159,6 +159,7 @@ pub(crate) fn chunk(sink: &mut Sink, opts: &ChunkOptions) -> Option<()> {
     let bytes = text.as_bytes();
     let (masked, macro_rows) = match sink.language {
         Language::C | Language::Cpp | Language::ObjC => mask_bare_macros(text),
+        Language::Haskell => mask_cpp_directives(text),
         _ => (None, Vec::new()),
     };
     let parsed = masked.as_deref().unwrap_or(bytes);
@@ -233,6 +234,45 @@ fn script_ranges(lines: &Lines) -> Vec<Range> {
             end_point: point(s.code.end),
         })
         .collect()
+}
+
+/// `text` with its C preprocessor lines (`#if`, `#else`, `#endif`, `#define` …) turned
+/// into spaces, and the rows of those lines (`None` and no rows when there is none).
+/// Haskell libraries choose between versions with `{-# LANGUAGE CPP #-}`; the grammar
+/// does not know the directives, and an `#else` between two versions of a function
+/// leaves everything after it unparsed. Both versions then parse as definitions. Bytes
+/// keep their positions, so the tree still describes `text`; like a bare macro, a
+/// directive right above a definition joins its chunk, with the signature and comment
+/// above it.
+fn mask_cpp_directives(text: &str) -> (Option<Vec<u8>>, Vec<usize>) {
+    const DIRECTIVES: [&str; 12] = [
+        "if", "ifdef", "ifndef", "elif", "else", "endif", "define", "undef", "include", "error",
+        "warning", "line",
+    ];
+    let mut out: Option<Vec<u8>> = None;
+    let mut rows = Vec::new();
+    let mut start = 0;
+    for (row, line) in text.split_inclusive('\n').enumerate() {
+        let directive = line
+            .trim_start()
+            .strip_prefix('#')
+            .map(|rest| {
+                let rest = rest.trim_start();
+                let word = rest
+                    .find(|c: char| !c.is_ascii_alphabetic())
+                    .map_or(rest, |end| &rest[..end]);
+                DIRECTIVES.contains(&word)
+            })
+            .unwrap_or(false);
+        if directive {
+            let buf = out.get_or_insert_with(|| text.as_bytes().to_vec());
+            let body = line.trim_end_matches(['\n', '\r']).len();
+            buf[start..start + body].fill(b' ');
+            rows.push(row);
+        }
+        start += line.len();
+    }
+    (out, rows)
 }
 
 /// `text` with each line that holds only a macro, written as an upper-case name with
@@ -977,6 +1017,25 @@ impl Cx<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn haskell_cpp_directives_are_blanked_in_place() {
+        let text = "{-# LANGUAGE CPP #-}\nf :: Int\n#if MIN_VERSION_base(4,8,0)\nf = 1\n  #  else\nf = 2\n#endif\ng = x#\n";
+        let (masked, rows) = mask_cpp_directives(text);
+        assert_eq!(rows, [2, 4, 6]);
+        let masked = String::from_utf8(masked.unwrap()).unwrap();
+        assert_eq!(masked.len(), text.len());
+        let blank: Vec<bool> = masked.lines().map(|l| l.trim().is_empty()).collect();
+        assert_eq!(
+            blank,
+            [false, false, true, false, true, false, true, false],
+            "{masked}"
+        );
+        assert_eq!(
+            mask_cpp_directives("f = 1\n#!not a directive\n"),
+            (None, Vec::new())
+        );
+    }
 
     #[test]
     fn bare_macro_lines_are_blanked_where_a_declaration_may_start() {
