@@ -527,6 +527,23 @@ struct Item {
     end_line: u32,
     #[allow(dead_code)]
     score: f64,
+    kind: String,
+    symbol: Option<String>,
+    ranks: ItemRanks,
+}
+
+#[derive(serde::Deserialize, PartialEq, Debug)]
+struct ItemRanks {
+    lexical: Option<usize>,
+    semantic: Option<usize>,
+}
+
+fn read_lines(path: &Path) -> Vec<Line> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
@@ -554,11 +571,7 @@ fn repo_suite_end_to_end_with_cache_and_results_file() {
 
     // Every result path is package-relative (under `src/demo/`), the excluded file never
     // appears, and re-scoring the results file independently gives the report's numbers.
-    let text = std::fs::read_to_string(tmp.path().join("out/results.jsonl")).unwrap();
-    let lines: Vec<Line> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = read_lines(&tmp.path().join("out/results.jsonl"));
     assert_eq!(lines.len(), 3);
     let ann =
         cseek::eval::suite::load_annotations(&fixture().join("annotations/demo.json")).unwrap();
@@ -574,6 +587,9 @@ fn repo_suite_end_to_end_with_cache_and_results_file() {
             assert!(it.path.starts_with("src/demo/"), "{}", it.path);
             assert!(!it.path.ends_with(".gen.py"), "{}", it.path);
             assert!(it.start_line >= 1 && it.end_line >= it.start_line);
+            // Lexical mode: every result came from the BM25 list, none from vectors.
+            assert!(it.ranks.lexical.is_some() && it.ranks.semantic.is_none());
+            assert!(!it.kind.is_empty());
         }
         let chunks: Vec<RankedChunk> = line
             .results
@@ -585,7 +601,34 @@ fn repo_suite_end_to_end_with_cache_and_results_file() {
     assert_close(r.headline.ndcg10, ndcg.iter().sum::<f64>() / 3.0);
     // The symbol query names one function of one file: it must be found at rank 1.
     assert_eq!(lines[2].results[0].path, "src/demo/helpers/utils.py");
+    assert_eq!(lines[2].results[0].symbol.as_deref(), Some("slugify"));
+    assert_eq!(lines[2].results[0].kind, "function");
     assert_close(r.by_category["symbol"].metrics.ndcg10, 1.0);
+
+    // Fewer than 10 results each (the fixture has six chunks): a deeper list adds nothing.
+    let mut deep = opts.clone();
+    deep.top_k = 40;
+    deep.results_out = Some(tmp.path().join("out/deep.jsonl"));
+    assert_eq!(
+        run_repo_suite(&deep, &mut |_| {}).unwrap().headline,
+        r.headline
+    );
+    let key = |i: &Item| (i.path.clone(), i.start_line, i.end_line);
+    let keys = |ls: &[Line]| -> Vec<Vec<_>> {
+        ls.iter()
+            .map(|l| l.results.iter().map(key).collect())
+            .collect()
+    };
+    assert_eq!(
+        keys(&read_lines(&tmp.path().join("out/deep.jsonl"))),
+        keys(&lines)
+    );
+    let mut shallow = opts.clone();
+    shallow.top_k = 5;
+    assert!(matches!(
+        run_repo_suite(&shallow, &mut |_| {}),
+        Err(Error::InvalidOption(_))
+    ));
 
     // Second run: same corpus and settings, the index is reused and the numbers are equal.
     let r2 = run_repo_suite(&opts, &mut |_| {}).unwrap();
@@ -619,6 +662,55 @@ fn repo_suite_end_to_end_with_cache_and_results_file() {
         run_repo_suite(&subset, &mut |_| {}),
         Err(Error::InvalidOption(_))
     ));
+}
+
+/// `top_k` above 10 writes deeper lists to the results file (for failure analysis) and
+/// leaves the scores, which read the first ten, as they were.
+#[test]
+fn repo_suite_deeper_results_keep_the_scores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = tmp.path().join("suite");
+    std::fs::create_dir_all(suite.join("annotations")).unwrap();
+    std::fs::write(
+        suite.join("repos.json"),
+        r#"[{"name": "many", "language": "python", "registry": "none", "root": ".",
+             "target_prefix": ""}]"#,
+    )
+    .unwrap();
+    std::fs::write(
+        suite.join("annotations/many.json"),
+        r#"[{"query": "convert the widget", "relevant": ["widgets_7.py"],
+             "category": "semantic"}]"#,
+    )
+    .unwrap();
+    let corpus = tmp.path().join("corpus/many");
+    std::fs::create_dir_all(&corpus).unwrap();
+    // 25 files, each one function that converts a widget: 25 matches for the query.
+    for i in 0..25 {
+        std::fs::write(
+            corpus.join(format!("widgets_{i}.py")),
+            format!("def convert_widget_{i}(widget):\n    return widget.convert({i})\n"),
+        )
+        .unwrap();
+    }
+    let mut opts = RepoEvalOptions::new(&suite, "repos.json", tmp.path().join("corpus"));
+    opts.cache_dir = tmp.path().join("cache");
+    opts.model = cseek::index::ModelChoice::Off;
+    opts.results_out = Some(tmp.path().join("top10.jsonl"));
+    let r10 = run_repo_suite(&opts, &mut |_| {}).unwrap();
+    let mut deep = opts.clone();
+    deep.top_k = 20;
+    deep.results_out = Some(tmp.path().join("top20.jsonl"));
+    let r20 = run_repo_suite(&deep, &mut |_| {}).unwrap();
+    assert_eq!(r20.headline, r10.headline);
+    let (l10, l20) = (
+        read_lines(&tmp.path().join("top10.jsonl")),
+        read_lines(&tmp.path().join("top20.jsonl")),
+    );
+    assert_eq!((l10[0].results.len(), l20[0].results.len()), (10, 20));
+    for (a, b) in l10[0].results.iter().zip(&l20[0].results) {
+        assert_eq!((&a.path, a.start_line), (&b.path, b.start_line));
+    }
 }
 
 #[test]

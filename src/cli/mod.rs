@@ -499,6 +499,10 @@ struct EvalReposArgs {
     /// Write one JSON line per query with its results (re-scorable).
     #[arg(long, value_name = "FILE")]
     results_out: Option<PathBuf>,
+    /// Results asked for per query (at least 10): a deeper list in `--results-out` for
+    /// failure analysis; the scores use the first ten.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    top_k: usize,
     /// Evaluate through a Milvus backend (milvus://HOST:PORT[/DATABASE][?collection=NAME]):
     /// each repo's index is mirrored into it and queried there.
     #[arg(long, value_name = "URL")]
@@ -1860,6 +1864,7 @@ fn cmd_eval(index: Option<&Path>, cmd: EvalCommand) -> anyhow::Result<ExitCode> 
             opts.cache_dir = args.common.cache;
             opts.rebuild = args.common.rebuild;
             opts.results_out = args.results_out;
+            opts.top_k = args.top_k;
             opts.repos = args.repos;
             opts.model = eval_model(args.common.model.as_deref(), opts.mode)?;
             opts.embed = embed_options(&args.common.device)?;

@@ -19,7 +19,9 @@ use crate::fuse::RrfParams;
 use crate::index::{build_index, load_model, IndexBuilder, IndexOptions, ModelChoice, NoProgress};
 use crate::lang::Language;
 use crate::rank::RankParams;
-use crate::search::{Mode, SearchHit, SearchOptions, SearchRequest, SearchResults, Searcher};
+use crate::search::{
+    Mode, Ranks, SearchHit, SearchOptions, SearchRequest, SearchResults, Searcher,
+};
 use crate::vector::VectorOptions;
 use crate::walk::WalkOptions;
 
@@ -168,6 +170,14 @@ pub struct ResultItem {
     pub end_line: u32,
     /// Engine score.
     pub score: f32,
+    /// What the chunk is (function, class, …).
+    pub kind: ChunkKind,
+    /// The symbol the chunk defines, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    /// Rank (0-based) in the BM25 list and in the vector list, where the chunk was in
+    /// them: what each retriever thought of it before fusion and re-ranking.
+    pub ranks: Ranks,
 }
 
 /// One line of a BEIR `--results-out` file.
@@ -270,6 +280,9 @@ pub fn run_repo_suite(opts: &RepoEvalOptions, log: &mut dyn FnMut(&str)) -> Resu
                             start_line: c.start_line,
                             end_line: c.end_line,
                             score: h.score,
+                            kind: h.kind,
+                            symbol: h.symbol.clone(),
+                            ranks: h.ranks,
                         })
                         .collect(),
                 };
