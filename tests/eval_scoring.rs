@@ -588,7 +588,7 @@ fn repo_suite_end_to_end_with_cache_and_results_file() {
             assert!(!it.path.ends_with(".gen.py"), "{}", it.path);
             assert!(it.start_line >= 1 && it.end_line >= it.start_line);
             // Lexical mode: every result came from the BM25 list, none from vectors.
-            assert!(it.ranks.lexical.is_some() && it.ranks.semantic.is_none());
+            assert!(it.ranks.lexical.is_some_and(|r| r >= 1) && it.ranks.semantic.is_none());
             assert!(!it.kind.is_empty());
         }
         let chunks: Vec<RankedChunk> = line

@@ -175,7 +175,7 @@ pub struct ResultItem {
     /// The symbol the chunk defines, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub symbol: Option<String>,
-    /// Rank (0-based) in the BM25 list and in the vector list, where the chunk was in
+    /// Rank (1-based) in the BM25 list and in the vector list, where the chunk was in
     /// them: what each retriever thought of it before fusion and re-ranking.
     pub ranks: Ranks,
 }
