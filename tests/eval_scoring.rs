@@ -623,12 +623,20 @@ fn repo_suite_end_to_end_with_cache_and_results_file() {
         keys(&read_lines(&tmp.path().join("out/deep.jsonl"))),
         keys(&lines)
     );
-    let mut shallow = opts.clone();
-    shallow.top_k = 5;
-    assert!(matches!(
-        run_repo_suite(&shallow, &mut |_| {}),
-        Err(Error::InvalidOption(_))
-    ));
+    // Too few to score, or more than a search returns: an error before any indexing.
+    for absurd in [5, usize::MAX] {
+        let mut bad = opts.clone();
+        bad.top_k = absurd;
+        bad.cache_dir = tmp.path().join("unused-cache");
+        assert!(matches!(
+            run_repo_suite(&bad, &mut |_| {}),
+            Err(Error::InvalidOption(_))
+        ));
+        assert!(
+            !bad.cache_dir.exists(),
+            "nothing was built for top_k {absurd}"
+        );
+    }
 
     // Second run: same corpus and settings, the index is reused and the numbers are equal.
     let r2 = run_repo_suite(&opts, &mut |_| {}).unwrap();
@@ -727,6 +735,16 @@ fn beir_end_to_end() {
     assert_close(r.headline.ndcg10, 1.0);
     let r2 = run_beir(&opts, &mut |_| {}).unwrap();
     assert!(r2.index_reused);
+    for absurd in [99, usize::MAX] {
+        let bad = BeirEvalOptions {
+            top_k: absurd,
+            ..opts.clone()
+        };
+        assert!(matches!(
+            run_beir(&bad, &mut |_| {}),
+            Err(Error::InvalidOption(_))
+        ));
+    }
     assert_eq!(r2.headline, r.headline);
     let v = serde_json::to_value(&r).unwrap();
     for key in ["mrr@10", "ndcg@10", "recall@1", "recall@10", "recall@100"] {

@@ -20,7 +20,7 @@ use crate::index::{build_index, load_model, IndexBuilder, IndexOptions, ModelCho
 use crate::lang::Language;
 use crate::rank::RankParams;
 use crate::search::{
-    Mode, Ranks, SearchHit, SearchOptions, SearchRequest, SearchResults, Searcher,
+    Mode, Ranks, SearchHit, SearchOptions, SearchRequest, SearchResults, Searcher, MAX_TOP_K,
 };
 use crate::vector::VectorOptions;
 use crate::walk::WalkOptions;
@@ -200,16 +200,27 @@ pub struct BeirResultItem {
     pub score: f32,
 }
 
+/// An eval's `top_k` is checked before any index is built: at least what its metrics
+/// read (`why`), at most what a search returns.
+fn check_top_k(top_k: usize, least: usize, why: &str) -> Result<()> {
+    if top_k < least {
+        return Err(Error::InvalidOption(format!(
+            "top_k must be at least {least} {why}, got {top_k}"
+        )));
+    }
+    if top_k > MAX_TOP_K {
+        return Err(Error::InvalidOption(format!(
+            "top_k is {top_k}, at most {MAX_TOP_K} results can be asked for"
+        )));
+    }
+    Ok(())
+}
+
 /// Run a repository suite: for each repo, index `<corpus>/<name>/<root>` (or reuse the
 /// cached index), run its queries, score them (see [`crate::eval::score`]) and aggregate.
 /// Progress lines go to `log`.
 pub fn run_repo_suite(opts: &RepoEvalOptions, log: &mut dyn FnMut(&str)) -> Result<RepoReport> {
-    if opts.top_k < CUTOFF {
-        return Err(Error::InvalidOption(format!(
-            "top_k must be at least {CUTOFF} to score NDCG@10, got {}",
-            opts.top_k
-        )));
-    }
+    check_top_k(opts.top_k, CUTOFF, "to score NDCG@10")?;
     let repos_path = opts.suite.join(&opts.repos_file);
     let all = load_repos(&repos_path)?;
     let selected = select_repos(all, &opts.repos, &repos_path)?;
@@ -447,12 +458,7 @@ fn repo_index(
 /// Run a BEIR corpus: index every document as one chunk (or reuse the cached index), run
 /// every judged query with `top_k` results, and report MRR@10, NDCG@10, Recall@1/10/100.
 pub fn run_beir(opts: &BeirEvalOptions, log: &mut dyn FnMut(&str)) -> Result<BeirReport> {
-    if opts.top_k < 100 {
-        return Err(Error::InvalidOption(format!(
-            "top_k must be at least 100 to score Recall@100, got {}",
-            opts.top_k
-        )));
-    }
+    check_top_k(opts.top_k, 100, "to score Recall@100")?;
     let data = load_beir(&opts.dir)?;
     let name = opts
         .dir
