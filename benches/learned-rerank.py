@@ -60,7 +60,7 @@ def features(items, depth):
             -math.log1p(sr) if sr is not None else -math.log1p(depth * 2),
             1.0 if lr is None or sr is None else 0.0,        # only one retriever found it
             1.0 if kind in TYPE_KINDS else 0.0,
-            1.0 if kind in ("file", "other", "") else 0.0,
+            1.0 if kind in ("top_level", "window", "") else 0.0,   # loose code, not a definition
             math.log(max(lines, 1)),
             -float(h["path"].count("/")),
             1.0 if stem in HUBS else 0.0,
@@ -74,7 +74,7 @@ def features(items, depth):
 
 
 NAMES = ["score", "position", "lexical rank", "semantic rank", "one retriever", "type kind",
-         "file/other kind", "log lines", "-depth", "hub name", "log chunks of file",
+         "loose code", "log lines", "-depth", "hub name", "log chunks of file",
          "first of its file", "base of split file", "split file part"]
 
 
