@@ -249,30 +249,40 @@ fn mask_cpp_directives(text: &str) -> (Option<Vec<u8>>, Vec<usize>) {
         "if", "ifdef", "ifndef", "elif", "else", "endif", "define", "undef", "include", "error",
         "warning", "line",
     ];
-    let mut out: Option<Vec<u8>> = None;
-    let mut rows = Vec::new();
-    let mut start = 0;
-    for (row, line) in text.split_inclusive('\n').enumerate() {
-        let directive = line
-            .trim_start()
-            .strip_prefix('#')
-            .map(|rest| {
+    let rows: Vec<usize> = text
+        .split_inclusive('\n')
+        .enumerate()
+        .filter(|(_, line)| {
+            line.trim_start().strip_prefix('#').is_some_and(|rest| {
                 let rest = rest.trim_start();
                 let word = rest
                     .find(|c: char| !c.is_ascii_alphabetic())
                     .map_or(rest, |end| &rest[..end]);
                 DIRECTIVES.contains(&word)
             })
-            .unwrap_or(false);
-        if directive {
-            let buf = out.get_or_insert_with(|| text.as_bytes().to_vec());
+        })
+        .map(|(row, _)| row)
+        .collect();
+    (blank_rows(text, &rows), rows)
+}
+
+/// `text` with the given rows (0-based, ascending) turned into spaces, line ends kept, so
+/// every byte keeps its position; `None` when there is no row to blank.
+fn blank_rows(text: &str, rows: &[usize]) -> Option<Vec<u8>> {
+    if rows.is_empty() {
+        return None;
+    }
+    let mut buf = text.as_bytes().to_vec();
+    let mut wanted = rows.iter().peekable();
+    let mut start = 0;
+    for (row, line) in text.split_inclusive('\n').enumerate() {
+        if wanted.next_if_eq(&&row).is_some() {
             let body = line.trim_end_matches(['\n', '\r']).len();
             buf[start..start + body].fill(b' ');
-            rows.push(row);
         }
         start += line.len();
     }
-    (out, rows)
+    Some(buf)
 }
 
 /// `text` with each line that holds only a macro, written as an upper-case name with
@@ -307,12 +317,10 @@ fn mask_bare_macros(text: &str) -> (Option<Vec<u8>>, Vec<usize>) {
     // Comment lines leave the state as it was: a macro under a doc comment after `}`
     // qualifies, an enum constant under a comment inside the enum does not.
     let mut in_comment = false;
-    let mut out: Option<Vec<u8>> = None;
     let mut rows = Vec::new();
     let mut boundary = true;
     // The previous line ended with `\`: this one continues it (a `#define`'s body).
     let mut continued = false;
-    let mut start = 0;
     for (row, line) in text.split_inclusive('\n').enumerate() {
         let t = line.trim();
         if in_comment {
@@ -324,18 +332,12 @@ fn mask_bare_macros(text: &str) -> (Option<Vec<u8>>, Vec<usize>) {
         } else if !t.is_empty() && !t.starts_with("//") {
             if boundary && is_macro(t) {
                 rows.push(row);
-                let buf = out.get_or_insert_with(|| text.as_bytes().to_vec());
-                let from = start + (line.len() - line.trim_start().len());
-                if let Some(bytes) = buf.get_mut(from..from + t.len()) {
-                    bytes.fill(b' ');
-                }
             } else {
                 boundary = ends_declaration(t);
             }
         }
-        start += line.len();
     }
-    (out, rows)
+    (blank_rows(text, &rows), rows)
 }
 
 /// Words that make a comment a licence or copyright notice.
